@@ -1,0 +1,116 @@
+"""ECSTools `Initialize-ECSAgent`, as modelled in docs/dev/host-model.md (the real module is closed source)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from . import model
+
+REBOOT_TASK = {"path": "\\", "name": "Initialize-ECSHostReboot"}
+REBOOT_TASK_ARGUMENTS = '-NoProfile -Command "Import-Module ECSTools; Initialize-ECSHostReboot"'
+FIREWALL_DISPLAY_NAME = "Allow Inbound Port 51679"
+NOT_LOADED = ("Import-Module : The specified module 'ECSTools' was not loaded because no valid module file "
+              "was found in any module directory.")
+ADAPTER_NOT_FOUND = "VMNetwork adapter 'vEthernet (nat)*' not found"
+# Thrown at ECSTools.psm1:1247 (REF pitfall 4); the exception message carries no position.
+DUPLICATE_NAT = "You cannot call a method on a null-valued expression."
+NO_HYPERV = ("The term 'Get-VMNetworkAdapter' is not recognized as the name of a cmdlet, function, script file, "
+             "or operable program. Check the spelling of the name, or if a path was included, verify that the "
+             "path is correct and try again.")
+_VERSION = re.compile(r"^v?([0-9]+\.[0-9]+\.[0-9]+)$")
+
+
+class InitError(Exception):
+    """Initialize-ECSAgent failed; `retryable` marks the sporadic adapter error only."""
+
+    def __init__(self, message: str, retryable: bool = False):
+        super().__init__(message)
+        self.retryable = retryable
+
+
+def _json_list(values: list[str]) -> str:
+    return json.dumps(values, separators=(",", ":"))
+
+
+def initialize_agent(state: dict, init: dict) -> None:
+    """One `Initialize-ECSAgent` call with the switches of an init_agent args object (contract.json)."""
+    if not state["ecstools"]["present"]:
+        raise InitError(NOT_LOADED)
+    if state["ecstools"]["creates_reboot_task"] and not any(
+        t["path"] == REBOOT_TASK["path"] and t["name"] == REBOOT_TASK["name"] for t in state["scheduled_tasks"]
+    ):
+        state["scheduled_tasks"].insert(0, {
+            **REBOOT_TASK, "state": "Ready", "enabled": True, "at_startup": True, "delay": None,
+            "execute": "PowerShell.exe", "arguments": REBOOT_TASK_ARGUMENTS, "description": None, "user": "SYSTEM",
+        })
+    env = state["machine_env"]
+    env["ECS_CLUSTER"] = init["cluster"]
+    env["ECS_DATADIR"] = model.ECS_DATADIR
+    env["ECS_LOGFILE"] = model.ECS_LOGFILE
+    if init["enable_task_iam_role"]:
+        env["ECS_ENABLE_TASK_IAM_ROLE"] = "true"
+    if init["logging_drivers"] is not None:
+        env["ECS_AVAILABLE_LOGGING_DRIVERS"] = _json_list(init["logging_drivers"])
+    if init["enable_task_eni"]:
+        env["ECS_ENABLE_TASK_ENI"] = "true"
+    if init["awsvpc_block_imds"]:
+        env["ECS_AWSVPC_BLOCK_IMDS"] = "true"
+    if init["awsvpc_additional_local_routes"] is not None:
+        env["ECS_AWSVPC_ADDITIONAL_LOCAL_ROUTES"] = _json_list(init["awsvpc_additional_local_routes"])
+    if init["enable_task_iam_role"]:
+        _setup_credential_proxy(state)
+    _install_agent(state, init["version"])
+    _start_agent_service(state)
+
+
+def _setup_credential_proxy(state: dict) -> None:
+    faults = state["pending_faults"]
+    if faults.get("init-adapter-not-found", 0) > 0:
+        faults["init-adapter-not-found"] -= 1
+        raise InitError(ADAPTER_NOT_FOUND, retryable=True)
+    if not state["hyperv_powershell"]:
+        raise InitError(NO_HYPERV)
+    nat = model.nat_adapters(state)
+    if not nat:
+        raise InitError(ADAPTER_NOT_FOUND, retryable=True)
+    if len(nat) > 1:
+        raise InitError(DUPLICATE_NAT)
+    ip = model.CREDENTIALS_IP
+    if not any(a["ip_address"] == ip for a in state["ip_addresses"]):
+        # An address on the HNS nat vNIC does not survive a reboot (REF §2, inference).
+        model.bind_address(state, ip, 32, nat[0]["interface_index"], persistent=False)
+    if not any(r["display_name"] == FIREWALL_DISPLAY_NAME for r in state["firewall_rules"]):
+        state["firewall_rules"].append(model.new_firewall_rule(FIREWALL_DISPLAY_NAME, "51679"))
+    if model.find_portproxy(state, ip, 80) is None:  # the trap: an existing (dead) rule is left as it is
+        model.add_portproxy(state, ip, 80, "127.0.0.1", 51679)
+
+
+def _install_agent(state: dict, version: str | None) -> None:
+    agent = state["agent"]
+    if version is None and agent["installed_version"] is not None:
+        return
+    if version is None or version == "latest":
+        wanted = model.LATEST_AGENT
+    else:
+        match = _VERSION.match(version)
+        if match is None:
+            raise InitError("Cannot download the Amazon ECS agent version '%s': (404) Not Found." % version)
+        wanted = match.group(1)
+    if wanted != agent["installed_version"]:
+        if model.service_running(state, model.AGENT_SERVICE):
+            model.stop_service(state, model.AGENT_SERVICE)
+        agent["installed_version"] = wanted
+
+
+def _start_agent_service(state: dict) -> None:
+    services = state["services"]
+    if model.AGENT_SERVICE not in services:
+        services[model.AGENT_SERVICE] = {"display_name": "Amazon ECS", "status": "Stopped",
+                                         "start_type": "Automatic", "failure_restart": False}
+    if model.service_running(state, model.AGENT_SERVICE):
+        model.stop_service(state, model.AGENT_SERVICE)
+    try:
+        model.start_service(state, model.AGENT_SERVICE)
+    except model.ServiceError as exc:
+        raise InitError(str(exc)) from None

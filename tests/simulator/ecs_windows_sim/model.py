@@ -1,0 +1,303 @@
+"""The host model: state access and the state transitions Windows itself performs.
+
+State is one JSON-serialisable dict per host (layout: docs/dev/host-model.md "State"). Functions here
+act on that dict; derived answers (endpoints, listeners) live in endpoints.py, ECSTools in ecstools.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import secrets
+
+CREDENTIALS_IP = "169.254.170.2"
+NAT_ADAPTER = "vEthernet (nat)"
+NAT_GATEWAY = "172.29.80.1"
+AGENT_SERVICE = "AmazonECS"
+ECS_DATADIR = r"C:\ProgramData\Amazon\ECS\data"
+ECS_LOGFILE = r"C:\ProgramData\Amazon\ECS\log\ecs-agent.log"
+LATEST_AGENT = "1.105.1"
+AGENT_COMMIT = "8dfceca6"
+ACCOUNT_REGION = ("123456789012", "us-east-1")
+_FILETIME_EPOCH = datetime.datetime(1601, 1, 1, tzinfo=datetime.timezone.utc)
+
+
+class ServiceError(Exception):
+    """A service operation Windows refuses; the message is what the cmdlet would say."""
+
+
+# --- boot time ---------------------------------------------------------------------------------
+
+def set_boot_time(state: dict, when: datetime.datetime) -> None:
+    """`boot_id` is LastBootUpTime.ToFileTime(); a new boot always gets a later time than the last."""
+    when = when.astimezone(datetime.timezone.utc)
+    delta = when - _FILETIME_EPOCH
+    boot_id = (delta.days * 86400 + delta.seconds) * 10_000_000 + delta.microseconds * 10
+    if boot_id <= state.get("boot_id", 0):
+        boot_id = state["boot_id"] + 10_000_000
+        when = _FILETIME_EPOCH + datetime.timedelta(microseconds=boot_id // 10)
+    state["boot_id"] = boot_id
+    state["boot_time"] = when.strftime("%Y-%m-%dT%H:%M:%SZ")  # as the prelude formats a [datetime]
+
+
+def now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def random_hex(length: int) -> str:
+    return secrets.token_hex(length // 2)
+
+
+# --- network -----------------------------------------------------------------------------------
+
+def adapter_by_index(state: dict, index: int) -> dict | None:
+    return next((a for a in state["adapters"] if a["interface_index"] == index), None)
+
+
+def adapter_by_name(state: dict, name: str) -> dict | None:
+    return next((a for a in state["adapters"] if a["name"].lower() == name.lower()), None)
+
+
+def nat_adapters(state: dict) -> list[dict]:
+    """Adapters ECSTools matches with `vEthernet (nat)*`."""
+    return [a for a in state["adapters"] if a["name"].lower().startswith(NAT_ADAPTER.lower())]
+
+
+def address_bound(state: dict, ip: str) -> bool:
+    return any(a["ip_address"] == ip and a["address_state"] == "Preferred" for a in state["ip_addresses"])
+
+
+def bind_address(state: dict, ip: str, prefix_length: int, interface_index: int, persistent: bool) -> None:
+    state["ip_addresses"].append({
+        "ip_address": ip, "prefix_length": prefix_length, "interface_index": interface_index,
+        "address_state": "Preferred", "persistent": persistent,
+    })
+
+
+def port_excluded(state: dict, port: int) -> bool:
+    return any(r["start"] <= port <= r["end"] for r in state["excluded_port_ranges"])
+
+
+def other_listeners(state: dict) -> list[dict]:
+    """Listeners that are not the credential proxy: IIS (http.sys) while W3SVC runs, plus extras."""
+    found = []
+    if service_running(state, "W3SVC"):
+        found.append({"local_address": "0.0.0.0", "local_port": 80, "pid": 4, "process": "System", "service": None})
+    found.extend(state["listeners"])
+    return found
+
+
+def port_held_by_other(state: dict, address: str, port: int) -> bool:
+    return any(
+        lst["local_port"] == port and lst["local_address"] in ("0.0.0.0", address) for lst in other_listeners(state)
+    )
+
+
+def find_portproxy(state: dict, listen_address: str, listen_port: int) -> dict | None:
+    return next(
+        (r for r in state["portproxy"] if r["listen_address"] == listen_address and r["listen_port"] == listen_port),
+        None,
+    )
+
+
+def add_portproxy(state: dict, listen_address: str, listen_port: int, connect_address: str, connect_port: int) -> None:
+    """`netsh interface portproxy add v4tov4`: a rule is live only if, when added, its listen address is
+    bound and nothing else holds the port. Re-adding an existing rule updates its target, never revives it."""
+    rule = find_portproxy(state, listen_address, listen_port)
+    if rule is not None:
+        rule["connect_address"], rule["connect_port"] = connect_address, connect_port
+        return
+    live = address_bound(state, listen_address) and not port_held_by_other(state, listen_address, listen_port)
+    state["portproxy"].append({
+        "listen_address": listen_address, "listen_port": listen_port,
+        "connect_address": connect_address, "connect_port": connect_port, "live": live,
+    })
+
+
+def delete_portproxy(state: dict, listen_address: str, listen_port: int) -> bool:
+    rule = find_portproxy(state, listen_address, listen_port)
+    if rule is not None:
+        state["portproxy"].remove(rule)
+    return rule is not None
+
+
+def new_firewall_rule(display_name: str, local_port: str) -> dict:
+    """New-NetFirewallRule with only -DisplayName gets a GUID as its Name."""
+    guid = random_hex(32)
+    name = "{%s-%s-%s-%s-%s}" % (guid[:8], guid[8:12], guid[12:16], guid[16:20], guid[20:])
+    return {"name": name, "display_name": display_name, "enabled": True, "direction": "Inbound",
+            "protocol": "TCP", "local_port": local_port, "action": "Allow"}
+
+
+# --- services and the agent --------------------------------------------------------------------
+
+def service_running(state: dict, name: str) -> bool:
+    svc = state["services"].get(name)
+    return svc is not None and svc["status"] == "Running"
+
+
+def start_service(state: dict, name: str) -> None:
+    """Start-Service: starts the services it depends on first (AmazonECS depends on docker)."""
+    svc = state["services"][name]
+    if svc["status"] == "Running":
+        return
+    if svc["start_type"] == "Disabled":
+        raise ServiceError(
+            "Service '%s (%s)' cannot be started due to the following error: Cannot start service %s on computer '.'."
+            % (svc.get("display_name", name), name, name)
+        )
+    if name == AGENT_SERVICE:
+        if "docker" in state["services"]:
+            start_service(state, "docker")
+        _start_agent(state)
+    svc["status"] = "Running"
+
+
+def stop_service(state: dict, name: str) -> None:
+    """Stop-Service -Force: dependants stop too; stopping docker ends every running container."""
+    svc = state["services"][name]
+    if name == "docker":
+        if AGENT_SERVICE in state["services"]:
+            stop_service(state, AGENT_SERVICE)
+        state["containers"] = []
+    if name == AGENT_SERVICE:
+        state["agent"]["running_config"] = None
+    svc["status"] = "Stopped"
+
+
+def _start_agent(state: dict) -> None:
+    """The agent reads Machine env at start and registers at once (docs/dev/host-model.md, Registration)."""
+    config = dict(state["machine_env"])
+    cluster = config.get("ECS_CLUSTER") or "default"
+    saved = state["agent"]["saved_registration"]
+    if saved is not None and saved["cluster"] != cluster:
+        state["services"][AGENT_SERVICE]["status"] = "Stopped"
+        state["agent"]["running_config"] = None
+        raise ServiceError(
+            "The Amazon ECS agent failed to start: saved cluster '%s' does not match configured cluster '%s'. "
+            "Remove %s to re-register." % (saved["cluster"], cluster, ECS_DATADIR)
+        )
+    if saved is None:
+        account, region = ACCOUNT_REGION
+        state["agent"]["saved_registration"] = {
+            "cluster": cluster,
+            "container_instance_arn": "arn:aws:ecs:%s:%s:container-instance/%s/%s"
+            % (region, account, cluster, random_hex(32)),
+        }
+    state["agent"]["running_config"] = config
+
+
+def agent_config(state: dict) -> dict:
+    """The environment the running agent started with, else the Machine env it would read."""
+    return state["agent"]["running_config"] or state["machine_env"]
+
+
+# --- boot ----------------------------------------------------------------------------------------
+
+def boot(state: dict) -> None:
+    """Shutdown + boot of Windows itself; startup tasks are run by the caller (host.Host.reboot)."""
+    set_boot_time(state, now())
+    state["ip_addresses"] = [a for a in state["ip_addresses"] if a["persistent"]]
+    state["containers"] = []
+    for name, svc in state["services"].items():
+        svc["status"] = "Stopped"
+    state["agent"]["running_config"] = None
+    for name in sorted(state["services"], key=lambda n: n == AGENT_SERVICE):
+        if state["services"][name]["start_type"] == "Automatic":
+            try:
+                start_service(state, name)
+            except ServiceError:
+                pass  # the service stays Stopped, as the Service Control Manager leaves it
+    # iphlpsvc re-creates its portproxy listeners: only where the listen address is bound now.
+    for rule in state["portproxy"]:
+        rule["live"] = address_bound(state, rule["listen_address"]) and not port_held_by_other(
+            state, rule["listen_address"], rule["listen_port"]
+        )
+    for task in state["scheduled_tasks"]:
+        task["state"] = "Ready" if task["enabled"] else "Disabled"
+
+
+# --- files (Windows paths, case-insensitive) ---------------------------------------------------
+
+def norm_path(path: str) -> str:
+    """Canonical spelling of a Windows path: backslashes, no duplicate or trailing separators."""
+    path = path.replace("/", "\\")
+    while "\\\\" in path:
+        path = path.replace("\\\\", "\\")
+    if len(path) > 3 and path.endswith("\\"):
+        path = path.rstrip("\\")
+    if len(path) == 2 and path[1] == ":":
+        path += "\\"
+    return path
+
+
+def _key(path: str) -> str:
+    return norm_path(path).lower()
+
+
+def _parent(path: str) -> str | None:
+    path = norm_path(path)
+    if len(path) <= 3:
+        return None
+    head = path.rsplit("\\", 1)[0]
+    return norm_path(head if len(head) > 2 else head + "\\")
+
+
+def path_kind(state: dict, path: str) -> str | None:
+    key = _key(path)
+    if key in state["files"]:
+        return "file"
+    if key in state["dirs"] or (len(key) == 3 and key.endswith(":\\")):
+        return "dir"
+    return None
+
+
+def make_dir(state: dict, path: str) -> None:
+    """New-Item -ItemType Directory -Force: creates missing parents, fails on an existing file."""
+    path = norm_path(path)
+    parent = _parent(path)
+    if parent is not None and path_kind(state, parent) != "dir":
+        make_dir(state, parent)
+    kind = path_kind(state, path)
+    if kind == "file":
+        raise FileExistsError("An item with the specified name %s already exists." % path)
+    if kind is None:
+        state["dirs"][_key(path)] = path
+
+
+def read_file(state: dict, path: str) -> bytes | None:
+    entry = state["files"].get(_key(path))
+    return None if entry is None else base64.b64decode(entry["data"])
+
+
+def write_file(state: dict, path: str, data: bytes, make_parents: bool = False) -> None:
+    """Write a file; its directory must exist unless `make_parents` (as op scripts create their folders)."""
+    path = norm_path(path)
+    parent = _parent(path)
+    if parent is None or path_kind(state, path) == "dir":
+        raise IsADirectoryError("Access to the path '%s' is denied." % path)
+    if path_kind(state, parent) != "dir":
+        if not make_parents:
+            raise FileNotFoundError("Could not find a part of the path '%s'." % path)
+        make_dir(state, parent)
+    state["files"][_key(path)] = {"path": path, "data": base64.b64encode(data).decode("ascii")}
+
+
+def remove_path(state: dict, path: str, recurse: bool) -> None:
+    """Remove-Item [-Recurse]; a missing path is an error, a non-empty folder needs recurse."""
+    path = norm_path(path)
+    key = _key(path)
+    kind = path_kind(state, path)
+    if kind is None:
+        raise FileNotFoundError("Cannot find path '%s' because it does not exist." % path)
+    if kind == "file":
+        del state["files"][key]
+        return
+    prefix = key.rstrip("\\") + "\\"
+    inside = [k for k in list(state["files"]) + list(state["dirs"]) if k.startswith(prefix)]
+    if inside and not recurse:
+        raise OSError("The item at %s has children and the Recurse parameter was not specified." % path)
+    for k in inside:
+        state["files"].pop(k, None)
+        state["dirs"].pop(k, None)
+    state["dirs"].pop(key, None)
