@@ -1,0 +1,102 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ecs_windows.task_iam contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# The scripts follow "IAM roles for task container bootstrap script" in the Amazon ECS developer guide
+# (Copyright Amazon.com Inc. or its affiliates, Apache License 2.0).
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: bootstrap_script
+short_description: The container bootstrap script for IAM roles for tasks on Windows
+version_added: 0.1.0
+author: ecs_windows.task_iam contributors
+description:
+  - Returns the script a Windows container in C(default) (nat) network mode runs when it starts so that it
+    reaches the credential endpoint 169.254.170.2 (and, with O(imds=true), the instance metadata service
+    169.254.169.254) through its default gateway; the ECS agent does not add these routes for such tasks.
+    Put it in the image's entrypoint or a Dockerfile C(RUN)/C(ENTRYPOINT). C(awsvpc) tasks do not need it.
+  - V(powershell) gives the AWS PowerShell form with full cmdlet and parameter names (no aliases), for
+    images with Windows PowerShell; V(cmd) gives the AWS netsh form for images with only the command shell.
+  - Two deliberate differences from the AWS text. The PowerShell form takes the first default route and the first
+    Hyper-V adapter (C(Select-Object -First 1)) so a second one cannot make C(New-NetRoute) fail. The cmd
+    form has its comments on C(REM) lines (cmd has no C(#) comments).
+options:
+  _input:
+    description: The script language.
+    type: str
+    choices: [powershell, cmd]
+    required: true
+  imds:
+    description: Also route the instance metadata service (169.254.169.254/32).
+    type: bool
+    default: true
+  batch:
+    description:
+      - For V(cmd) only, write C(%%i) and CRLF line ends for a C(.cmd)/C(.bat) file instead of the C(%i) that a
+        command line (C(cmd /c), a Dockerfile C(RUN)) wants.
+    type: bool
+    default: false
+"""
+
+EXAMPLES = r"""
+- name: Write the entrypoint helper into the image build context
+  ansible.builtin.copy:
+    content: "{{ 'powershell' | ecs_windows.task_iam.bootstrap_script(imds=false) }}"
+    dest: build/bootstrap-routes.ps1
+    mode: "0644"
+
+- name: Same for an image with only cmd.exe, as a batch file
+  ansible.builtin.copy:
+    content: "{{ 'cmd' | ecs_windows.task_iam.bootstrap_script(batch=true) }}"
+    dest: build/bootstrap-routes.cmd
+    mode: "0644"
+"""
+
+RETURN = r"""
+_value:
+  description: The script text.
+  type: str
+"""
+
+import re
+
+from ansible.errors import AnsibleFilterError
+
+_POWERSHELL_HEAD = """# IAM roles for tasks: reach the ECS credential endpoint through the container's default gateway.
+$gateway = (Get-NetRoute | Where-Object -FilterScript { $_.DestinationPrefix -eq '0.0.0.0/0' } | Sort-Object -Property RouteMetric | Select-Object -Property NextHop -First 1).NextHop
+$ifIndex = (Get-NetAdapter -InterfaceDescription 'Hyper-V Virtual Ethernet*' | Sort-Object | Select-Object -Property ifIndex -First 1).ifIndex
+New-NetRoute -DestinationPrefix '169.254.170.2/32' -InterfaceIndex $ifIndex -NextHop $gateway -PolicyStore ActiveStore # credentials API"""
+_POWERSHELL_IMDS = (
+    "New-NetRoute -DestinationPrefix '169.254.169.254/32' -InterfaceIndex $ifIndex -NextHop $gateway -PolicyStore ActiveStore # metadata API"
+)
+
+_CMD_HEAD = """REM IAM roles for tasks: reach the ECS credential endpoint through the container's default gateway.
+for /f "tokens=1" %i in ('netsh interface ipv4 show interfaces ^| findstr /x /r ".*vEthernet.*"') do set interface=%i
+for /f "tokens=3" %i in ('netsh interface ipv4 show addresses %interface% ^| findstr /x /r ".*Default.Gateway.*"') do set gateway=%i
+REM credentials API
+netsh interface ipv4 add route prefix=169.254.170.2/32 interface="%interface%" nexthop="%gateway%" store=active"""
+_CMD_IMDS = """REM metadata API
+netsh interface ipv4 add route prefix=169.254.169.254/32 interface="%interface%" nexthop="%gateway%" store=active"""
+
+
+def bootstrap_script(language, imds=True, batch=False):
+    """The AWS container bootstrap script in PowerShell or cmd form (see DOCUMENTATION)."""
+    for name, value in (("imds", imds), ("batch", batch)):
+        if not isinstance(value, bool):
+            raise AnsibleFilterError("ecs_windows.task_iam.bootstrap_script: %s must be a boolean, got %r" % (name, value))
+    if language == "powershell":
+        if batch:
+            raise AnsibleFilterError("ecs_windows.task_iam.bootstrap_script: batch applies to 'cmd' only")
+        return "\n".join([_POWERSHELL_HEAD] + ([_POWERSHELL_IMDS] if imds else [])) + "\n"
+    if language == "cmd":
+        text = "\n".join([_CMD_HEAD] + ([_CMD_IMDS] if imds else [])) + "\n"
+        if batch:
+            text = re.sub(r"%i(?!\w)", "%%i", text).replace("\n", "\r\n")
+        return text
+    raise AnsibleFilterError("ecs_windows.task_iam.bootstrap_script: the input must be 'powershell' or 'cmd', got %r" % (language,))
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"bootstrap_script": bootstrap_script}
