@@ -1,0 +1,208 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ecs_windows.task_iam contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Run a batch of remote ops in one round trip (see docs/dev/op-contract.md).
+
+FOR INTERNAL COLLECTION USE ONLY. Changes may be made in ANY release.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import time
+
+from ansible.errors import AnsibleConnectionFailure, AnsibleError
+from ansible.module_utils.common.text.converters import to_bytes, to_text
+from ansible.utils.display import Display
+
+from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _script
+
+# Connection plugins do not turn every transport error into AnsibleConnectionFailure (winrm lets
+# requests/pywinrm errors through, psrp its own), so these count as "the connection failed" too.
+_TRANSPORT_ERRORS = [AnsibleConnectionFailure, ConnectionError, TimeoutError]
+try:
+    from requests.exceptions import RequestException
+except ImportError:  # pragma: no cover - requests comes with pywinrm/pypsrp
+    pass
+else:
+    _TRANSPORT_ERRORS.append(RequestException)
+try:
+    from winrm.exceptions import WinRMError
+except ImportError:  # pragma: no cover
+    pass
+else:
+    _TRANSPORT_ERRORS.append(WinRMError)
+try:
+    from pypsrp.exceptions import WinRMError as PSRPWinRMError
+except ImportError:  # pragma: no cover
+    pass
+else:
+    _TRANSPORT_ERRORS.append(PSRPWinRMError)
+_TRANSPORT_ERRORS = tuple(_TRANSPORT_ERRORS)
+
+# AnsibleError texts the winrm plugin raises for what is really a transport failure.
+_TRANSPORT_MESSAGES = ("the connection attempt timed out", "winrm send_input failed")
+
+display = Display()
+
+
+class RemoteError(AnsibleError):
+    """A round trip did not produce the results of all its ops. `result` holds extra result keys."""
+
+    def __init__(self, message, **result):
+        super().__init__(message)
+        self.result = result
+
+
+class RemoteOpError(RemoteError):
+    """An op ran and reported an error: the host is in a state the op cannot handle."""
+
+
+class RemoteScriptError(RemoteError):
+    """The script itself failed (rc != 0 or stdout is not the contract's JSON document)."""
+
+
+class RemoteUnreachable(RemoteError):
+    """The connection failed and the batch could not (or may not) be sent again."""
+
+
+def is_transport_error(exc):
+    if isinstance(exc, _TRANSPORT_ERRORS):
+        return True
+    return isinstance(exc, AnsibleError) and not isinstance(exc, RemoteError) and str(exc).startswith(_TRANSPORT_MESSAGES)
+
+
+def backoff_delay(attempt, cap=12.0, rand=random.random):
+    """Seconds to wait before retry number `attempt` (1, 2, ...): 2**(attempt-1) capped, plus up to 1 s jitter."""
+    return min(cap, 2.0 ** (attempt - 1)) + rand()
+
+
+_CLIXML_ERROR = re.compile(r'<S S="Error">(.*?)</S>', re.S)
+_CLIXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def clean_stderr(stderr):
+    """PowerShell error text from stderr, decoding CLIXML when the connection plugin did not."""
+    text = to_text(stderr, errors="surrogate_or_replace").strip()
+    if not text.startswith("#< CLIXML"):
+        return text
+    parts = _CLIXML_ERROR.findall(text)
+    if not parts:
+        return text
+    decoded = _CLIXML_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), "".join(parts))
+    return decoded.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'").replace("&amp;", "&").strip()
+
+
+def parse_response(calls, rc, stdout, stderr, host):
+    """Results (one dict per call) of a finished round trip; raises RemoteOpError or RemoteScriptError."""
+    err_text = clean_stderr(stderr)
+    out_text = to_text(stdout, errors="surrogate_or_replace").strip()
+    if rc != 0:
+        raise RemoteScriptError(
+            "the remote script failed on %s (rc %s): %s" % (host, rc, err_text or out_text[:2000] or "no output"),
+            rc=rc, stderr=err_text,
+        )
+    try:
+        doc = json.loads(out_text)
+    except ValueError:
+        raise RemoteScriptError(
+            "the remote script on %s did not return a JSON document (stdout starts %r)%s"
+            % (host, out_text[:200], "; stderr: %s" % err_text if err_text else ""),
+            rc=rc, stderr=err_text,
+        ) from None
+    if not isinstance(doc, dict) or doc.get("contract") != _script.CONTRACT_VERSION or not isinstance(doc.get("results"), list):
+        raise RemoteScriptError(
+            "the remote script on %s answered outside op contract %s (got %r)" % (host, _script.CONTRACT_VERSION, out_text[:200]),
+            rc=rc, stderr=err_text,
+        )
+    results = doc["results"]
+    names = [op for op, _args in calls]
+    if [item.get("op") if isinstance(item, dict) else None for item in results] != names[:len(results)]:
+        raise RemoteScriptError("the remote script on %s returned results for ops %r, expected %r" % (host,
+            [item.get("op") if isinstance(item, dict) else item for item in results], names), rc=rc, stderr=err_text)
+    values = [item.get("result") for item in results]
+    error = doc.get("error")
+    if error:
+        op = error.get("op") or (names[len(results)] if len(results) < len(names) else "?")
+        category = error.get("category") or "internal"
+        raise RemoteOpError(
+            "op %s failed on %s (%s): %s" % (op, host, category, error.get("message") or "no message"),
+            op=op, category=category, op_message=error.get("message"), op_results=values,
+        )
+    if len(values) != len(names):
+        raise RemoteScriptError("the remote script on %s returned %d results for %d ops" % (host, len(values), len(names)), rc=rc, stderr=err_text)
+    return values
+
+
+class OpRunner:
+    """Sends batches of ops over `connection`, one WinRM command per batch.
+
+    `commands` counts the commands sent (retries included) so results can report it.
+    """
+
+    def __init__(self, connection, host, action, attempts=4, backoff_cap=12.0, sleep=time.sleep):
+        self.connection = connection
+        self.host = host
+        self.action = action
+        self.attempts = attempts
+        self.backoff_cap = backoff_cap
+        self.sleep = sleep
+        self.commands = 0
+
+    def _say(self, text):
+        return "%s: %s" % (self.action, text)
+
+    def run(self, calls):
+        """Run [(op, args), ...] in one round trip; return the list of op results in order."""
+        calls = list(calls)
+        names = ",".join(op for op, _args in calls)
+        script = to_bytes(_script.build_script(calls))
+        retry_safe = _script.batch_is_retry_safe(calls)
+        display.vv(self._say("running ops %s" % names), host=self.host)
+        attempt = 0
+        while True:
+            attempt += 1
+            started = time.monotonic()
+            try:
+                self.commands += 1
+                rc, stdout, stderr = self.connection.exec_command(_script.LOADER_COMMAND, in_data=script, sudoable=False)
+            except Exception as exc:
+                if not is_transport_error(exc):
+                    raise
+                failure = "%s: %s" % (type(exc).__name__, to_text(exc).strip().splitlines()[-1] if to_text(exc).strip() else "")
+                if not retry_safe:
+                    unsafe = [op for op, _args in calls if not _script.op_spec(op)["safe_to_retry"]]
+                    raise RemoteUnreachable(
+                        "connection to %s failed while running %s (%s); not sent again because %s may have run: "
+                        "run the task again, it probes the host before it changes anything"
+                        % (self.host, names, failure, ", ".join(unsafe))
+                    ) from exc
+                if attempt >= self.attempts:
+                    raise RemoteUnreachable(
+                        "connection to %s failed %d times running %s; last error %s" % (self.host, attempt, names, failure)
+                    ) from exc
+                delay = backoff_delay(attempt, self.backoff_cap)
+                display.vv(self._say("connection failed (%s); retrying in %.1f s (attempt %d of %d)"
+                                     % (failure, delay, attempt + 1, self.attempts)), host=self.host)
+                self._reset()
+                self.sleep(delay)
+                continue
+            display.vvvv(self._say("round trip %s: sent %d bytes of script, rc %s, %d bytes stdout, %d bytes stderr, %.2f s"
+                                   % (names, len(script), rc, len(stdout or b""), len(stderr or b""), time.monotonic() - started)),
+                         host=self.host)
+            return parse_response(calls, rc, stdout or b"", stderr or b"", self.host)
+
+    def _reset(self):
+        # close() first: some connection plugins keep the old WSMan shell open on reset() (as ansible.windows' _reboot.py notes).
+        for step in ("close", "reset"):
+            method = getattr(self.connection, step, None)
+            if method is None:
+                continue
+            try:
+                method()
+            except Exception as exc:  # the next attempt reports the failure if the host is really gone
+                if not (is_transport_error(exc) or isinstance(exc, AnsibleError)):
+                    raise
+                display.vvvv(self._say("connection %s failed: %s" % (step, to_text(exc))), host=self.host)
