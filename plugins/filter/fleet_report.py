@@ -19,8 +19,10 @@ _NEXT_STEP = (
     ("agent_not_registered", "configure"),
     ("no_proxy_missing", "configure"),
     ("agent_not_running", "recover"),
+    ("proxy_missing", "recover"),
     ("proxy_stale_after_reboot", "recover"),
     ("proxy_dead_rule", "recover"),
+    ("boot_recovery_failed", "recover"),
     ("container_routes_missing", "bootstrap_containers"),
 )
 _RANK = dict((code, index) for index, (code, dummy) in enumerate(_NEXT_STEP))
