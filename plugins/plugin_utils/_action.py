@@ -61,7 +61,7 @@ class EcsAction(ActionBase):
         try:
             params, no_log_values = _args.validate(self._task.action, self.DOCUMENTATION, self._task.args, **self.ARG_CONDITIONALS)
         except _args.ArgumentError as exc:
-            result.update(failed=True, msg=str(exc))
+            result.update(failed=True, changed=False, msg=str(exc), commands=0)
             return remove_values(result, exc.no_log_values)
         host = (task_vars or {}).get("inventory_hostname") or self._play_context.remote_addr
         runner = _runner.OpRunner(self._connection, host, self._task.action)

@@ -29,17 +29,18 @@ except ImportError:  # pragma: no cover - requests comes with pywinrm/pypsrp
 else:
     _TRANSPORT_ERRORS.append(RequestException)
 try:
-    from winrm.exceptions import WinRMError
+    from winrm.exceptions import WinRMError, WinRMOperationTimeoutError, WinRMTransportError
 except ImportError:  # pragma: no cover
     pass
 else:
-    _TRANSPORT_ERRORS.append(WinRMError)
+    _TRANSPORT_ERRORS.extend((WinRMError, WinRMOperationTimeoutError, WinRMTransportError))
 try:
-    from pypsrp.exceptions import WinRMError as PSRPWinRMError
-except ImportError:  # pragma: no cover
+    from pypsrp import exceptions as _psrp_exceptions
+except ImportError:  # pragma: no cover - pypsrp is only there for the psrp connection
     pass
 else:
-    _TRANSPORT_ERRORS.append(PSRPWinRMError)
+    _TRANSPORT_ERRORS.extend(getattr(_psrp_exceptions, name) for name in ("WinRMError", "WinRMTransportError")
+                             if hasattr(_psrp_exceptions, name))
 _TRANSPORT_ERRORS = tuple(_TRANSPORT_ERRORS)
 
 # AnsibleError texts the winrm plugin raises for what is really a transport failure.
