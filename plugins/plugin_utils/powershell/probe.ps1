@@ -77,7 +77,7 @@ function Get-EcsProbeNatAdapters {
 function Get-EcsProbeScheduledTasks {
     # Every task outside \Microsoft\: ECSTools' \Initialize-ECSHostReboot and our boot task live there.
     $tasks = New-Object -TypeName System.Collections.Generic.List[object]
-    foreach ($task in @(Get-ScheduledTask | Where-Object { -not ([string]$_.TaskPath).StartsWith('\Microsoft\', [System.StringComparison]::OrdinalIgnoreCase) } | Sort-Object -Property TaskPath, TaskName)) {
+    foreach ($task in @(Get-ScheduledTask | Where-Object { -not ([string]$_.TaskPath).StartsWith('\Microsoft\', [System.StringComparison]::OrdinalIgnoreCase) } | Sort-Object -Property @('TaskPath', 'TaskName'))) {
         $tasks.Add((Get-EcsScheduledTaskFacts -Task $task))
     }
     return , $tasks.ToArray()
