@@ -1,0 +1,73 @@
+"""Op scripts for the simulator's tests, built by the collection's own builder
+(plugins/plugin_utils/_script.py build_script), plus the host-model fixtures' shared helpers."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import pathlib
+
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+_spec = importlib.util.spec_from_file_location("ecs_task_iam_script", ROOT / "plugins" / "plugin_utils" / "_script.py")
+script_module = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(script_module)
+
+# TEMPORARY until every op .ps1 exists: stand-in function text for a missing one.
+_real_read = script_module._read
+
+
+def _read_or_stand_in(name):
+    try:
+        return _real_read(name)
+    except FileNotFoundError:
+        function = script_module.CONTRACT["ops"][name[:-len(".ps1")]]["function"]
+        return "function %s {\n    param($Arguments)\n}" % function
+
+
+script_module._read = _read_or_stand_in
+
+build_script = script_module.build_script
+LOADER_COMMAND = script_module.LOADER_COMMAND
+
+
+def run(host, *calls):
+    """Run calls [(op, args), ...] on a Host; the parsed output document (rc 0 and empty stderr asserted)."""
+    rc, stdout, stderr = host.run_ops_script(build_script(list(calls)))
+    assert (rc, stderr) == (0, b""), stderr.decode("utf-8", "replace")
+    assert stdout.endswith(b"\r\n") and stdout.count(b"\n") == 1
+    return json.loads(stdout)
+
+
+def result(host, op, args):
+    """The result of one op; fails the test with the op error if there was one."""
+    document = run(host, (op, args))
+    assert document["error"] is None, document["error"]
+    return document["results"][0]["result"]
+
+
+def op_error(host, op, args):
+    document = run(host, (op, args))
+    assert document["results"] == [] and document["error"] is not None, document
+    return document["error"]
+
+
+def probe(host, detail="routes", files=()):
+    return result(host, "probe", {"container_detail": detail, "files": list(files)})
+
+
+def init_args(cluster="prod", **overrides):
+    args = {"cluster": cluster, "enable_task_iam_role": True, "version": None, "logging_drivers": None,
+            "enable_task_eni": False, "awsvpc_block_imds": False, "awsvpc_additional_local_routes": None,
+            "attempts": 3, "retry_delay_s": 0}
+    args.update(overrides)
+    return args
+
+
+def new_host(tmp_path, preset="ecs-2022", name="ecs-sim-001", **settings):
+    """A Host fresh from `preset` in tmp_path, with `ctl set` settings applied (keyword a_b means key a-b)."""
+    from ecs_windows_sim.host import Host
+
+    host = Host.create(name, tmp_path, preset)
+    for key, value in settings.items():
+        host.apply_setting(key.replace("_", "-"), str(value))
+    return host
