@@ -25,6 +25,14 @@ def test_add_and_remove_routes(tmp_path):
     assert probe(host)["containers"][0]["routes"] == [ps["routes"][0], CREDS]
 
 
+def test_probe_reports_only_the_managed_routes(tmp_path):
+    host = new_host(tmp_path, init_agent="prod", containers=1)
+    cid = probe(host)["containers"][0]["id"]
+    routes(host, [{"id": cid, "shell": "powershell", "add": [{"destination": "10.9.9.9/32", "next_hop": "172.29.80.1"}, CREDS],
+                   "remove": []}])
+    assert [r["destination"] for r in probe(host)["containers"][0]["routes"]] == ["0.0.0.0/0", "169.254.170.2/32"]
+
+
 def test_errors_are_per_container(tmp_path):
     host = new_host(tmp_path, init_agent="prod", containers=1, containers_cmd=1)
     ps, cmd = probe(host)["containers"]

@@ -9,6 +9,8 @@ from .. import endpoints, model
 
 RECOVER_LOG = r"C:\ProgramData\Amazon\ECS\log\ecs_windows.task_iam-recover.log"
 _SERVICES = ("AmazonECS", "docker", "W3SVC")
+# The routes the collection manages; the probe reports only these of a container's table.
+_MANAGED_ROUTES = ("0.0.0.0/0", "169.254.170.2/32", "169.254.169.254/32")
 
 
 def _service(state: dict, name: str) -> dict | None:
@@ -62,7 +64,7 @@ def _container(state: dict, container: dict, detail: str) -> dict:
         "task_arn": labels.get("com.amazonaws.ecs.task-arn"),
         "shell": container["shell"] if routes else None,
         "gateway": container["gateway"] if routes else None,
-        "routes": [dict(r) for r in container["routes"]] if routes else None,
+        "routes": [dict(r) for r in container["routes"] if r["destination"] in _MANAGED_ROUTES] if routes else None,
     }
 
 
@@ -86,10 +88,10 @@ def run(state: dict, args: dict) -> dict:
         "proxy": _proxy(state),
         "nat_adapters": [{"name": a["name"], "interface_index": a["interface_index"], "status": a["status"]}
                          for a in model.nat_adapters(state)],
-        "port80_listeners": endpoints.port80_listeners(state),
+        "port80_listeners": sorted(endpoints.port80_listeners(state), key=lambda lst: lst["local_address"]),
         "excluded_port_ranges": [dict(r) for r in state["excluded_port_ranges"]],
         "scheduled_tasks": [{k: t[k] for k in ("path", "name", "state", "enabled", "at_startup", "delay", "execute", "arguments")}
-                            for t in state["scheduled_tasks"]],
+                            for t in sorted(state["scheduled_tasks"], key=lambda t: (t["path"].lower(), t["name"].lower()))],
         "files": files,
         "boot_recovery_last": _boot_recovery_last(state),
         "container_detail": detail,
