@@ -1,0 +1,575 @@
+"""The WinRM listeners: one loopback port per simulated host, HTTP/1.1 keep-alive or HTTPS, auth,
+message encryption, per-host counters, protocol faults on demand and reboot downtime.
+
+One acceptor thread watches every listening socket; each accepted TCP connection gets its own thread
+(NTLM authenticates a connection, so its context lives there).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import logging
+import os
+import queue
+import selectors
+import socket
+import ssl
+import threading
+import time
+from http.server import BaseHTTPRequestHandler
+
+from ecs_windows_sim import auth, wsman
+from ecs_windows_sim.winrs import WinRS
+
+log = logging.getLogger(__name__)
+PROTOCOL_FAULTS = ("winrm-500", "timeout", "drop", "latency")
+IDLE_TIMEOUT = 300.0  # seconds a keep-alive connection may stay idle (http.sys: 120 s; longer keeps tests calm)
+
+
+class SimError(Exception):
+    """A control request that cannot be done (unknown host, bad fault kind, ...): message for the user."""
+
+
+def check_loopback(address: str) -> str:
+    """The address to bind; SimError for anything that is not a loopback address."""
+    if address == "localhost":
+        address = "127.0.0.1"
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        raise SimError("--listen %r is not an IP address; use a loopback address such as 127.0.0.1 or ::1" % address) from None
+    if not ip.is_loopback:
+        raise SimError(
+            "refusing to listen on %s: the simulator accepts well-known test credentials and binds loopback "
+            "addresses only (127.0.0.0/8 or ::1)" % address
+        )
+    return address
+
+
+@dataclasses.dataclass
+class Config:
+    scheme: str  # http | https
+    auth: str  # basic | ntlm
+    credentials: auth.Credentials
+    listen: str
+    ssl_context: ssl.SSLContext | None = None
+    receive_wait: float = 1.0
+
+
+class Counters:
+    FIELDS = ("http_requests", "commands", "bytes_in", "bytes_out", "auth_failures", "shells_created", "timeouts")
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._values = dict.fromkeys(self.FIELDS, 0)
+        self._faults = dict.fromkeys(PROTOCOL_FAULTS, 0)
+
+    def reset(self) -> dict:
+        """Zero every counter; returns the values they had."""
+        with self._lock:
+            before = self._snapshot()
+            self._values = dict.fromkeys(self.FIELDS, 0)
+            self._faults = dict.fromkeys(PROTOCOL_FAULTS, 0)
+            return before
+
+    def add(self, **deltas) -> None:
+        with self._lock:
+            for key, value in deltas.items():
+                self._values[key] += value
+
+    def fault_served(self, kind: str) -> None:
+        with self._lock:
+            self._faults[kind] += 1
+
+    def _snapshot(self) -> dict:
+        return dict(self._values, faults_served=dict(self._faults))
+
+    def snapshot(self) -> dict:
+        with self._lock:
+            return self._snapshot()
+
+
+class Faults:
+    """Pending protocol faults of one host."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._pending = {"winrm-500": 0, "timeout": 0, "drop": 0}
+        self.latency_ms = 0
+        self._latency_left = None  # None = every request until cleared
+
+    def add(self, kind: str, count: int, ms: int | None) -> None:
+        with self._lock:
+            if kind == "latency":
+                self.latency_ms = ms
+                self._latency_left = count if (count is not None and ms) else None
+            else:
+                self._pending[kind] += count
+
+    def take(self, kind: str) -> bool:
+        with self._lock:
+            if self._pending[kind] > 0:
+                self._pending[kind] -= 1
+                return True
+            return False
+
+    def take_latency(self) -> float:
+        with self._lock:
+            if not self.latency_ms:
+                return 0.0
+            ms = self.latency_ms
+            if self._latency_left is not None:
+                self._latency_left -= 1
+                if self._latency_left <= 0:
+                    self.latency_ms, self._latency_left = 0, None
+            return ms / 1000.0
+
+    def snapshot(self) -> dict:
+        with self._lock:
+            pending = dict(self._pending)
+            if self.latency_ms:
+                pending["latency"] = {"ms": self.latency_ms, "requests_left": self._latency_left}
+            return pending
+
+
+class Endpoint:
+    """One simulated host on the wire."""
+
+    def __init__(self, host, port: int, config: Config):
+        self.host = host
+        self.name = host.name
+        self.port = port
+        self.config = config
+        self.counters = Counters()
+        self.faults = Faults()
+        self.winrs = WinRS(host, self.counters, config.receive_wait)
+        self.listener: socket.socket | None = None
+        self.status = "down"
+        self._connections: set = set()
+        self._conn_lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        host = "[%s]" % self.config.listen if ":" in self.config.listen else self.config.listen
+        return "%s://%s:%d/wsman" % (self.config.scheme, host, self.port)
+
+    def open_listener(self, port: int) -> None:
+        family = socket.AF_INET6 if ":" in self.config.listen else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.config.listen, port))
+        except OSError:
+            sock.close()
+            raise
+        sock.listen(128)
+        sock.setblocking(False)
+        self.port = sock.getsockname()[1]
+        self.listener = sock
+        self.status = "up"
+
+    def track(self, conn, add: bool) -> None:
+        with self._conn_lock:
+            (self._connections.add if add else self._connections.discard)(conn)
+
+    def drop_connections(self) -> None:
+        with self._conn_lock:
+            conns = list(self._connections)
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class _CountingReader:
+    def __init__(self, raw, counters: Counters):
+        self._raw, self._counters = raw, counters
+
+    def readline(self, size=-1):
+        data = self._raw.readline(size)
+        self._counters.add(bytes_in=len(data))
+        return data
+
+    def read(self, size=-1):
+        data = self._raw.read(size)
+        self._counters.add(bytes_in=len(data))
+        return data
+
+    def close(self):
+        self._raw.close()
+
+
+class _CountingWriter:
+    def __init__(self, raw, counters: Counters):
+        self._raw, self._counters = raw, counters
+
+    def write(self, data):
+        self._counters.add(bytes_out=len(data))
+        return self._raw.write(data)
+
+    def flush(self):
+        self._raw.flush()
+
+    def close(self):
+        self._raw.close()
+
+
+class _Dropped(Exception):
+    """The `drop` fault: close the TCP connection without answering."""
+
+
+class Handler(BaseHTTPRequestHandler):
+    """One TCP connection of one endpoint (BaseHTTPRequestHandler loops over keep-alive requests)."""
+
+    protocol_version = "HTTP/1.1"
+    timeout = IDLE_TIMEOUT
+
+    def __init__(self, sock, client_address, endpoint: Endpoint):
+        self.endpoint = endpoint
+        self.ntlm = auth.NtlmConnection()
+        super().__init__(sock, client_address, endpoint)
+
+    def setup(self):
+        super().setup()
+        self.rfile = _CountingReader(self.rfile, self.endpoint.counters)
+        self.wfile = _CountingWriter(self.wfile, self.endpoint.counters)
+
+    def version_string(self):
+        return "Microsoft-HTTPAPI/2.0"
+
+    def log_message(self, format, *args):  # noqa: A002 - BaseHTTPRequestHandler's signature
+        log.debug("%s %s: " + format, self.endpoint.name, self.client_address[0], *args)
+
+    def _reply(self, status: int, body: bytes = b"", headers: dict | None = None, encrypt: bool = False) -> None:
+        content_type = "application/soap+xml;charset=UTF-8"
+        if encrypt:
+            body, content_type = self.ntlm.wrap(body), auth.ENCRYPTED_CONTENT_TYPE
+        self.send_response(status)
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        if body:
+            self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if body:
+            self.wfile.write(body)
+
+    def do_GET(self):
+        self._reply(405, headers={"Allow": "POST"})
+
+    def do_POST(self):
+        ep = self.endpoint
+        delay = ep.faults.take_latency()
+        if delay:
+            ep.counters.fault_served("latency")
+            time.sleep(delay)
+        ep.counters.add(http_requests=1)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        if self.path.split("?", 1)[0].lower() != "/wsman":
+            self._reply(404)
+            return
+        try:
+            user = self._authenticate()
+        except auth.Continue as more:
+            self._reply(401, headers={"WWW-Authenticate": more.challenge})
+            return
+        except auth.AuthError as failure:
+            if failure.rejected:
+                ep.counters.add(auth_failures=1)
+            self._reply(401, headers={"WWW-Authenticate": failure.challenge})
+            return
+        encrypted = auth.is_encrypted(self.headers.get("Content-Type"))
+        if encrypted:
+            try:
+                body = self.ntlm.unwrap(body)
+            except auth.BadMessage as exc:
+                log.info("%s: 400 for an encrypted message: %s", ep.name, exc)
+                self._reply(400)
+                return
+        if not body:
+            self._reply(200)  # pywinrm's empty POST that sets up the encryption context
+            return
+        try:
+            req = wsman.parse_request(body)
+        except wsman.BadRequest as exc:
+            log.info("%s: 400: %s", ep.name, exc)
+            self._reply(400)
+            return
+        try:
+            response = self._wsman(req, user)
+        except _Dropped:
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        except wsman.Fault as fault:
+            if fault.subcode == "w:TimedOut":
+                ep.counters.add(timeouts=1)
+            self._reply(500, fault.body(req.message_id, ep.name.upper()), encrypt=encrypted)
+            return
+        self._reply(200, response, encrypt=encrypted)
+
+    def _authenticate(self) -> str:
+        creds = self.endpoint.config.credentials
+        if self.endpoint.config.auth == "basic":
+            return auth.check_basic(self.headers.get("Authorization"), creds)
+        self.ntlm.step(self.headers.get("Authorization"))
+        return self.ntlm.user
+
+    def _wsman(self, req: wsman.Request, user: str) -> bytes:
+        ep = self.endpoint
+        if ep.faults.take("winrm-500"):
+            ep.counters.fault_served("winrm-500")
+            raise wsman.internal_error()
+        if req.action == wsman.ACTION_RECEIVE:
+            if ep.faults.take("drop"):
+                ep.counters.fault_served("drop")
+                raise _Dropped()
+            if ep.faults.take("timeout"):
+                ep.counters.fault_served("timeout")
+                raise wsman.timed_out()
+        name = user.rpartition("\\")[2]
+        session = {
+            "user": name,
+            "owner": "%s\\%s" % (ep.name.upper(), name),
+            "endpoint": ep.url,
+            "client_ip": self.client_address[0],
+        }
+        response = ep.winrs.handle(req, session)
+        if req.action == wsman.ACTION_CREATE:
+            ep.counters.add(shells_created=1)
+        return response
+
+
+class Simulator:
+    """All endpoints of one `serve` process."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.endpoints: dict[str, Endpoint] = {}
+        self._selector = selectors.DefaultSelector()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        self._selector.register(self._wake_r, selectors.EVENT_READ, None)
+        self._calls: queue.Queue = queue.Queue()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._accept_loop, name="acceptor", daemon=True)
+        self._rebooting: dict[str, threading.Timer] = {}
+        self._lock = threading.Lock()
+
+    # --- listeners --------------------------------------------------------------------------------
+
+    def add_host(self, host, port: int) -> Endpoint:
+        """Bind the host's listener now (OSError if the port is taken); served once start() runs."""
+        endpoint = Endpoint(host, port, self.config)
+        endpoint.open_listener(port)
+        self.endpoints[host.name] = endpoint
+        self._selector.register(endpoint.listener, selectors.EVENT_READ, endpoint)
+        return endpoint
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _in_acceptor(self, func) -> None:
+        """Run func in the acceptor thread (the only one touching the selector) and wait for it."""
+        done = threading.Event()
+        box = {}
+
+        def call():
+            try:
+                func()
+            except BaseException as exc:  # handed back to the caller
+                box["error"] = exc
+            finally:
+                done.set()
+
+        if not self._thread.is_alive():
+            call()
+        else:
+            self._calls.put(call)
+            os.write(self._wake_w, b"x")
+            done.wait()
+        if "error" in box:
+            raise box["error"]
+
+    def _accept_loop(self) -> None:
+        while not self._stopping.is_set():
+            for key, _events in self._selector.select(timeout=1.0):
+                if key.data is None:
+                    try:
+                        os.read(self._wake_r, 4096)
+                    except BlockingIOError:
+                        pass
+                    while not self._calls.empty():
+                        self._calls.get_nowait()()
+                    continue
+                endpoint = key.data
+                try:
+                    sock, address = endpoint.listener.accept()
+                except (BlockingIOError, OSError):
+                    continue
+                threading.Thread(target=self._serve_connection, args=(endpoint, sock, address), daemon=True,
+                                 name="%s-conn" % endpoint.name).start()
+
+    def _serve_connection(self, endpoint: Endpoint, sock: socket.socket, address) -> None:
+        sock.setblocking(True)
+        sock.settimeout(IDLE_TIMEOUT)
+        if self.config.ssl_context is not None:
+            try:
+                sock = self.config.ssl_context.wrap_socket(sock, server_side=True)
+            except (ssl.SSLError, OSError) as exc:
+                log.debug("%s: TLS handshake failed: %s", endpoint.name, exc)
+                sock.close()
+                return
+        endpoint.track(sock, True)
+        try:
+            Handler(sock, address, endpoint)
+        except (ConnectionError, ssl.SSLError, socket.timeout, OSError):
+            pass
+        finally:
+            endpoint.track(sock, False)
+            try:
+                sock.close()
+            except OSError:
+                pass
+
+    # --- control ----------------------------------------------------------------------------------
+
+    def endpoint(self, name: str) -> Endpoint:
+        try:
+            return self.endpoints[name]
+        except KeyError:
+            raise SimError("unknown host %r (this simulator serves: %s)" % (name, _name_list(self.endpoints))) from None
+
+    def reboot(self, name: str, downtime: float) -> dict:
+        """Refuse connections for `downtime` seconds, drop every shell, boot the host model, listen again."""
+        endpoint = self.endpoint(name)
+        if downtime < 0:
+            raise SimError("--downtime must be 0 or more seconds, got %s" % downtime)
+        with self._lock:
+            if name in self._rebooting:
+                raise SimError("host %s is already rebooting" % name)
+
+            def close():
+                self._selector.unregister(endpoint.listener)
+                endpoint.listener.close()
+                endpoint.listener = None
+                endpoint.status = "rebooting"
+
+            self._in_acceptor(close)
+            endpoint.drop_connections()
+            endpoint.winrs.drop_all()
+            timer = threading.Timer(downtime, self._finish_reboot, args=(endpoint,))
+            timer.daemon = True
+            self._rebooting[name] = timer
+        timer.start()
+        return {"host": name, "status": "rebooting", "downtime": downtime}
+
+    def _finish_reboot(self, endpoint: Endpoint) -> None:
+        try:
+            with endpoint.host.lock:
+                endpoint.host.reboot()
+            endpoint.winrs.drop_all()
+
+            def reopen():
+                endpoint.open_listener(endpoint.port)
+                self._selector.register(endpoint.listener, selectors.EVENT_READ, endpoint)
+
+            if not self._stopping.is_set():
+                self._in_acceptor(reopen)
+        except Exception:
+            log.exception("%s: reboot failed; the host stays down", endpoint.name)
+            endpoint.status = "down"
+        finally:
+            with self._lock:
+                self._rebooting.pop(endpoint.name, None)
+
+    def fault(self, name: str, kind: str, count: int | None, ms: int | None) -> dict:
+        endpoint = self.endpoint(name)
+        if count is not None and count < 0:
+            raise SimError("--count must be 0 or more, got %d" % count)
+        if kind == "latency":
+            if ms is None or ms < 0:
+                raise SimError("fault latency needs --ms MS (milliseconds added to each request; --ms 0 clears it)")
+            endpoint.faults.add(kind, count, ms)
+        elif kind in PROTOCOL_FAULTS:
+            if ms is not None:
+                raise SimError("--ms applies only to the latency fault")
+            endpoint.faults.add(kind, 1 if count is None else count, None)
+        else:
+            host_kinds = sorted(endpoint.host.HOST_FAULTS)
+            if kind not in endpoint.host.HOST_FAULTS:
+                raise SimError("unknown fault kind %r (known: %s)" % (kind, ", ".join(list(PROTOCOL_FAULTS) + host_kinds)))
+            if ms is not None:
+                raise SimError("--ms applies only to the latency fault")
+            try:
+                with endpoint.host.lock:
+                    endpoint.host.inject_fault(kind, 1 if count is None else count)
+            except ValueError as exc:
+                raise SimError(str(exc)) from None
+        return {"host": name, "fault": kind, "pending": self._pending(endpoint)}
+
+    def _pending(self, endpoint: Endpoint) -> dict:
+        pending = endpoint.faults.snapshot()
+        with endpoint.host.lock:
+            pending.update(endpoint.host.snapshot().get("pending_faults", {}))
+        return pending
+
+    def state(self, name: str) -> dict:
+        endpoint = self.endpoint(name)
+        with endpoint.host.lock:
+            return endpoint.host.snapshot()
+
+    def apply_settings(self, name: str, pairs: list[str]) -> dict:
+        endpoint = self.endpoint(name)
+        applied = {}
+        for pair in pairs:
+            key, sep, value = pair.partition("=")
+            if not sep or not key:
+                raise SimError("setting %r is not KEY=VALUE" % pair)
+            try:
+                with endpoint.host.lock:
+                    endpoint.host.apply_setting(key, value)
+            except ValueError as exc:
+                done = (" (already applied: %s)" % ", ".join("%s=%s" % kv for kv in applied.items())) if applied else ""
+                raise SimError("%s: %s%s" % (name, exc, done)) from None
+            applied[key] = value
+        return {"host": name, "applied": applied}
+
+    def counters(self, name: str | None, reset: bool) -> dict:
+        names = [self.endpoint(name).name] if name else list(self.endpoints)
+        result = {}
+        for host_name in names:
+            endpoint = self.endpoints[host_name]
+            values = endpoint.counters.reset() if reset else endpoint.counters.snapshot()
+            values.update(port=endpoint.port, status=endpoint.status, shells_open=endpoint.winrs.shell_count())
+            result[host_name] = values
+        if name:
+            return result[name]
+        total = {key: sum(v[key] for v in result.values()) for key in Counters.FIELDS}
+        return {"hosts": result, "total": total}
+
+    def stop(self) -> None:
+        self._stopping.set()
+        with self._lock:
+            for timer in self._rebooting.values():
+                timer.cancel()
+        os.write(self._wake_w, b"x")
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        for endpoint in self.endpoints.values():
+            if endpoint.listener is not None:
+                endpoint.listener.close()
+                endpoint.listener = None
+            endpoint.status = "down"
+            endpoint.drop_connections()
+
+
+def _name_list(names) -> str:
+    names = sorted(names)
+    return ", ".join(names) if len(names) <= 6 else "%s ... %s (%d hosts)" % (names[0], names[-1], len(names))
