@@ -47,6 +47,15 @@ def _one_line(text):
     return " ".join(str(text or "").split())
 
 
+def _healed_at_boot(result):
+    """Time of the boot-time repair of the current boot, or None when the startup task repaired nothing."""
+    last = (result.get("boot_recovery") or {}).get("last") or {}
+    boot_id = (result.get("host") or {}).get("boot_id")
+    if last.get("action") == "repaired" and boot_id is not None and last.get("boot_id") == boot_id:
+        return last.get("time") or "this boot"
+    return None
+
+
 def host_row(host, result):
     """The report row of one host from its instance_info result (None when the host was never checked)."""
     if result is None:
@@ -65,6 +74,7 @@ def host_row(host, result):
         "boot_time": (result.get("host") or {}).get("boot_time"),
         "cluster": (result.get("registration") or {}).get("cluster"),
         "on_boot": (result.get("boot_recovery") or {}).get("installed"),
+        "healed_at_boot": _healed_at_boot(result),
     }
     if result.get("unreachable"):
         row.update(health="unreachable", cause=_one_line(result.get("msg")) or "unreachable",
@@ -110,11 +120,19 @@ def fleet_report(results, target="windows_ecs", generated=None):
     return {"target": target, "generated": generated, "summary": summary, "hosts": rows}
 
 
-_ON_BOOT = {True: "yes", False: "no"}
+def _heals_at_boot(row):
+    if row["healed_at_boot"]:
+        return "yes (repaired itself at %s)" % _cell(row["healed_at_boot"])
+    return {True: "yes", False: "no"}.get(row["on_boot"], "-")
+
+
+def _md(text):
+    """Text for Markdown: `<cluster>` must not vanish as an HTML tag."""
+    return _one_line(text).replace("<", "\\<").replace(">", "\\>")
 
 
 def _cell(text):
-    return _one_line(text).replace("|", "\\|") or "-"
+    return _md(text).replace("|", "\\|") or "-"
 
 
 def fleet_report_markdown(report):
@@ -135,7 +153,7 @@ def fleet_report_markdown(report):
         lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (
             _cell(row["host"]), row["health"], _cell(", ".join(row["findings"])),
             _cell(row["cause"]), _cell(row["fix"]), _cell(row["next_step"] and "`%s`" % row["next_step"]),
-            _ON_BOOT.get(row["on_boot"], "-")))
+            _heals_at_boot(row)))
     detailed = [row for row in report["hosts"] if len(row["details"]) > 1]
     if detailed:
         lines += ["", "## Every finding of hosts with more than one", ""]
@@ -143,7 +161,7 @@ def fleet_report_markdown(report):
             lines.append("### %s" % row["host"])
             lines.append("")
             for finding in row["details"]:
-                lines.append("- `%s`: %s Fix: %s" % (finding["code"], finding["message"], finding["fix"]))
+                lines.append("- `%s`: %s Fix: %s" % (finding["code"], _md(finding["message"]), _md(finding["fix"])))
             lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
 

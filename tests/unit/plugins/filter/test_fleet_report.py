@@ -21,7 +21,7 @@ STALE = {"changed": False, "healthy": False, "boot_recovery": {"installed": Fals
 IIS_AND_STALE = {"changed": False, "healthy": False,
                  "findings": [finding("proxy_dead_rule", "A dead rule holds port 80.", "Recover."),
                               finding("port80_in_use", "IIS (W3SVC) listens on 0.0.0.0:80.",
-                                      "Stop W3SVC | bind IIS elsewhere.")]}
+                                      "Stop W3SVC | bind IIS to <host ip>.")]}
 UNREACHABLE = {"unreachable": True, "msg": "ntlm: HTTPConnectionPool(host='127.0.0.5', port=5985)\n refused",
                "changed": False}
 FAILED = {"failed": True, "msg": "probe: internal error"}
@@ -40,7 +40,7 @@ def test_broken_row_names_the_most_fundamental_finding():
     assert row["health"] == "broken"
     assert row["findings"] == ["proxy_dead_rule", "port80_in_use"]
     assert row["cause"] == "IIS (W3SVC) listens on 0.0.0.0:80."
-    assert row["fix"] == "Stop W3SVC | bind IIS elsewhere."
+    assert row["fix"] == "Stop W3SVC | bind IIS to <host ip>."
     assert row["next_step"] == "manual (see fix)"
     assert len(row["details"]) == 2
 
@@ -62,6 +62,18 @@ def test_unreachable_and_error_rows():
     assert fr.host_row("h", None)["health"] == "unreachable"
 
 
+def test_healed_at_boot_only_counts_the_current_boot():
+    last = {"time": "2026-01-01T10:00:05Z", "boot_id": 7, "action": "repaired"}
+    healed = dict(HEALTHY, host={"boot_id": 7}, boot_recovery={"installed": True, "last": last})
+    assert fr.host_row("h", healed)["healed_at_boot"] == "2026-01-01T10:00:05Z"
+    older = dict(healed, host={"boot_id": 8})
+    assert fr.host_row("h", older)["healed_at_boot"] is None
+    nothing = dict(healed, boot_recovery={"installed": True, "last": dict(last, action="none")})
+    assert fr.host_row("h", nothing)["healed_at_boot"] is None
+    text = fr.fleet_report_markdown(fr.fleet_report({"h": healed}))
+    assert "| h | healthy | - | - | - | - | yes (repaired itself at 2026-01-01T10:00:05Z) |" in text
+
+
 def test_healthy_row():
     row = fr.host_row("h", HEALTHY)
     assert (row["health"], row["findings"], row["cause"], row["cluster"], row["on_boot"]) == (
@@ -75,7 +87,7 @@ def test_markdown_table_escapes_cells_and_lists_details():
     assert "**2 hosts: 1 healthy, 1 broken, 0 unreachable.**" in lines
     iis = [line for line in lines if line.startswith("| h-iis |")][0]
     assert iis.count(" | ") == 6  # 7 columns, the "|" inside the cause is escaped
-    assert "Stop W3SVC \\| bind IIS elsewhere." in iis
+    assert "Stop W3SVC \\| bind IIS to \\<host ip\\>." in iis
     assert "| h-ok | healthy | - | - | - | - | yes |" in lines
     assert "### h-iis" in lines
     assert text.endswith("\n")
