@@ -1,0 +1,115 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ecs_windows.task_iam contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The pure planner of ecs_windows.task_iam.container_routes: probe facts + validated args -> plan.
+
+nat-mode containers reach the credential proxy (and IMDS) only through routes they add themselves
+(REF 4, the AWS container bootstrap script); awsvpc containers get theirs from the agent.
+
+FOR INTERNAL COLLECTION USE ONLY. Changes may be made in ANY release.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+
+CREDENTIALS_ROUTE = "169.254.170.2/32"
+IMDS_ROUTE = "169.254.169.254/32"
+FAMILY_LABEL = "com.amazonaws.ecs.task-definition-family"
+
+
+def check_args(args):
+    """Formats the DOCUMENTATION cannot express; raises ValueError naming the argument."""
+    for key in ("names", "task_families"):
+        for value in args.get(key) or []:
+            if not isinstance(value, str) or not value:
+                raise ValueError("%s: every entry must be a non-empty string, got %r" % (key, value))
+    return args
+
+
+def _selected(container, args):
+    if not any(fnmatch.fnmatchcase(container["name"], pattern) for pattern in args["names"]):
+        return "its name matches none of names"
+    if args["task_families"] and container["task_family"] not in args["task_families"]:
+        return "its task family (%s label) is %s, not one of task_families" % (FAMILY_LABEL, container["task_family"] or "unset")
+    return None
+
+
+def _entry(container, action, reason, added=(), removed=()):
+    return {"id": container["id"], "name": container["name"], "network_mode": container["network_mode"], "action": action,
+            "added": list(added), "removed": list(removed), "reason": reason}
+
+
+def plan(facts, args):
+    """-> plan dict: containers (the per-container report, as planned), changes, calls, diff."""
+    want = [CREDENTIALS_ROUTE] + ([IMDS_ROUTE] if args["imds"] == "allow" else [])
+    unwanted = [] if args["imds"] == "allow" else [IMDS_ROUTE]
+    report, op_containers, changes = [], [], []
+    before, after = {}, {}
+    for container in facts["containers"]:
+        skip = _selected(container, args)
+        if skip:
+            report.append(_entry(container, "skipped", "not selected: %s" % skip))
+            continue
+        mode = container["network_mode"]
+        if mode == "awsvpc":
+            report.append(_entry(container, "skipped", "awsvpc: the agent adds the task's routes itself"))
+            continue
+        if mode not in ("nat", "default"):
+            report.append(_entry(container, "skipped", "network mode %s: only nat (default) containers need routes" % mode))
+            continue
+        if not container["gateway"]:
+            report.append(_entry(container, "failed", "no default gateway (0.0.0.0/0 route) found inside the container"))
+            continue
+        if container["shell"] not in ("powershell", "cmd"):
+            report.append(_entry(container, "failed", "the image has neither powershell.exe nor cmd.exe to add routes with"))
+            continue
+        gateway = container["gateway"]
+        routes = container["routes"] or []
+        have = dict((r["destination"], r["next_hop"]) for r in routes)
+        remove = [d for d in unwanted if d in have] + [d for d in want if d in have and have[d] != gateway]
+        add = [{"destination": d, "next_hop": gateway} for d in want if have.get(d) != gateway]
+        label = "%s (%s)" % (container["name"], container["id"][:12])
+        before[label] = sorted("%s via %s" % (d, have[d]) for d in set(want + unwanted) if d in have)
+        after[label] = sorted(["%s via %s" % (d, gateway) for d in want])
+        if not add and not remove:
+            report.append(_entry(container, "unchanged", "routes via %s present" % gateway))
+            continue
+        op_containers.append({"id": container["id"], "shell": container["shell"], "add": add, "remove": remove})
+        reasons = []
+        if add:
+            reasons.append("add %s via %s" % (", ".join(a["destination"] for a in add), gateway))
+        if remove:
+            reasons.append("remove %s" % ", ".join(remove) + (" (imds: block)" if any(d in unwanted for d in remove) else ""))
+        how = "New-NetRoute -PolicyStore ActiveStore" if container["shell"] == "powershell" else "netsh ... store=active"
+        reason = "%s with %s" % ("; ".join(reasons), how)
+        report.append(_entry(container, "added" if add else "removed", reason, [a["destination"] for a in add], remove))
+        changes.append("container %s: %s" % (label, reason))
+    calls = [("container_routes", {"containers": op_containers})] if op_containers else []
+    return {"containers": report, "changes": changes, "calls": calls,
+            "diff": {"before": before, "after": after}}
+
+
+def merge_results(planned, op_result, final_facts):
+    """The per-container report after the apply batch: the op's per-container outcome, checked against the final probe."""
+    outcome = dict((c["id"], c) for c in (op_result or {}).get("containers", []))
+    final = dict((c["id"], c) for c in final_facts["containers"])
+    report = []
+    for entry in planned:
+        entry = dict(entry)
+        done = outcome.get(entry["id"])
+        if done is not None:
+            entry["added"], entry["removed"] = done["added"], done["removed"]
+            if done["error"]:
+                entry["action"], entry["reason"] = "failed", done["error"]
+            elif entry["id"] not in final:
+                entry["action"], entry["reason"] = "failed", "the container is gone after the change"
+            else:
+                present = dict((r["destination"], r["next_hop"]) for r in final[entry["id"]]["routes"] or [])
+                missing = [d for d in entry["added"] if d not in present]
+                still = [d for d in entry["removed"] if d in present and d not in entry["added"]]
+                if missing or still:
+                    entry["action"] = "failed"
+                    entry["reason"] = "the final probe still shows the routes wrong (missing %s, present %s)" % (missing, still)
+        report.append(entry)
+    return report

@@ -1,0 +1,273 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The credential proxy diagnosis and the credential_proxy planner (pure: probe facts + args -> plan)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+
+import pytest
+
+import plan_scenarios as sc
+from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _plan_proxy as pp
+from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _script
+
+ARGS = {"state": "healthy", "on_boot": False, "boot_delay": 30, "registration_timeout": 300, "init_attempts": 5, "init_retry_delay": 10}
+CURRENT_INIT = {"cluster": "windows", "enable_task_iam_role": True, "version": None, "logging_drivers": None, "enable_task_eni": False,
+                "awsvpc_block_imds": False, "awsvpc_additional_local_routes": None, "attempts": 5, "retry_delay_s": 10}
+
+
+def args(**kw):
+    return pp.check_args(dict(ARGS, **kw))
+
+
+def ops(plan):
+    return [op for op, _args in plan["calls"]]
+
+
+def call(plan, name):
+    found = [a for op, a in plan["calls"] if op == name]
+    assert len(found) == 1, plan["calls"]
+    return found[0]
+
+
+def batch_of(script):
+    return json.loads(base64.b64decode(re.search(r"^\$EcsBatch = '([^']*)'$", script, re.M).group(1)))
+
+
+def installed_boot_task(facts, script, delay="PT30S", arguments=pp.BOOT_TASK_ARGUMENTS):
+    facts["scheduled_tasks"].append({"path": pp.BOOT_TASK_PATH, "name": pp.BOOT_TASK_NAME, "state": "Ready", "enabled": True,
+                                     "at_startup": True, "delay": delay, "execute": "PowerShell.exe", "arguments": arguments})
+    facts["files"][pp.BOOT_SCRIPT_PATH] = hashlib.sha256(b"\xef\xbb\xbf" + script.encode("utf-8")).hexdigest()
+    return sc.valid(facts)
+
+
+# --- diagnosis ---------------------------------------------------------------------------------------
+
+
+def test_healthy_endpoint_is_healthy_whatever_the_pieces():
+    facts = sc.configured()
+    facts["proxy"]["firewall_rules"] = []
+    assert pp.diagnose(facts)["cause"] == "healthy"
+    plan = pp.plan(facts, args())
+    assert plan["calls"] == [] and plan["changes"] == [] and plan["cause"] == "healthy"
+
+
+def test_stale_after_reboot_removes_only_the_rule_then_reinitialises_with_current_settings():
+    plan = pp.plan(sc.stale(), args())
+    assert plan["cause"] == "stale_after_reboot"
+    assert ops(plan) == ["remove_proxy", "init_agent", "wait_registered"]
+    assert call(plan, "remove_proxy") == {"portproxy": [{"listen_address": "169.254.170.2", "listen_port": 80}],
+                                          "ip_bindings": [], "apipa_adapter": None, "firewall_rules": []}
+    assert call(plan, "init_agent") == CURRENT_INIT
+    assert call(plan, "wait_registered") == {"cluster": "windows", "timeout_s": 300, "interval_s": 2}
+    assert any("stale_after_reboot" in c and "portproxy 169.254.170.2:80 -> 127.0.0.1:51679" in c for c in plan["changes"])
+    assert any("Initialize-ECSAgent -Cluster windows -EnableTaskIAMRole" in c for c in plan["changes"])
+
+
+def test_dead_rule_removes_rule_and_binding_before_init_never_the_firewall_rule():
+    plan = pp.plan(sc.dead_rule(), args())
+    assert plan["cause"] == "dead_rule"
+    assert ops(plan) == ["remove_proxy", "init_agent", "wait_registered"]
+    removal = call(plan, "remove_proxy")
+    assert removal["portproxy"] == [{"listen_address": "169.254.170.2", "listen_port": 80}]
+    assert removal["ip_bindings"] == [{"ip_address": "169.254.170.2", "interface_index": 12}]
+    assert removal["firewall_rules"] == []
+
+
+def test_dead_rule_pointing_elsewhere_is_named():
+    facts = sc.dead_rule()
+    facts["proxy"]["portproxy"][0]["connect_address"] = "169.254.170.2"
+    plan = pp.plan(facts, args())
+    assert plan["cause"] == "dead_rule" and "does not lead to the agent" in plan["reason"]
+
+
+def test_only_the_proxys_pieces_are_identified():
+    facts = sc.stale()
+    facts["proxy"]["portproxy"].append({"listen_address": "10.0.1.23", "listen_port": 8080, "connect_address": "127.0.0.1",
+                                        "connect_port": 8080})
+    facts["proxy"]["ip_bindings"].append({"ip_address": "169.254.10.10", "prefix_length": 16, "interface_alias": "Ethernet",
+                                          "interface_index": 5, "address_state": "Preferred"})
+    facts["proxy"]["firewall_rules"].append({"name": "WinRM", "display_name": "Windows Remote Management (HTTP-In)", "enabled": True,
+                                             "direction": "Inbound", "protocol": "TCP", "local_port": "5985", "action": "Allow"})
+    removal = call(pp.plan(sc.valid(facts), args()), "remove_proxy")
+    assert removal["portproxy"] == [{"listen_address": "169.254.170.2", "listen_port": 80}]
+    assert removal["ip_bindings"] == [] and removal["firewall_rules"] == []
+
+
+def test_legacy_apipa_vnic_is_removed_with_the_stale_rule():
+    facts = sc.stale()
+    facts["proxy"]["apipa_adapter"] = "vEthernet (APIPA)"
+    assert call(pp.plan(facts, args()), "remove_proxy")["apipa_adapter"] == "vEthernet (APIPA)"
+
+
+def test_missing_proxy_initialises_without_removing():
+    facts = sc.configured()
+    facts["proxy"]["portproxy"] = []
+    facts["proxy"]["ip_bindings"] = []
+    facts["port80_listeners"] = []
+    facts["endpoints"]["proxy"] = {"ok": False, "status": None, "code": None, "error": sc.UNREACHABLE}
+    plan = pp.plan(sc.valid(facts), args())
+    assert plan["cause"] == "missing"
+    assert ops(plan) == ["init_agent", "wait_registered"]
+
+
+def test_stopped_agent_is_started_first_and_recover_proxy_repairs_only_if_still_broken():
+    plan = pp.plan(sc.agent_stopped(), args())
+    assert plan["cause"] == "agent_down"
+    assert ops(plan) == ["service", "wait_registered", "recover_proxy"]
+    assert call(plan, "service") == {"name": "AmazonECS", "start_type": None, "state": "running", "failure_restart": None}
+    recover = call(plan, "recover_proxy")
+    assert recover["init"] == CURRENT_INIT and recover["log_path"] == pp.RUN_LOG_PATH != pp.BOOT_LOG_PATH
+
+
+def test_running_agent_not_answering_is_restarted():
+    facts = sc.configured()
+    facts["endpoints"]["agent_tmds"] = {"ok": False, "status": None, "code": None, "error": sc.REFUSED}
+    facts["endpoints"]["proxy"] = {"ok": False, "status": None, "code": None, "error": sc.CLOSED}
+    plan = pp.plan(facts, args())
+    assert plan["cause"] == "agent_down" and call(plan, "service")["state"] == "restarted"
+
+
+def test_current_settings_come_from_the_machine_environment():
+    facts = sc.stale()
+    facts["machine_env"].update(ECS_CLUSTER="prod-a", ECS_AVAILABLE_LOGGING_DRIVERS='["json-file","awslogs"]', ECS_ENABLE_TASK_ENI="True",
+                                ECS_AWSVPC_BLOCK_IMDS="false", ECS_AWSVPC_ADDITIONAL_LOCAL_ROUTES='["10.0.0.0/8"]')
+    init = call(pp.plan(facts, args(init_attempts=3, init_retry_delay=0)), "init_agent")
+    assert init == dict(CURRENT_INIT, cluster="prod-a", logging_drivers=["json-file", "awslogs"], enable_task_eni=True,
+                        awsvpc_additional_local_routes=["10.0.0.0/8"], attempts=3, retry_delay_s=0)
+
+
+def test_unparseable_list_setting_is_not_passed():
+    assert pp.init_args_from_env({"ECS_CLUSTER": "c", "ECS_AVAILABLE_LOGGING_DRIVERS": "awslogs"}, 1, 0)["logging_drivers"] is None
+    assert pp.init_args_from_env({}, 1, 0) is None
+
+
+# --- refusals ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("facts, code, remedy", [
+    (sc.with_iis(), "port80_in_use", "W3SVC"),
+    (sc.with_iis(sc.stale()), "port80_in_use", "W3SVC"),
+    (sc.with_excluded(), "agent_port_excluded", "excludedportrange"),
+    (sc.with_duplicate_nat(sc.stale()), "duplicate_nat_adapters", "Rename-NetAdapter"),
+], ids=["iis", "iis-after-reboot", "excluded-51679", "duplicate-nat"])
+def test_refuses_what_reinitialising_cannot_fix_with_the_remedy(facts, code, remedy):
+    with pytest.raises(pp.Refusal) as caught:
+        pp.plan(facts, args())
+    assert caught.value.problems[0]["code"] == code
+    assert remedy in str(caught.value) and "Fix:" in str(caught.value)
+
+
+@pytest.mark.parametrize("facts, code", [
+    (sc.fresh(), "agent_not_initialized"),
+    (sc.valid(dict(sc.stale(), machine_env={"ECS_CLUSTER": "windows"})), "task_iam_disabled"),
+    (sc.agent_stopped(start_type="Disabled"), "agent_not_running"),
+], ids=["not-initialised", "task-iam-disabled", "agent-disabled"])
+def test_refuses_until_the_agent_module_ran(facts, code):
+    with pytest.raises(pp.Refusal) as caught:
+        pp.plan(facts, args())
+    assert code in [p["code"] for p in caught.value.problems]
+    assert "ecs_windows.task_iam.agent" in str(caught.value)
+
+
+def test_missing_ecstools_refused():
+    facts = sc.stale()
+    facts["ecstools"] = {"present": False, "version": None}
+    with pytest.raises(pp.Refusal, match="install_ecstools"):
+        pp.plan(facts, args())
+
+
+def test_on_boot_with_absent_is_an_argument_error():
+    with pytest.raises(ValueError, match="on_boot"):
+        args(state="absent", on_boot=True)
+
+
+# --- boot recovery task ------------------------------------------------------------------------------
+
+
+def test_boot_script_waits_for_ecstools_task_then_recovers_with_current_settings():
+    script = pp.boot_script(CURRENT_INIT, 120)
+    assert script.startswith("#ecs_windows.task_iam ops/1 ")
+    assert batch_of(script)["ops"] == [
+        {"op": "wait_task_idle", "args": {"task_path": "\\", "task_name": "Initialize-ECSHostReboot", "timeout_s": 300}},
+        {"op": "recover_proxy", "args": {"init": CURRENT_INIT, "registration_timeout_s": 120, "log_path": pp.BOOT_LOG_PATH}},
+    ]
+    assert script == _script.build_script([(o["op"], o["args"]) for o in batch_of(script)["ops"]])
+
+
+def test_on_boot_installs_the_task_with_the_script_and_delay():
+    plan = pp.plan(sc.configured(), args(on_boot=True, boot_delay=45))
+    assert ops(plan) == ["boot_task"]
+    task = call(plan, "boot_task")
+    assert task["state"] == "present" and task["delay"] == "PT45S"
+    assert (task["task_path"], task["task_name"], task["script_path"]) == (pp.BOOT_TASK_PATH, pp.BOOT_TASK_NAME, pp.BOOT_SCRIPT_PATH)
+    assert task["script"] == pp.boot_script(CURRENT_INIT, 300)
+    assert plan["diff"]["before"]["boot_task"] is None
+    assert plan["diff"]["after"]["boot_task"]["script_sha256"] == hashlib.sha256(b"\xef\xbb\xbf" + task["script"].encode()).hexdigest()
+
+
+def test_on_boot_is_idempotent_by_script_hash_and_task_action():
+    facts = installed_boot_task(sc.configured(), pp.boot_script(CURRENT_INIT, 300))
+    assert pp.plan(facts, args(on_boot=True))["calls"] == []
+
+
+@pytest.mark.parametrize("change", ["script", "delay", "arguments", "settings"])
+def test_on_boot_updates_a_differing_task(change):
+    script = pp.boot_script(CURRENT_INIT, 300)
+    facts = installed_boot_task(sc.configured(), script + "# edited\n" if change == "script" else script,
+                                delay="PT10S" if change == "delay" else "PT30S",
+                                arguments="-File C:\\other.ps1" if change == "arguments" else pp.BOOT_TASK_ARGUMENTS)
+    if change == "settings":
+        facts["machine_env"]["ECS_ENABLE_TASK_ENI"] = "true"
+    plan = pp.plan(facts, args(on_boot=True))
+    assert ops(plan) == ["boot_task"] and call(plan, "boot_task")["state"] == "present"
+
+
+def test_on_boot_with_repair_installs_the_task_first():
+    plan = pp.plan(sc.stale(), args(on_boot=True))
+    assert ops(plan) == ["boot_task", "remove_proxy", "init_agent", "wait_registered"]
+
+
+def test_on_boot_false_removes_an_installed_task():
+    facts = installed_boot_task(sc.configured(), pp.boot_script(CURRENT_INIT, 300))
+    plan = pp.plan(facts, args())
+    assert plan["calls"] == [("boot_task", pp.boot_task_args("absent"))]
+
+
+def test_on_boot_needs_an_initialised_agent_even_when_nothing_is_broken():
+    facts = sc.configured()
+    del facts["machine_env"]["ECS_CLUSTER"]
+    with pytest.raises(pp.Refusal, match="ECS_CLUSTER"):
+        pp.plan(facts, args(on_boot=True))
+
+
+# --- state: absent -----------------------------------------------------------------------------------
+
+
+def test_absent_tears_down_identified_pieces_including_firewall_and_boot_task():
+    facts = installed_boot_task(sc.configured(), "x")
+    plan = pp.plan(facts, args(state="absent"))
+    assert ops(plan) == ["remove_proxy", "boot_task"]
+    removal = call(plan, "remove_proxy")
+    assert removal["firewall_rules"] == [sc.pd.FIREWALL_RULE["name"]]
+    assert removal["ip_bindings"] == [{"ip_address": "169.254.170.2", "interface_index": 12}]
+    assert call(plan, "boot_task")["state"] == "absent"
+    assert plan["diff"]["after"]["pieces"] == {"portproxy": [], "ip_bindings": [], "apipa_adapter": None, "firewall_rules": []}
+
+
+def test_absent_on_a_host_without_proxy_changes_nothing():
+    assert pp.plan(sc.fresh(), args(state="absent"))["calls"] == []
+
+
+# --- diff ----------------------------------------------------------------------------------------------
+
+
+def test_diff_shows_the_broken_endpoint_and_the_expected_result():
+    diff = pp.plan(sc.stale(), args())["diff"]
+    assert diff["before"]["endpoint"].startswith("broken (stale_after_reboot)")
+    assert diff["before"]["pieces"]["ip_bindings"] == []
+    assert diff["after"]["endpoint"] == "healthy"
+    assert diff["after"]["pieces"]["ip_bindings"]
