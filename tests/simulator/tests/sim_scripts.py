@@ -71,3 +71,36 @@ def new_host(tmp_path, preset="ecs-2022", name="ecs-sim-001", **settings):
     for key, value in settings.items():
         host.apply_setting(key.replace("_", "-"), str(value))
     return host
+
+
+# --- through the wire (a running `ecs-windows-sim serve`, see conftest.SimProcess) ----------------
+
+def winrm_script(sim, host, script):
+    """One op-contract round trip over WinRM as the collection makes it: the loader command line,
+    the script on stdin. Returns rc, stdout, stderr."""
+    protocol = sim.protocol(host)
+    shell = protocol.open_shell(codepage=65001)
+    executable, arguments = LOADER_COMMAND.split(" ", 1)
+    command = protocol.run_command(shell, executable, arguments.split(" "), console_mode_stdin=False)
+    protocol.send_command_input(shell, command, script.encode("ascii"), end=True)
+    stdout, stderr, rc = protocol.get_command_output(shell, command)
+    protocol.cleanup_command(shell, command)
+    protocol.close_shell(shell)
+    return rc, stdout, stderr
+
+
+def winrm_ops(sim, host, *calls):
+    """The output document of a batch run over WinRM (rc 0 and empty stderr asserted)."""
+    rc, stdout, stderr = winrm_script(sim, host, build_script(list(calls)))
+    assert (rc, stderr) == (0, b""), stderr
+    return json.loads(stdout)
+
+
+def winrm_result(sim, host, op, args):
+    document = winrm_ops(sim, host, (op, args))
+    assert document["error"] is None, document["error"]
+    return document["results"][0]["result"]
+
+
+def winrm_probe(sim, host, detail="routes", files=()):
+    return winrm_result(sim, host, "probe", {"container_detail": detail, "files": list(files)})
