@@ -12,6 +12,8 @@ FOR INTERNAL COLLECTION USE ONLY. Changes may be made in ANY release.
 
 from __future__ import annotations
 
+import re
+
 PROXY_IP = "169.254.170.2"
 IMDS_IP = "169.254.169.254"
 TMDS_PORT = 51679
@@ -334,8 +336,22 @@ def boot_recovery(facts):
     }
 
 
+_SECRET_ENV = re.compile(r"AUTH|PASSWORD|SECRET|TOKEN|CREDENTIAL", re.IGNORECASE)
+_URL_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^:/@]*:)[^@/]*@")
+
+
+def redact_env_value(name, value):
+    """A Machine environment value fit for output: auth data hidden, a proxy URL's password masked."""
+    if value is None:
+        return None
+    if _SECRET_ENV.search(name):
+        return "********"
+    return _URL_PASSWORD.sub(r"\1********@", value)
+
+
 def instance_facts(probe):
     """The facts instance_info returns (and other modules return as `facts`) for a probe result."""
     facts = {key: value for key, value in probe.items() if key not in ("boot_recovery_last", "container_detail")}
+    facts["machine_env"] = {name: redact_env_value(name, value) for name, value in probe["machine_env"].items()}
     facts["boot_recovery"] = boot_recovery(probe)
     return facts
