@@ -29,7 +29,6 @@ REQUIRED_NO_PROXY = ("169.254.169.254", "169.254.170.2", "\\\\.\\pipe\\docker_en
 OWNED_ENV = frozenset([proxy.ENV_CLUSTER, "ECS_DATADIR", "ECS_LOGFILE"]) | frozenset(proxy.INIT_FLAG_ENV.values()) | \
     frozenset(proxy.INIT_LIST_ENV.values())
 INIT_ENV = frozenset([proxy.ENV_CLUSTER]) | frozenset(proxy.INIT_FLAG_ENV.values()) | frozenset(proxy.INIT_LIST_ENV.values())
-SECRET_ENV_RE = re.compile(r"AUTH|PASSWORD|SECRET|TOKEN|CREDENTIAL", re.IGNORECASE)
 ECSTOOLS_FILES = ("ECSTools.psm1", "ECSTools.psd1")
 ECSTOOLS_DIR = "C:\\Program Files\\WindowsPowerShell\\Modules\\ECSTools"
 _VERSION_RE = re.compile(r"v?[0-9]+\.[0-9]+\.[0-9]+")
@@ -154,26 +153,8 @@ def env_matches(name, have, want):
     return have == want
 
 
-def redact(name, value):
-    """Machine environment values for output: no proxy password, no auth data."""
-    if value is None:
-        return None
-    if SECRET_ENV_RE.search(name):
-        return "********"
-    if name in (ENV_HTTP_PROXY, "HTTPS_PROXY"):
-        parts = urlsplit(value)
-        if parts.password is not None:
-            netloc = "%s:********@%s" % (parts.username, parts.netloc.rsplit("@", 1)[1])
-            return parts._replace(netloc=netloc).geturl()
-    return value
-
-
-def redact_env(env):
-    return dict((name, redact(name, value)) for name, value in env.items())
-
-
 def _show(name, value):
-    return "unset" if value is None else repr(redact(name, value))
+    return "unset" if value is None else repr(_findings.redact_env_value(name, value))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -224,7 +205,7 @@ def _view(facts, env_names):
     return {
         "ecstools": facts["ecstools"]["present"],
         "agent_version": facts["agent"]["version"],
-        "machine_env": dict((name, redact(name, facts["machine_env"].get(name))) for name in sorted(env_names)),
+        "machine_env": dict((name, _findings.redact_env_value(name, facts["machine_env"].get(name))) for name in sorted(env_names)),
         "service": None if svc is None else dict(svc),
         "registration": {"cluster": reg["cluster"] if reg["container_instance_arn"] else None,
                          "container_instance_arn": reg["container_instance_arn"]},
@@ -284,7 +265,7 @@ def _plan_env(facts, want_env, out, after):
             env_remove.append(name)
         else:
             env_set[name] = want
-        after["machine_env"][name] = redact(name, want)
+        after["machine_env"][name] = _findings.redact_env_value(name, want)
         out["changes"].append("Machine environment %s: %s -> %s" % (name, _show(name, have), _show(name, want)))
     return env_set, env_remove
 

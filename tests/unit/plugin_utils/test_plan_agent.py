@@ -272,3 +272,11 @@ def test_absent_stops_and_disables_and_removes_managed_env():
 def test_bad_arguments_name_the_argument(bad, match):
     with pytest.raises(ValueError, match=match):
         args(**bad)
+
+
+def test_returned_facts_hide_the_proxy_password_and_auth_data():
+    from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _findings
+    facts = sc.configured(HTTP_PROXY="http://ops:s3cret@proxy:3128", ECS_ENGINE_AUTH_DATA='{"r":{"password":"pw"}}')
+    shown = _findings.instance_facts(facts)["machine_env"]
+    assert shown["HTTP_PROXY"] == "http://ops:********@proxy:3128" and shown["ECS_ENGINE_AUTH_DATA"] == "********"
+    assert facts["machine_env"]["HTTP_PROXY"] == "http://ops:s3cret@proxy:3128"  # the planner still sees the real value
