@@ -1,0 +1,430 @@
+# Copyright: (c) 2026, ecs_windows.task_iam contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Static check of every .ps1 under plugins/: Windows PowerShell 5.1 only (docs/dev/powershell.md).
+
+Parses with a real PowerShell grammar (tree-sitter-powershell) and rejects: parse errors, PowerShell 7-only
+syntax, aliases and shorthand functions used as command names, PowerShell 7-only cmdlets and parameters,
+Invoke-Expression, non-ASCII bytes and CR characters. The negative cases below prove each rule can fail.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import json
+import pathlib
+import re
+
+import jsonschema
+import pytest
+import tree_sitter_powershell
+from tree_sitter import Language, Parser
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+PS_DIR = ROOT / "plugins" / "plugin_utils" / "powershell"
+# _script.py has no imports from the collection, so it loads from its file without a collection path.
+_SPEC = importlib.util.spec_from_file_location("ecs_script_under_test", ROOT / "plugins" / "plugin_utils" / "_script.py")
+_script = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(_script)
+CONTRACT = json.loads((PS_DIR / "contract.json").read_text(encoding="ascii"))
+PARSER = Parser(Language(tree_sitter_powershell.language()))
+
+# Every alias Windows PowerShell 5.1 defines at startup (InitialSessionState.BuiltInAliases plus the
+# aliases its bundled modules export: gcb/scb, gtz/stz, fhx, gin, CFS), and built-in shorthand functions.
+ALIASES = frozenset(
+    """
+    % ? ac asnp cat cd CFS chdir clc clear clhy cli clp cls clv cnsn compare copy cp cpi cpp curl cvpa dbp
+    del diff dir dnsn ebp echo epal epcsv epsn erase etsn exsn fc fhx fl foreach ft fw gal gbp gc gcb gci
+    gcm gcs gdr gerr ghy gi gin gjb gl gm gmo gp gps gpv group gsn gsnp gsv gtz gu gv gwmi h history icm
+    iex ihy ii ipal ipcsv ipmo ipsn irm ise iwmi iwr kill lp ls man md measure mi mount move mp mv nal ndr
+    ni nmo npssc nsn nv ogv oh popd ps pushd pwd r rbp rcjb rcsn rd rdr ren ri rjb rm rmdir rmo rni rnp
+    rp rsn rsnp rujb rv rvpa rwmi sajb sal saps sasv sbp sc scb select set shcm si sl sleep sls sort sp
+    spjb spps spsv start stz sujb sv swmi tee trcm type wget where wjb write
+    """.lower().split()
+)
+SHORTHAND_FUNCTIONS = frozenset(["mkdir", "more", "help", "pause", "oss", "cd..", "cd\\"])
+PS7_ONLY_COMMANDS = frozenset(
+    name.lower()
+    for name in (
+        "Get-Error", "Join-String", "Test-Json", "ConvertFrom-Markdown", "Show-Markdown", "Get-MarkdownOption",
+        "Set-MarkdownOption", "Get-Uptime", "Remove-Alias", "Remove-Service", "Get-PSSubsystem",
+        "Enable-ExperimentalFeature", "Disable-ExperimentalFeature", "Get-ExperimentalFeature",
+        "ConvertTo-CliXml", "ConvertFrom-CliXml",
+    )
+)
+# Parameters added after Windows PowerShell 5.1 to cmdlets that exist in 5.1.
+PS7_ONLY_PARAMETERS = {
+    "foreach-object": {"-parallel", "-throttlelimit", "-asjob", "-timeoutseconds"},
+    "convertfrom-json": {"-ashashtable", "-depth", "-noenumerate", "-datekind"},
+    "convertto-json": {"-asarray", "-enumsasstrings", "-escapehandling"},
+    "invoke-webrequest": {
+        "-skipcertificatecheck", "-skiphttperrorcheck", "-statuscodevariable", "-responseheadersvariable",
+        "-authentication", "-token", "-maximumretrycount", "-retryintervalsec", "-sslprotocol",
+        "-skipheadervalidation", "-noproxy", "-resume", "-preserveauthorizationonredirect", "-httpversion",
+        "-custommethod", "-form", "-connectiontimeoutseconds", "-operationtimeoutseconds",
+    },
+    "get-content": {"-asbytestream"},
+    "set-content": {"-asbytestream"},
+    "add-content": {"-asbytestream"},
+    "start-process": {"-environment"},
+    "test-connection": {"-targetname", "-tcpport", "-ping", "-traceroute", "-mtusize", "-repeat"},
+    "select-object": {"-skipindex"},
+    "get-childitem": {"-followsymlink"},
+}
+PS7_ONLY_PARAMETERS["invoke-restmethod"] = PS7_ONLY_PARAMETERS["invoke-webrequest"]
+PS7_ONLY_ENCODINGS = frozenset(["utf8nobom", "utf8bom", "ansi"])
+FORBIDDEN_COMMANDS = {"invoke-expression": "Invoke-Expression runs text as code: call commands directly"}
+
+# Tokens that only exist in PowerShell 7, searched in the source with strings and comments blanked out.
+PS7_OPERATORS = (
+    (re.compile(r"\?\?=?"), "null-coalescing operator ?? / ??= (PowerShell 7)"),
+    (re.compile(r"\?\.|\?\["), "null-conditional member access ?. / ?[ (PowerShell 7)"),
+    (re.compile(r"&&|\|\|"), "pipeline chain operator && / || (PowerShell 7)"),
+    (re.compile(r"[\w)\]'\"]\s+\?\s+[^\s{]"), "ternary operator ? : (PowerShell 7)"),
+    (re.compile(r"(?im)^\s*clean\s*\{"), "clean block (PowerShell 7.3)"),
+)
+_BLANKED = frozenset(
+    [
+        "comment", "string_literal", "expandable_string_literal", "expandable_here_string_literal",
+        "verbatim_string_characters", "verbatim_here_string_characters",
+    ]
+)
+
+
+def _walk(node):
+    yield node
+    for child in node.children:
+        yield from _walk(child)
+
+
+def _line(node):
+    return node.start_point[0] + 1
+
+
+def _text(source, node):
+    return source[node.start_byte:node.end_byte].decode("ascii", "replace")
+
+
+def _blank_strings_and_comments(source, root):
+    code = bytearray(source)
+    for node in _walk(root):
+        if node.type in _BLANKED:
+            for index in range(node.start_byte, node.end_byte):
+                if code[index] not in b"\n":
+                    code[index] = ord(" ")
+    return code.decode("ascii", "replace")
+
+
+def _command_name(source, node):
+    """The name a command node invokes, or None when it is computed (`& $fn`)."""
+    for child in node.children:
+        if child.type == "command_name":
+            return _text(source, child)
+        if child.type == "command_name_expr":
+            text = _text(source, child)
+            if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+                return text[1:-1]
+            return None
+    return None
+
+
+def _check_command(source, node, problems):
+    name = _command_name(source, node)
+    if name is None:
+        return
+    lower = name.lower()
+    line = _line(node)
+    if lower in ALIASES:
+        problems.append("line %d: alias '%s' used as a command: use the full cmdlet name" % (line, name))
+    elif lower in SHORTHAND_FUNCTIONS:
+        problems.append("line %d: shorthand function '%s': use the full cmdlet name" % (line, name))
+    elif lower in PS7_ONLY_COMMANDS:
+        problems.append("line %d: '%s' does not exist in Windows PowerShell 5.1" % (line, name))
+    elif lower in FORBIDDEN_COMMANDS:
+        problems.append("line %d: %s" % (line, FORBIDDEN_COMMANDS[lower]))
+    elements = [n for n in _walk(node) if n.type in ("command_parameter", "generic_token", "array_literal_expression")]
+    previous = None
+    for element in elements:
+        text = _text(source, element).strip()
+        if element.type == "command_parameter":
+            parameter = text.rstrip(":").lower()
+            if parameter == "-parallel" or parameter in PS7_ONLY_PARAMETERS.get(lower, ()):
+                problems.append("line %d: parameter %s of %s is PowerShell 7 only" % (_line(element), text, name))
+            previous = parameter
+            continue
+        if previous == "-encoding" and text.strip("'\"").lower() in PS7_ONLY_ENCODINGS:
+            problems.append("line %d: -Encoding %s is PowerShell 7 only" % (_line(element), text))
+        previous = None
+
+
+def check_powershell(source: bytes) -> list[str]:
+    """Problems found in one PowerShell source; an empty list means it is clean."""
+    problems = []
+    for number, line in enumerate(source.split(b"\n"), 1):
+        if b"\r" in line:
+            problems.append("line %d: CR character (CRLF line ending): use LF only" % number)
+        high = [byte for byte in line if byte > 127]
+        if high:
+            problems.append("line %d: non-ASCII byte 0x%02x: scripts are ASCII only" % (number, high[0]))
+    tree = PARSER.parse(source)
+    code = _blank_strings_and_comments(source, tree.root_node)
+    for pattern, message in PS7_OPERATORS:
+        for match in pattern.finditer(code):
+            problems.append("line %d: %s" % (code.count("\n", 0, match.start()) + 1, message))
+    for node in _walk(tree.root_node):
+        if node.type == "ERROR":
+            problems.append("line %d: syntax error near %r" % (_line(node), _text(source, node).strip()[:40]))
+        elif node.is_missing:
+            problems.append("line %d: syntax error: missing %s" % (_line(node), node.type))
+        elif node.type == "pipeline_chain_tail":
+            problems.append("line %d: pipeline chain operator && / || (PowerShell 7)" % _line(node))
+        elif node.type == "-parallel":
+            problems.append("line %d: foreach -parallel is workflow/PowerShell 7 syntax" % _line(node))
+        elif node.type == "command":
+            _check_command(source, node, problems)
+    return problems
+
+
+def _ps1_files():
+    return sorted((ROOT / "plugins").rglob("*.ps1"))
+
+
+# --- the collection's own scripts -------------------------------------------------------------------
+
+
+def test_there_are_scripts_to_check():
+    names = {path.name for path in _ps1_files()}
+    assert {"loader.ps1", "prelude.ps1", "probe.ps1"} <= names
+
+
+@pytest.mark.parametrize("path", _ps1_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_script_is_windows_powershell_51(path):
+    assert check_powershell(path.read_bytes()) == []
+
+
+def _here_strings(source):
+    """Bodies of the verbatim here-strings (@'...'@): scripts the ops run inside containers."""
+    tree = PARSER.parse(source)
+    for node in _walk(tree.root_node):
+        if node.type == "verbatim_here_string_characters":
+            text = _text(source, node)
+            yield _line(node), text[text.index("\n") + 1:text.rindex("\n")].encode("ascii") + b"\n"
+
+
+@pytest.mark.parametrize("path", _ps1_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_embedded_scripts_are_windows_powershell_51(path):
+    for line, body in _here_strings(path.read_bytes()):
+        assert check_powershell(body) == [], "here-string at line %d" % line
+
+
+def _function_names(path):
+    source = path.read_bytes()
+    tree = PARSER.parse(source)
+    return [
+        _text(source, child)
+        for node in _walk(tree.root_node)
+        if node.type == "function_statement"
+        for child in node.children
+        if child.type == "function_name"
+    ]
+
+
+def test_function_names_are_unique_across_prelude_and_ops():
+    # Ops are concatenated into one script: a second definition would silently replace the first.
+    seen = {}
+    for path in sorted(PS_DIR.glob("*.ps1")):
+        for name in _function_names(path):
+            assert name.lower() not in seen, "%s defined in %s and %s" % (name, seen[name.lower()], path.name)
+            seen[name.lower()] = path.name
+
+
+@pytest.mark.parametrize("path", sorted(p for p in PS_DIR.glob("*.ps1") if p.name != "loader.ps1"), ids=lambda p: p.name)
+def test_prelude_and_ops_only_define_at_load(path):
+    # Loading the script must not run anything: top level holds functions and $Ecs* constants only.
+    source = path.read_bytes()
+    tree = PARSER.parse(source)
+    for statements in (n for n in tree.root_node.children if n.type == "statement_list"):
+        for statement in statements.children:
+            if statement.type in ("function_statement", "comment"):
+                continue
+            text = _text(source, statement)
+            assert statement.type == "pipeline" and re.match(r"\$Ecs[A-Za-z]+ = ", text), (
+                "line %d: top-level statement %r" % (_line(statement), text[:60])
+            )
+
+
+@pytest.mark.parametrize("op", sorted(CONTRACT["ops"]))
+def test_every_op_has_its_script_defining_its_function(op):
+    path = PS_DIR / (op + ".ps1")
+    assert path.is_file(), "op %s has no %s" % (op, path.name)
+    function = CONTRACT["ops"][op]["function"]
+    defined = _function_names(path)
+    assert function in defined, "%s does not define %s (defines %s)" % (path.name, function, defined)
+
+
+@pytest.mark.parametrize("op", sorted(CONTRACT["ops"]))
+def test_function_name_follows_op_name(op):
+    # Invoke-EcsBatch derives the function from the op name: 'Invoke-EcsOp' + op without '_' (case-insensitive).
+    assert CONTRACT["ops"][op]["function"].lower() == "invoke-ecsop" + op.replace("_", "")
+
+
+@pytest.mark.parametrize("op", sorted(CONTRACT["ops"]))
+def test_op_reads_exactly_its_schema_arguments(op):
+    text = (PS_DIR / (op + ".ps1")).read_text(encoding="ascii")
+    read = set(re.findall(r"\$Arguments\.([A-Za-z_][A-Za-z0-9_]*)", text))
+    assert read == set(CONTRACT["ops"][op]["args"]["properties"])
+
+
+def test_prelude_error_categories_match_contract():
+    prelude = (PS_DIR / "prelude.ps1").read_text(encoding="ascii")
+    match = re.search(r"^\$EcsErrorCategories = @\(([^)]*)\)", prelude, re.M)
+    assert match, "prelude.ps1 must define $EcsErrorCategories"
+    assert re.findall(r"'([a-z_]+)'", match.group(1)) == CONTRACT["error_categories"]
+
+
+# Representative arguments per op (valid against the contract); hostile strings where the schema allows
+# any string, to show they stay inside the base64 batch.
+HOSTILE = "x'; Remove-Item C:\\ -Recurse; '$(Stop-Computer)`\n\"&&"
+INIT_ARGS = {
+    "cluster": "prod-cluster_1", "enable_task_iam_role": True, "version": "1.105.1",
+    "logging_drivers": ["json-file", "awslogs"], "enable_task_eni": False, "awsvpc_block_imds": False,
+    "awsvpc_additional_local_routes": None, "attempts": 5, "retry_delay_s": 10,
+}
+REPRESENTATIVE_ARGS = {
+    "probe": {"container_detail": "routes", "files": ["C:\\ProgramData\\x.ps1", HOSTILE]},
+    "set_machine_env": {"set": {"ECS_CLUSTER": HOSTILE, "NO_PROXY": "169.254.169.254"}, "remove": ["HTTP_PROXY"]},
+    "install_ecstools": {
+        "files": [
+            {"name": "ECSTools.psm1", "url": "https://s3.us-east-1.amazonaws.com/amazon-ecs-agent-us-east-1/ECSTools.psm1",
+             "sha256": "0" * 64},
+            {"name": "ECSTools.psd1", "url": "https://s3.us-east-1.amazonaws.com/amazon-ecs-agent-us-east-1/ECSTools.psd1",
+             "sha256": None},
+        ],
+        "require_signature": True,
+    },
+    "reset_agent_data": {},
+    "init_agent": INIT_ARGS,
+    "service": {"name": "AmazonECS", "start_type": "Automatic", "state": "running", "failure_restart": True},
+    "wait_registered": {"cluster": HOSTILE, "timeout_s": 300, "interval_s": 5},
+    "remove_proxy": {
+        "portproxy": [{"listen_address": "169.254.170.2", "listen_port": 80}],
+        "ip_bindings": [{"ip_address": "169.254.170.2", "interface_index": 12}],
+        "apipa_adapter": "vEthernet (APIPA)",
+        "firewall_rules": ["{0c1d2e3f-aaaa-bbbb-cccc-000000000000}"],
+    },
+    "boot_task": {
+        "state": "present", "task_path": "\\ecs_windows.task_iam\\", "task_name": "Recover-ECSCredentialProxy",
+        "script_path": "C:\\ProgramData\\Amazon\\ECS\\ecs_windows.task_iam\\recover-credential-proxy.ps1",
+        "script": HOSTILE, "delay": "PT30S", "description": HOSTILE,
+    },
+    "wait_task_idle": {"task_path": "\\", "task_name": "Initialize-ECSHostReboot", "timeout_s": 600},
+    "recover_proxy": {
+        "init": INIT_ARGS, "registration_timeout_s": 300,
+        "log_path": "C:\\ProgramData\\Amazon\\ECS\\log\\ecs_windows.task_iam-recover.log",
+    },
+    "container_routes": {
+        "containers": [
+            {"id": "a" * 64, "shell": "powershell", "add": [{"destination": "169.254.170.2/32", "next_hop": "172.29.80.1"}],
+             "remove": []},
+            {"id": "b" * 64, "shell": "cmd", "add": [], "remove": ["169.254.169.254/32"]},
+        ]
+    },
+}
+
+
+def test_representative_args_cover_every_op():
+    assert set(REPRESENTATIVE_ARGS) == set(CONTRACT["ops"])
+
+
+@pytest.mark.parametrize("op", sorted(CONTRACT["ops"]))
+def test_built_script_parses_cleanly(op):
+    args = REPRESENTATIVE_ARGS[op]
+    jsonschema.validate(args, CONTRACT["ops"][op]["args"])
+    script = _script.build_script([(op, args)])
+    assert check_powershell(script.encode("ascii")) == []
+    assert HOSTILE not in script
+    batch = re.search(r"^\$EcsBatch = '([A-Za-z0-9+/=]+)'$", script, re.M)
+    assert json.loads(base64.b64decode(batch.group(1)))["ops"] == [{"op": op, "args": args}]
+
+
+def test_built_script_of_a_whole_batch_parses_cleanly():
+    calls = [(op, REPRESENTATIVE_ARGS[op]) for op in ("probe", "set_machine_env", "init_agent", "wait_registered", "probe")]
+    assert check_powershell(_script.build_script(calls).encode("ascii")) == []
+
+
+# --- the checker itself: every rule must be able to fail -----------------------------------------------
+
+REJECTED = [
+    ("$a = $b ?? 'default'\n", "null-coalescing"),
+    ("$a ??= 5\n", "null-coalescing"),
+    ("$n = $item?.Name\n", "null-conditional"),
+    ("$n = $items?[0]\n", "null-conditional"),
+    ("$v = $flag ? 'yes' : 'no'\n", "ternary"),
+    ("Get-Service -Name x && Write-Output ok\n", "pipeline chain"),
+    ("Get-Service -Name x || Write-Output failed\n", "pipeline chain"),
+    ("function Test-Clean {\n    param($x)\n    process { $y = $x }\n    clean { $z = 1 }\n}\n", "clean block"),
+    ("$items | ForEach-Object -Parallel { $_ }\n", "-Parallel"),
+    ("workflow Test-Wf {\n    foreach -parallel ($a in $b) { $c = $a }\n}\n", "parallel"),
+    ("$items | % { $_ }\n", "alias '%'"),
+    ("$items | ? { $_ }\n", "alias '?'"),
+    ("$items | where { $_ }\n", "alias 'where'"),
+    ("$items | select -First 1\n", "alias 'select'"),
+    ("$items | sort\n", "alias 'sort'"),
+    ("$items | foreach { $_ }\n", "alias 'foreach'"),
+    ("gci C:\\\n", "alias 'gci'"),
+    ("ls\n", "alias 'ls'"),
+    ("dir\n", "alias 'dir'"),
+    ("$t = cat C:\\x.txt\n", "alias 'cat'"),
+    ("echo hi\n", "alias 'echo'"),
+    ("iex $text\n", "alias 'iex'"),
+    ("curl https://example.com\n", "alias 'curl'"),
+    ("wget https://example.com\n", "alias 'wget'"),
+    ("sc query AmazonECS\n", "alias 'sc'"),
+    ("& 'gci'\n", "alias 'gci'"),
+    ("$x = ConvertFrom-Json -InputObject $t -AsHashtable\n", "-AsHashtable"),
+    ("Invoke-WebRequest -Uri $u -SkipCertificateCheck\n", "-SkipCertificateCheck"),
+    ("Set-Content -Path $p -Value $v -Encoding utf8NoBOM\n", "utf8NoBOM"),
+    ("$e = Get-Error\n", "does not exist in Windows PowerShell 5.1"),
+    ("mkdir C:\\x\n", "shorthand function"),
+    ("Invoke-Expression $text\n", "Invoke-Expression"),
+    ("$a = (1 + \n", "syntax error"),
+    ("function Broken {\n    $a = 1\n", "syntax error"),
+    ("$a = 1\r\n$b = 2\r\n", "CR character"),
+    ("$a = 'caf\xc3\xa9'\n", "non-ASCII"),
+]
+
+
+@pytest.mark.parametrize("snippet, expected", REJECTED, ids=[expected for _s, expected in REJECTED])
+def test_checker_rejects(snippet, expected):
+    source = snippet.encode("latin-1")
+    problems = check_powershell(source)
+    assert any(expected in problem for problem in problems), problems
+
+
+ACCEPTED = [
+    "$a = 'x && y || z ?? w ?. v'\n",
+    "$a = \"gci | % { } $($b)\"\n",
+    "# gci | % { $_ } ?? && ||\n$a = 1\n",
+    "$h = @{ where = 1; select = 2 }\n",
+    "$r = $list.Where({ $_ -gt 1 })\n",
+    "$o = & sc.exe query AmazonECS\n",
+    "$lines = netsh.exe interface portproxy show v4tov4\n",
+    "Get-Item -Path ls\n",
+    "$items | Where-Object { $_.Name -eq 'x' } | Select-Object -First 1 | Sort-Object -Property Name\n",
+    "$items | ForEach-Object { $_ }\n",
+    "foreach ($item in $items) {\n    $x = $item\n}\n",
+    "using namespace System.Text\n$b = New-Object -TypeName StringBuilder\n",
+    "$json = ConvertTo-Json -InputObject $x -Depth 10 -Compress\n",
+    "$x = ConvertFrom-Json -InputObject $t\n",
+    "Set-Content -Path $p -Value $v -Encoding UTF8\n",
+    "$ok = $a -and -not $b -or ($c -eq $d)\n",
+    "$v = if ($flag) { 'yes' } else { 'no' }\n",
+    "& $function -Arguments $op.args\n",
+    "$s = @'\nliteral ?? && text\n'@\n",
+    "function Test-Blocks {\n    param($x)\n    begin { $a = 1 }\n    process { $b = $x }\n    end { $c = 2 }\n}\n",
+]
+
+
+@pytest.mark.parametrize("snippet", ACCEPTED)
+def test_checker_accepts(snippet):
+    assert check_powershell(snippet.encode("ascii")) == []
