@@ -63,6 +63,11 @@ class EcsAction(ActionBase):
         except _args.ArgumentError as exc:
             result.update(failed=True, changed=False, msg=str(exc), commands=0)
             return remove_values(result, exc.no_log_values)
+        try:
+            params = self.check_args(params)
+        except ValueError as exc:
+            result.update(failed=True, changed=False, msg="invalid arguments for %s: %s" % (self._task.action, exc), commands=0)
+            return remove_values(result, no_log_values)
         host = (task_vars or {}).get("inventory_hostname") or self._play_context.remote_addr
         runner = _runner.OpRunner(self._connection, host, self._task.action)
         try:
@@ -74,6 +79,11 @@ class EcsAction(ActionBase):
         result.setdefault("changed", False)
         result["commands"] = runner.commands
         return remove_values(result, no_log_values)
+
+    def check_args(self, params):
+        """Rules DOCUMENTATION cannot express (formats, cross-argument); raise ValueError naming the argument.
+        Runs before anything is sent. Returns the (normalised) params."""
+        return params
 
     def execute(self, params, runner):
         """Result keys of this module (without `commands`); default: converge."""
