@@ -24,10 +24,9 @@ import sys
 import threading
 import time
 
-from ecs_windows_sim import auth, control, inventory, tls
-from ecs_windows_sim.host import Host
+from ecs_windows_sim import control
+from ecs_windows_sim.control import SimError
 from ecs_windows_sim.presets import DEFAULT_PRESET, PRESETS
-from ecs_windows_sim.server import Config, SimError, Simulator, check_loopback
 
 DEFAULT_USER = "Administrator"
 DEFAULT_PASSWORD = "Sim-Passw0rd!"
@@ -51,12 +50,14 @@ def _saved_ports(state_dir: pathlib.Path) -> dict:
 
 
 def _load_or_create(name: str, state_dir: pathlib.Path, preset: str):
+    from ecs_windows_sim.host import Host
+
     if (state_dir / "hosts" / ("%s.json" % name)).is_file():
         return Host.load(name, state_dir)
     return Host.create(name, state_dir, preset)
 
 
-def _bind_hosts(sim: Simulator, args, state_dir: pathlib.Path) -> None:
+def _bind_hosts(sim, args, state_dir: pathlib.Path) -> None:
     saved = _saved_ports(state_dir)
     for index in range(1, args.hosts + 1):
         name = host_name(index)
@@ -75,7 +76,10 @@ def _bind_hosts(sim: Simulator, args, state_dir: pathlib.Path) -> None:
             sim.add_host(host, 0)
 
 
-def _config(args, state_dir: pathlib.Path) -> Config:
+def _config(args, state_dir: pathlib.Path):
+    from ecs_windows_sim import auth, tls
+    from ecs_windows_sim.server import Config, check_loopback
+
     listen = check_loopback(args.listen)
     creds = auth.Credentials(args.user, args.password)
     if args.auth == "ntlm":
@@ -91,6 +95,9 @@ def serve(args, argv) -> int:
         return _background(state_dir, argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from ecs_windows_sim import inventory
+    from ecs_windows_sim.server import Simulator
+
     stop = threading.Event()
     config = _config(args, state_dir)
     sim = Simulator(config)
@@ -135,7 +142,9 @@ def serve(args, argv) -> int:
 def _background(state_dir: pathlib.Path, argv: list[str]) -> int:
     """Start `serve` detached, wait for its ready line, print it and return."""
     child_args = [a for a in argv if a != "--background"] + ["--detached"]
-    with open(state_dir / LOG_FILE, "ab") as log_file:
+    log_path = state_dir / LOG_FILE
+    with open(log_path, "ab") as log_file:
+        log_start = log_file.tell()
         proc = subprocess.Popen([sys.executable, "-m", "ecs_windows_sim.cli"] + child_args, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=log_file, start_new_session=True, close_fds=True)
     ready, _, _ = select.select([proc.stdout], [], [], READY_TIMEOUT)
@@ -146,8 +155,10 @@ def _background(state_dir: pathlib.Path, argv: list[str]) -> int:
         return 0
     if proc.poll() is None:
         proc.terminate()
-    tail = (state_dir / LOG_FILE).read_text(errors="replace").strip().splitlines()[-15:]
-    print("ecs-windows-sim: the background server did not become ready; %s:\n%s" % (state_dir / LOG_FILE, "\n".join(tail)),
+    with open(log_path, "rb") as log_file:
+        log_file.seek(log_start)
+        tail = log_file.read().decode("utf-8", errors="replace").strip().splitlines()[-15:]
+    print("ecs-windows-sim: the background server did not become ready (log %s):\n%s" % (log_path, "\n".join(tail)),
           file=sys.stderr)
     return 1
 

@@ -12,14 +12,16 @@ import socket
 import socketserver
 import threading
 
-from ecs_windows_sim.server import SimError, Simulator
-
 log = logging.getLogger(__name__)
 SOCKET_NAME = "control.sock"
 
 
+class SimError(Exception):
+    """A request that cannot be done (unknown host, bad fault kind, ...): the message is for the user."""
+
+
 class NotRunning(Exception):
-    pass
+    """No server answers on the state dir's control socket."""
 
 
 def socket_path(state_dir: pathlib.Path) -> pathlib.Path:
@@ -29,7 +31,7 @@ def socket_path(state_dir: pathlib.Path) -> pathlib.Path:
     return path
 
 
-def handle(sim: Simulator, request: dict, on_stop) -> object:
+def handle(sim, request: dict, on_stop) -> object:
     verb = request.get("verb")
     host = request.get("host")
     if verb == "reboot":
@@ -51,7 +53,7 @@ def handle(sim: Simulator, request: dict, on_stop) -> object:
 
 
 class ControlServer:
-    def __init__(self, sim: Simulator, state_dir: pathlib.Path, on_stop):
+    def __init__(self, sim, state_dir: pathlib.Path, on_stop):
         self.path = socket_path(state_dir)
         if self.path.exists():
             try:

@@ -20,15 +20,12 @@ import time
 from http.server import BaseHTTPRequestHandler
 
 from ecs_windows_sim import auth, wsman
+from ecs_windows_sim.control import SimError
 from ecs_windows_sim.winrs import WinRS
 
 log = logging.getLogger(__name__)
 PROTOCOL_FAULTS = ("winrm-500", "timeout", "drop", "latency")
 IDLE_TIMEOUT = 300.0  # seconds a keep-alive connection may stay idle (http.sys: 120 s; longer keeps tests calm)
-
-
-class SimError(Exception):
-    """A control request that cannot be done (unknown host, bad fault kind, ...): message for the user."""
 
 
 def check_loopback(address: str) -> str:
@@ -58,7 +55,7 @@ class Config:
 
 
 class Counters:
-    FIELDS = ("http_requests", "commands", "bytes_in", "bytes_out", "auth_failures", "shells_created", "timeouts")
+    FIELDS = ("connections", "http_requests", "commands", "bytes_in", "bytes_out", "auth_failures", "shells_created", "timeouts")
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -197,6 +194,10 @@ class _CountingReader:
         self._counters.add(bytes_in=len(data))
         return data
 
+    @property
+    def closed(self):
+        return self._raw.closed
+
     def close(self):
         self._raw.close()
 
@@ -211,6 +212,10 @@ class _CountingWriter:
 
     def flush(self):
         self._raw.flush()
+
+    @property
+    def closed(self):
+        return self._raw.closed
 
     def close(self):
         self._raw.close()
@@ -252,9 +257,8 @@ class Handler(BaseHTTPRequestHandler):
         if body:
             self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if body:
-            self.wfile.write(body)
+        self._headers_buffer.append(b"\r\n" + body)  # one write for head and body: no Nagle/delayed-ACK stall
+        self.flush_headers()
 
     def do_GET(self):
         self._reply(405, headers={"Allow": "POST"})
@@ -419,6 +423,7 @@ class Simulator:
     def _serve_connection(self, endpoint: Endpoint, sock: socket.socket, address) -> None:
         sock.setblocking(True)
         sock.settimeout(IDLE_TIMEOUT)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.config.ssl_context is not None:
             try:
                 sock = self.config.ssl_context.wrap_socket(sock, server_side=True)
@@ -427,6 +432,7 @@ class Simulator:
                 sock.close()
                 return
         endpoint.track(sock, True)
+        endpoint.counters.add(connections=1)
         try:
             Handler(sock, address, endpoint)
         except (ConnectionError, ssl.SSLError, socket.timeout, OSError):
