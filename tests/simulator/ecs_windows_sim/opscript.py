@@ -84,7 +84,7 @@ def contract() -> dict:
 
 
 def _function_defined(script: str, function: str) -> bool:
-    return re.search(r"^[ \t]*function[ \t]+%s\b" % re.escape(function), script, re.MULTILINE | re.IGNORECASE) is not None
+    return re.search(r"^[ \t]*function[ \t]+%s(?=[\s{(])" % re.escape(function), script, re.MULTILINE | re.IGNORECASE) is not None
 
 
 def _param_path(error: jsonschema.ValidationError) -> str:
