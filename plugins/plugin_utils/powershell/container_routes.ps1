@@ -60,7 +60,8 @@ function Assert-EcsContainerRoutesArguments {
 }
 
 function Set-EcsContainerRoutes {
-    # One container: removals, then additions; stops at its first failure (reported, not raised).
+    # One container: removals, then additions; stops at its first failure (reported, not raised; the
+    # routes changed before it stay).
     param($Container)
     $id = [string]$Container.id
     $shell = [string]$Container.shell
@@ -87,27 +88,26 @@ function Set-EcsContainerRoutes {
             $failure = 'container {0} has no default route (0.0.0.0/0)' -f $id
         }
         else {
+            # As on Windows, removing a missing route and adding an existing one fail (the planner sends
+            # only what differs); the message names the destination.
             foreach ($destination in @($Container.remove)) {
-                $existing = @($table.routes | Where-Object { $_.destination -eq $destination })
-                foreach ($route in $existing) {
-                    $run = Invoke-EcsContainerRouteChange -Id $id -Shell $shell -Destination $destination -InterfaceIndex $route.interface_index
-                    if ($run.exit_code -ne 0) {
-                        $failure = Get-EcsFirstErrorLine -Run $run
-                        break
-                    }
+                $existing = @($table.routes | Where-Object { $_.destination -eq $destination }) | Select-Object -First 1
+                $interfaceIndex = $default.interface_index
+                if ($null -ne $existing) {
+                    $interfaceIndex = $existing.interface_index
                 }
-                if ($null -ne $failure) {
+                $run = Invoke-EcsContainerRouteChange -Id $id -Shell $shell -Destination $destination -InterfaceIndex $interfaceIndex
+                if ($run.exit_code -ne 0) {
+                    $failure = '{0}: {1}' -f $destination, (Get-EcsFirstErrorLine -Run $run)
                     break
                 }
-                if ($existing.Count -gt 0) {
-                    $removed.Add([string]$destination)
-                }
+                $removed.Add([string]$destination)
             }
             if ($null -eq $failure) {
                 foreach ($route in @($Container.add)) {
                     $run = Invoke-EcsContainerRouteChange -Id $id -Shell $shell -Destination $route.destination -InterfaceIndex $default.interface_index -NextHop $route.next_hop
                     if ($run.exit_code -ne 0) {
-                        $failure = Get-EcsFirstErrorLine -Run $run
+                        $failure = '{0}: {1}' -f $route.destination, (Get-EcsFirstErrorLine -Run $run)
                         break
                     }
                     $added.Add([string]$route.destination)

@@ -65,19 +65,31 @@ function Invoke-EcsOpRecoverProxy {
             $removal = Invoke-EcsOpRemoveProxy -Arguments (Get-EcsRecoverProxyPieces)
             $removed = $removal.removed
             $null = Invoke-EcsOpInitAgent -Arguments $init
-            $null = Invoke-EcsOpWaitRegistered -Arguments ([pscustomobject]@{ cluster = [string]$init.cluster; timeout_s = $registrationTimeout; interval_s = 5 })
-            $after = Wait-EcsProxyHealthy
+            $cluster = [string]$init.cluster
+            $wait = Invoke-EcsOpWaitRegistered -Arguments ([pscustomobject]@{ cluster = $cluster; timeout_s = $registrationTimeout; interval_s = 5 })
+            if (-not $wait.registered) {
+                $failure = "the agent did not register with cluster '{0}' within {1} s (it reports cluster {2})" -f $cluster, $registrationTimeout, (ConvertTo-EcsJson -Value $wait.cluster)
+            }
         }
         catch {
             $failure = $_.Exception.Message
+        }
+        if ($null -eq $failure) {
+            $after = Wait-EcsProxyHealthy
+            if (-not $after.ok) {
+                $detail = $after.error
+                if ($null -eq $detail) {
+                    $detail = 'HTTP {0}' -f $after.status
+                }
+                $failure = '{0} still fails after the repair: {1}' -f $EcsCredentialsIp, $detail
+            }
+        }
+        else {
             $after = Get-EcsProxyHealth
         }
         $action = 'failed'
-        if ($null -eq $failure -and $after.ok) {
+        if ($null -eq $failure) {
             $action = 'repaired'
-        }
-        elseif ($null -eq $failure) {
-            $failure = 'the credential proxy still fails after re-initialising the agent: {0}' -f (@($after.status, $after.code, $after.error) -join ' ').Trim()
         }
     }
     $result = [ordered]@{ action = $action; before = $before; after = $after; removed = @($removed); error = $failure }

@@ -13,6 +13,17 @@ function Set-EcsServiceFailureRestart {
     }
 }
 
+function Assert-EcsServiceStaysRunning {
+    # Start-Service returns once the service reports Running; the agent exits right after that when it
+    # cannot start (e.g. saved cluster differs), so the outcome is checked a little later.
+    param([Parameter(Mandatory = $true)][string]$Name)
+    Start-Sleep -Seconds 3
+    $status = (Get-Service -Name $Name).Status.ToString()
+    if ($status -ne 'Running') {
+        New-EcsOpError -Category 'host_state' -Message ("service {0} is {1} right after it was started: see its log (AmazonECS: C:\ProgramData\Amazon\ECS\log\ecs-agent.log)" -f $Name, $status)
+    }
+}
+
 function Invoke-EcsOpService {
     # Converges a Windows service: start type, then recovery actions, then state.
     param($Arguments)
@@ -36,9 +47,9 @@ function Invoke-EcsOpService {
     if ($null -eq $facts) {
         $fix = ''
         if ($name -eq 'AmazonECS') {
-            $fix = ': Initialize-ECSAgent creates it (run ecs_windows.task_iam.agent first)'
+            $fix = ' Initialize-ECSAgent creates it: run ecs_windows.task_iam.agent first.'
         }
-        New-EcsOpError -Category 'host_state' -Message ("service {0} does not exist on this host{1}" -f $name, $fix)
+        New-EcsOpError -Category 'host_state' -Message ("Cannot find any service with service name '{0}'.{1}" -f $name, $fix)
     }
     $changed = $false
     if ($null -ne $startType -and $facts.start_type -ne $startType) {
@@ -49,17 +60,23 @@ function Invoke-EcsOpService {
         Set-EcsServiceFailureRestart -Name $name -Enabled $failureRestart
         $changed = $true
     }
-    if ($state -eq 'running' -and $facts.status -ne 'Running') {
-        Start-Service -Name $name
-        $changed = $true
+    try {
+        if ($state -eq 'stopped' -and $facts.status -ne 'Stopped') {
+            Stop-Service -Name $name -Force
+            $changed = $true
+        }
+        elseif ($state -eq 'restarted' -or ($state -eq 'running' -and $facts.status -ne 'Running')) {
+            $changed = $true
+            Restart-Service -Name $name -Force
+            Assert-EcsServiceStaysRunning -Name $name
+        }
     }
-    elseif ($state -eq 'stopped' -and $facts.status -ne 'Stopped') {
-        Stop-Service -Name $name -Force
-        $changed = $true
-    }
-    elseif ($state -eq 'restarted') {
-        Restart-Service -Name $name -Force
-        $changed = $true
+    catch {
+        $category = Get-EcsOpErrorCategory -Exception $_.Exception
+        if ($null -ne $category) {
+            throw
+        }
+        New-EcsOpError -Category 'host_state' -Message $_.Exception.Message
     }
     $service = Get-Service -Name $name
     return [ordered]@{ changed = $changed; status = $service.Status.ToString(); start_type = $service.StartType.ToString() }
