@@ -68,8 +68,8 @@ function ConvertTo-EcsPlainValue {
     }
     if ($Value -is [System.Collections.IDictionary]) {
         $dictionary = [ordered]@{}
-        foreach ($key in @($Value.Keys)) {
-            $dictionary[[string]$key] = ConvertTo-EcsPlainValue -Value $Value[$key]
+        foreach ($entry in $Value.GetEnumerator()) {
+            $dictionary[[string]$entry.Key] = ConvertTo-EcsPlainValue -Value $entry.Value
         }
         return $dictionary
     }
