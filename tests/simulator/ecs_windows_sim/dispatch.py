@@ -31,6 +31,7 @@ class Job:
     reads_stdin: bool
     run: Callable  # (host, stdin: bytes, ctx: ansible_ops.Context) -> (rc, stdout, stderr)
     stdin_file: str | None = None
+    depth: int = 0  # -EncodedCommand layers decoded (2 = ansible-core 2.17/2.18 double encoding)
 
 
 def _term_not_recognized(script: str) -> bytes:
@@ -75,13 +76,13 @@ def classify(command: str, arguments: str) -> Job:
             "ecs-windows-sim runs only PowerShell given as -EncodedCommand or -Command (got: %s %s)" % (command, arguments))))
     first_line = ansible_ops._normalise(decoded.script).split("\n", 1)[0]
     if first_line == LOADER_MARKER:
-        return Job("ops", True, _ops, decoded.stdin_file)
+        return Job("ops", True, _ops, decoded.stdin_file, decoded.depth)
     internal = ansible_ops.recognise(decoded.script)
     if internal is not None:
-        return Job("ansible:" + internal.name, internal.reads_stdin, _with_clixml(internal.run), decoded.stdin_file)
+        return Job("ansible:" + internal.name, internal.reads_stdin, _with_clixml(internal.run), decoded.stdin_file, decoded.depth)
     if not first_line:
-        return Job("unknown", False, _fixed(0, b"", b""))
-    return Job("unknown", False, _fixed(1, b"", _term_not_recognized(decoded.script)), decoded.stdin_file)
+        return Job("unknown", False, _fixed(0, b"", b""), depth=decoded.depth)
+    return Job("unknown", False, _fixed(1, b"", _term_not_recognized(decoded.script)), decoded.stdin_file, decoded.depth)
 
 
 def run(job: Job, host, stdin: bytes, ctx: ansible_ops.Context) -> tuple:

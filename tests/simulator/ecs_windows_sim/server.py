@@ -55,12 +55,14 @@ class Config:
 
 
 class Counters:
-    FIELDS = ("connections", "http_requests", "commands", "bytes_in", "bytes_out", "auth_failures", "shells_created", "timeouts")
+    FIELDS = ("connections", "http_requests", "commands", "double_encoded", "bytes_in", "bytes_out", "auth_failures",
+              "shells_created", "timeouts")
 
     def __init__(self):
         self._lock = threading.Lock()
         self._values = dict.fromkeys(self.FIELDS, 0)
         self._faults = dict.fromkeys(PROTOCOL_FAULTS, 0)
+        self._kinds = {}
 
     def reset(self) -> dict:
         """Zero every counter; returns the values they had."""
@@ -68,7 +70,15 @@ class Counters:
             before = self._snapshot()
             self._values = dict.fromkeys(self.FIELDS, 0)
             self._faults = dict.fromkeys(PROTOCOL_FAULTS, 0)
+            self._kinds = {}
             return before
+
+    def command(self, kind: str, depth: int) -> None:
+        """A command arrived: what dispatch made of it ("ops", "ansible:put_file (2.19+)", "unknown", ...)."""
+        with self._lock:
+            self._values["commands"] += 1
+            self._values["double_encoded"] += depth > 1
+            self._kinds[kind] = self._kinds.get(kind, 0) + 1
 
     def add(self, **deltas) -> None:
         with self._lock:
@@ -80,7 +90,7 @@ class Counters:
             self._faults[kind] += 1
 
     def _snapshot(self) -> dict:
-        return dict(self._values, faults_served=dict(self._faults))
+        return dict(self._values, faults_served=dict(self._faults), command_kinds=dict(self._kinds))
 
     def snapshot(self) -> dict:
         with self._lock:
@@ -558,6 +568,10 @@ class Simulator:
         if name:
             return result[name]
         total = {key: sum(v[key] for v in result.values()) for key in Counters.FIELDS}
+        total["command_kinds"] = {}
+        for values in result.values():
+            for kind, count in values["command_kinds"].items():
+                total["command_kinds"][kind] = total["command_kinds"].get(kind, 0) + count
         return {"hosts": result, "total": total}
 
     def stop(self) -> None:

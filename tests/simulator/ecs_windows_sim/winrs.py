@@ -105,7 +105,7 @@ class WinRS:
         command = Command(id=wsman.new_id(), job=job, waits_for_stdin=job.reads_stdin or not console_stdin)
         with self._cond:
             self._shell(req).commands[command.id] = command
-        self.counters.add(commands=1)
+        self.counters.command(job.kind, job.depth)
         if not command.waits_for_stdin:
             self._run(command, session)
         return wsman.command_response(req, command.id)
