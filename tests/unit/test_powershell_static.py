@@ -185,6 +185,32 @@ def check_powershell(source: bytes) -> list[str]:
     return problems
 
 
+def list_return_misuse(source: bytes) -> list[str]:
+    """Calls of functions that return a list with `return , $list` (so 0/1 items stay a list) that lose it.
+
+    The single object such a call emits is the whole list: piped into the next command it arrives as one
+    object, inside @() it becomes a list of one list, and `return F` unrolls it again. Allowed uses: the
+    right side of an assignment and a hashtable value.
+    """
+    tree = PARSER.parse(source)
+    returners = set()
+    for node in _walk(tree.root_node):
+        if node.type == "function_statement" and re.search(r"\breturn\s*,", _text(source, node)):
+            returners.update(_text(source, c).lower() for c in node.children if c.type == "function_name")
+    problems = []
+    for node in _walk(tree.root_node):
+        if node.type != "command" or (_command_name(source, node) or "").lower() not in returners:
+            continue
+        chain = node.parent
+        pipeline = chain.parent if chain is not None else None
+        commands = [c for c in chain.children if c.type == "command"] if chain is not None else []
+        holder = pipeline.parent.type if pipeline is not None and pipeline.parent is not None else None
+        if len(commands) != 1 or holder not in ("assignment_expression", "hash_entry"):
+            problems.append("line %d: %s returns a list as one object: assign it to a variable first"
+                            % (_line(node), _command_name(source, node)))
+    return problems
+
+
 def _ps1_files():
     return sorted((ROOT / "plugins").rglob("*.ps1"))
 
@@ -251,6 +277,29 @@ def test_prelude_and_ops_only_define_at_load(path):
             assert statement.type == "pipeline" and re.match(r"\$Ecs[A-Za-z]+ = ", text), (
                 "line %d: top-level statement %r" % (_line(statement), text[:60])
             )
+
+
+def test_list_returning_functions_are_assigned_before_use():
+    source = b"\n".join(path.read_bytes() for path in sorted(PS_DIR.glob("*.ps1")))
+    assert list_return_misuse(source) == []
+
+
+LIST_FUNCTION = "function Get-EcsItems {\n    return , @(1)\n}\n"
+
+
+@pytest.mark.parametrize("use", [
+    "$a = @(Get-EcsItems | Where-Object { $_ })\n",
+    "foreach ($b in @(Get-EcsItems)) {\n    $c = $b\n}\n",
+    "foreach ($b in Get-EcsItems) {\n    $c = $b\n}\n",
+    "function Get-Other {\n    return Get-EcsItems\n}\n",
+])
+def test_list_return_misuse_is_rejected(use):
+    assert list_return_misuse((LIST_FUNCTION + use).encode("ascii"))
+
+
+def test_list_return_assignment_is_accepted():
+    use = "$a = Get-EcsItems\n$h = @{ k = Get-EcsItems }\n$b = @($a | Where-Object { $_ })\n"
+    assert list_return_misuse((LIST_FUNCTION + use).encode("ascii")) == []
 
 
 @pytest.mark.parametrize("op", sorted(CONTRACT["ops"]))

@@ -6,7 +6,6 @@ $EcsErrorCategories = @('invalid_argument', 'host_state', 'init_failed', 'downlo
 $EcsOpErrorKey = 'ecs_windows.task_iam.category'
 $EcsCredentialsIp = '169.254.170.2'
 $EcsTmdsPort = 51679
-$EcsProxyFirewallDisplayName = 'Allow Inbound Port 51679'
 $EcsProxyUrl = 'http://169.254.170.2/v2/credentials/'
 $EcsTmdsUrl = 'http://127.0.0.1:51679/v1/credentials'
 $EcsMetadataUrl = 'http://127.0.0.1:51678/v1/metadata'
@@ -83,7 +82,8 @@ function ConvertTo-EcsPlainValue {
     if ($Value -is [System.Collections.IEnumerable]) {
         $items = New-Object -TypeName System.Collections.Generic.List[object]
         foreach ($item in $Value) {
-            $items.Add((ConvertTo-EcsPlainValue -Value $item))
+            $converted = ConvertTo-EcsPlainValue -Value $item
+            $items.Add($converted)
         }
         return , $items.ToArray()
     }
@@ -470,9 +470,21 @@ function Get-EcsCredentialsIpBindings {
     return , $bindings.ToArray()
 }
 
+function Get-EcsProxyFirewallRules {
+    # The credential proxy's firewall rules, identified by their local port 51679 (ECSTools names its rule
+    # "Allow Inbound Port 51679", REF 1.4): [{rule, filter}].
+    $found = New-Object -TypeName System.Collections.Generic.List[object]
+    foreach ($filter in @(Get-NetFirewallPortFilter -All | Where-Object { @($_.LocalPort) -contains [string]$EcsTmdsPort })) {
+        foreach ($rule in @(Get-NetFirewallRule -AssociatedNetFirewallPortFilter $filter)) {
+            $found.Add([pscustomobject]@{ rule = $rule; filter = $filter })
+        }
+    }
+    return , $found.ToArray()
+}
+
 function Get-EcsApipaAdapterName {
     # The legacy host vNIC of hostsetup.ps1 ("vEthernet (APIPA)"), found as hostsetup.ps1 finds it.
-    $adapter = @(Get-NetAdapter -Name '*APIPA*' | Sort-Object -Property ifIndex) | Select-Object -First 1
+    $adapter = @(Get-NetAdapter | Where-Object { $_.Name -like '*APIPA*' } | Sort-Object -Property ifIndex) | Select-Object -First 1
     if ($null -eq $adapter) {
         return $null
     }
@@ -549,12 +561,13 @@ function Get-EcsScheduledTaskFacts {
 }
 
 function Get-EcsScheduledTask {
-    # The task at path+name, or $null.
+    # The task at path+name, or $null. Found by filtering the list: CIM cmdlets report "not found" as
+    # an error, and a lookup should not depend on how -ErrorAction treats it.
     param(
         [Parameter(Mandatory = $true)][string]$TaskPath,
         [Parameter(Mandatory = $true)][string]$TaskName
     )
-    return Get-ScheduledTask -TaskPath $TaskPath -TaskName $TaskName -ErrorAction SilentlyContinue | Select-Object -First 1
+    return @(Get-ScheduledTask | Where-Object { $_.TaskPath -eq $TaskPath -and $_.TaskName -eq $TaskName }) | Select-Object -First 1
 }
 
 function Invoke-EcsDocker {

@@ -2,7 +2,7 @@ function Get-EcsProbePort80Listeners {
     # IPv4 listeners on TCP 80 with their process and service(s). A portproxy rule shows up as
     # svchost/iphlpsvc (also a dead one: it still holds the port); IIS (http.sys) as System, pid 4.
     $listeners = New-Object -TypeName System.Collections.Generic.List[object]
-    $connections = @(Get-NetTCPConnection -State Listen -LocalPort 80 -ErrorAction SilentlyContinue | Where-Object { [string]$_.LocalAddress -notmatch ':' } | Sort-Object -Property LocalAddress)
+    $connections = @(Get-NetTCPConnection -State Listen | Where-Object { $_.LocalPort -eq 80 -and [string]$_.LocalAddress -notmatch ':' } | Sort-Object -Property LocalAddress)
     if ($connections.Count -eq 0) {
         return , $listeners.ToArray()
     }
@@ -43,28 +43,25 @@ function Get-EcsProbeExcludedPortRanges {
 }
 
 function Get-EcsProbeFirewallRules {
-    # Firewall rules with local port 51679: the rule ECSTools adds for the credential proxy.
     $rules = New-Object -TypeName System.Collections.Generic.List[object]
-    $filters = @(Get-NetFirewallPortFilter -All | Where-Object { @($_.LocalPort) -contains [string]$EcsTmdsPort })
-    foreach ($filter in $filters) {
-        foreach ($rule in @(Get-NetFirewallRule -AssociatedNetFirewallPortFilter $filter)) {
-            $rules.Add([ordered]@{
-                    name = [string]$rule.Name
-                    display_name = [string]$rule.DisplayName
-                    enabled = ([string]$rule.Enabled -eq 'True')
-                    direction = $rule.Direction.ToString()
-                    protocol = [string]$filter.Protocol
-                    local_port = (@($filter.LocalPort) -join ',')
-                    action = $rule.Action.ToString()
-                })
-        }
+    $proxyRules = Get-EcsProxyFirewallRules
+    foreach ($found in $proxyRules) {
+        $rules.Add([ordered]@{
+                name = [string]$found.rule.Name
+                display_name = [string]$found.rule.DisplayName
+                enabled = ([string]$found.rule.Enabled -eq 'True')
+                direction = $found.rule.Direction.ToString()
+                protocol = [string]$found.filter.Protocol
+                local_port = (@($found.filter.LocalPort) -join ',')
+                action = $found.rule.Action.ToString()
+            })
     }
     return , $rules.ToArray()
 }
 
 function Get-EcsProbeNatAdapters {
     $adapters = New-Object -TypeName System.Collections.Generic.List[object]
-    foreach ($adapter in @(Get-NetAdapter -Name $EcsNatAdapterPattern | Sort-Object -Property ifIndex)) {
+    foreach ($adapter in @(Get-NetAdapter | Where-Object { $_.Name -like $EcsNatAdapterPattern } | Sort-Object -Property ifIndex)) {
         $adapters.Add([ordered]@{
                 name = [string]$adapter.Name
                 interface_index = [int]$adapter.ifIndex

@@ -1,12 +1,14 @@
 function Get-EcsRecoverProxyPieces {
     # What a broken proxy leaves behind, identified as probe identifies it: portproxy 169.254.170.2:80,
     # every 169.254.170.2 binding, the legacy APIPA vNIC. The firewall rule is kept (ECSTools reuses it).
+    $rules = Get-EcsPortProxyRules
     $portproxy = New-Object -TypeName System.Collections.Generic.List[object]
-    foreach ($rule in @(Get-EcsPortProxyRules | Where-Object { $_.listen_address -eq $EcsCredentialsIp -and $_.listen_port -eq 80 })) {
+    foreach ($rule in @($rules | Where-Object { $_.listen_address -eq $EcsCredentialsIp -and $_.listen_port -eq 80 })) {
         $portproxy.Add([pscustomobject]@{ listen_address = $rule.listen_address; listen_port = [int]$rule.listen_port })
     }
+    $current = Get-EcsCredentialsIpBindings
     $bindings = New-Object -TypeName System.Collections.Generic.List[object]
-    foreach ($binding in @(Get-EcsCredentialsIpBindings)) {
+    foreach ($binding in $current) {
         $bindings.Add([pscustomobject]@{ ip_address = $binding.ip_address; interface_index = [int]$binding.interface_index })
     }
     return [pscustomobject]@{

@@ -29,7 +29,8 @@ function Remove-EcsProxyPortProxy {
     param($Item)
     $address = [string]$Item.listen_address
     $port = [int]$Item.listen_port
-    $present = @(Get-EcsPortProxyRules | Where-Object { $_.listen_address -eq $address -and $_.listen_port -eq [int]$port })
+    $rules = Get-EcsPortProxyRules
+    $present = @($rules | Where-Object { $_.listen_address -eq $address -and $_.listen_port -eq [int]$port })
     if ($present.Count -eq 0) {
         return $null
     }
@@ -42,7 +43,7 @@ function Remove-EcsProxyIpBinding {
     param($Item)
     $address = [string]$Item.ip_address
     $index = [int]$Item.interface_index
-    $bound = @(Get-NetIPAddress -AddressFamily IPv4 -InterfaceIndex $index -ErrorAction SilentlyContinue | Where-Object { $_.IPAddress -eq $address })
+    $bound = @(Get-NetIPAddress -AddressFamily IPv4 | Where-Object { $_.InterfaceIndex -eq $index -and $_.IPAddress -eq $address })
     if ($bound.Count -eq 0) {
         return $null
     }
@@ -56,7 +57,7 @@ function Remove-EcsProxyApipaAdapter {
     # The legacy host vNIC "APIPA" that hostsetup.ps1 added to switch nat (REF 1.4). The Hyper-V adapter
     # is found by the MAC address of the network adapter the probe named [inference: REF 2 teardown].
     param([string]$Name)
-    $adapter = @(Get-NetAdapter -Name '*APIPA*' | Where-Object { $_.Name -eq $Name }) | Select-Object -First 1
+    $adapter = @(Get-NetAdapter | Where-Object { $_.Name -eq $Name }) | Select-Object -First 1
     if ($null -eq $adapter) {
         return $null
     }
@@ -73,17 +74,15 @@ function Remove-EcsProxyApipaAdapter {
 }
 
 function Remove-EcsProxyFirewallRule {
-    # Only a rule that opens the agent's TMDS port 51679 (the proxy's rule) is removed.
+    # Only a rule identified as the proxy's (local port 51679, as probe reports them) is removed; any
+    # other name is skipped like a rule that is already gone.
     param([string]$Name)
-    $rule = Get-NetFirewallRule -Name $Name -ErrorAction SilentlyContinue | Select-Object -First 1
-    if ($null -eq $rule) {
+    $proxyRules = Get-EcsProxyFirewallRules
+    $found = @($proxyRules | Where-Object { [string]$_.rule.Name -eq $Name }) | Select-Object -First 1
+    if ($null -eq $found) {
         return $null
     }
-    $ports = @(Get-NetFirewallPortFilter -AssociatedNetFirewallRule $rule | ForEach-Object { @($_.LocalPort) })
-    if ($ports -notcontains [string]$EcsTmdsPort) {
-        New-EcsOpError -Category 'host_state' -Message ("refusing to remove firewall rule '{0}' ({1}): it does not open port {2}, so it is not the credential proxy's" -f $Name, $rule.DisplayName, $EcsTmdsPort)
-    }
-    Remove-NetFirewallRule -InputObject $rule
+    Remove-NetFirewallRule -InputObject $found.rule
     return ('firewall rule {0}' -f $Name)
 }
 

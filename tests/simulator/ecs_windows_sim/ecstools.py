@@ -10,8 +10,8 @@ from . import model
 REBOOT_TASK = {"path": "\\", "name": "Initialize-ECSHostReboot"}
 REBOOT_TASK_ARGUMENTS = '-NoProfile -Command "Import-Module ECSTools; Initialize-ECSHostReboot"'
 FIREWALL_DISPLAY_NAME = "Allow Inbound Port 51679"
-NOT_LOADED = ("Import-Module : The specified module 'ECSTools' was not loaded because no valid module file "
-              "was found in any module directory.")
+NOT_LOADED = ("The specified module 'ECSTools' was not loaded because no valid module file was found in any "
+              "module directory.")
 ADAPTER_NOT_FOUND = "VMNetwork adapter 'vEthernet (nat)*' not found"
 # Thrown at ECSTools.psm1:1247 (REF pitfall 4); the exception message carries no position.
 DUPLICATE_NAT = "You cannot call a method on a null-valued expression."

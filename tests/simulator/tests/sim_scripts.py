@@ -12,20 +12,6 @@ _spec = importlib.util.spec_from_file_location("ecs_task_iam_script", ROOT / "pl
 script_module = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(script_module)
 
-# TEMPORARY until every op .ps1 exists: stand-in function text for a missing one.
-_real_read = script_module._read
-
-
-def _read_or_stand_in(name):
-    try:
-        return _real_read(name)
-    except FileNotFoundError:
-        function = script_module.CONTRACT["ops"][name[:-len(".ps1")]]["function"]
-        return "function %s {\n    param($Arguments)\n}" % function
-
-
-script_module._read = _read_or_stand_in
-
 build_script = script_module.build_script
 LOADER_COMMAND = script_module.LOADER_COMMAND
 

@@ -31,8 +31,12 @@ def test_the_running_agent_keeps_its_config_until_restarted(tmp_path):
     assert probe(host)["registration"]["cluster"] == "prod"
     error = op_error(host, "service", {"name": "AmazonECS", "start_type": None, "state": "restarted",
                                        "failure_restart": None})
-    assert error["category"] == "host_state"
-    assert "saved cluster 'prod' does not match configured cluster 'other'" in error["message"]
+    # service.ps1 lets Restart-Service's error through: Invoke-EcsBatch reports it as `internal`.
+    assert error["category"] == "internal"
+    assert error["message"] == (
+        "unexpected error in op 'service': The Amazon ECS agent failed to start: saved cluster 'prod' does not match "
+        "configured cluster 'other'. Remove C:\\ProgramData\\Amazon\\ECS\\data to re-register. "
+        "(at: Restart-Service -Name $name -Force)")
     assert probe(host)["services"]["AmazonECS"]["status"] == "Stopped"
 
 
@@ -174,7 +178,7 @@ def test_service_converges(tmp_path):
     assert result(host, "service", stop) == {"changed": True, "status": "Stopped", "start_type": "Disabled"}
     assert probe(host)["registration"]["reachable"] is False
     error = op_error(host, "service", dict(stop, start_type=None, state="running"))
-    assert error["category"] == "host_state" and "Cannot start service AmazonECS" in error["message"]
+    assert error["category"] == "internal" and "Cannot start service AmazonECS on computer '.'" in error["message"]
 
 
 def test_service_restarted_rereads_the_environment(tmp_path):
@@ -187,7 +191,8 @@ def test_service_restarted_rereads_the_environment(tmp_path):
 def test_service_missing_and_docker_dependency(tmp_path):
     host = new_host(tmp_path)
     error = op_error(host, "service", {"name": "W3SVC", "start_type": None, "state": "running", "failure_restart": None})
-    assert error["message"] == "Cannot find any service with service name 'W3SVC'."
+    assert error == {"op": "service", "index": 0, "category": "host_state",
+                     "message": "service W3SVC does not exist on this host"}
     host.apply_setting("init-agent", "prod")
     host.apply_setting("containers", "2")
     result(host, "service", {"name": "docker", "start_type": None, "state": "stopped", "failure_restart": None})
@@ -209,3 +214,14 @@ def test_wait_registered(tmp_path):
     assert out["registered"] is True and out["waited_s"] == 0 and out["container_instance_arn"]
     other = result(host, "wait_registered", dict(args, cluster="other"))
     assert other["registered"] is False and other["cluster"] == "prod"
+
+
+def test_set_machine_env_refuses_what_its_powershell_refuses(tmp_path):
+    error = op_error(new_host(tmp_path), "set_machine_env", {"set": {"ECS_CLUSTER": "x"}, "remove": ["ecs_cluster"]})
+    assert (error["category"], error["message"]) == ("invalid_argument", "ecs_cluster is both in set and in remove")
+
+
+def test_machine_env_names_are_case_insensitive(tmp_path):
+    host = new_host(tmp_path)
+    assert result(host, "set_machine_env", {"set": {"os": "Windows_NT"}, "remove": ["tmp"]}) == {"changed": ["tmp"]}
+    assert "TMP" not in probe(host)["machine_env"]

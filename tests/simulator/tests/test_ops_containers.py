@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sim_scripts import new_host, probe, result
+from sim_scripts import new_host, probe, result, run
 
 CREDS = {"destination": "169.254.170.2/32", "next_hop": "172.29.80.1"}
 IMDS = {"destination": "169.254.169.254/32", "next_hop": "172.29.80.1"}
@@ -46,7 +46,7 @@ def test_errors_are_per_container(tmp_path):
     assert out[0]["error"] == "No such container: " + "0" * 64
     assert out[1]["error"] == 'exec: "powershell": executable file not found in %PATH%'
     assert out[2] == {"id": ps["id"], "added": ["169.254.169.254/32"], "removed": [],
-                      "error": "169.254.170.2/32: Instance MSFT_NetRoute already exists"}
+                      "error": "169.254.170.2/32: New-NetRoute : Instance MSFT_NetRoute already exists"}
     assert out[3]["error"] == "10.9.9.9/32: Element not found."
 
 
@@ -56,3 +56,13 @@ def test_routes_are_gone_with_the_containers_after_reboot(tmp_path):
     host.reboot()
     assert routes(host, [{"id": cid, "shell": "powershell", "add": [CREDS], "remove": []}])[0]["error"].startswith(
         "No such container")
+
+
+def test_ids_are_checked_and_prefixes_resolve(tmp_path):
+    host = new_host(tmp_path, init_agent="prod", containers=1)
+    cid = probe(host)["containers"][0]["id"]
+    out = routes(host, [{"id": cid[:12], "shell": "powershell", "add": [CREDS], "remove": []}])
+    assert out[0]["error"] is None and out[0]["id"] == cid[:12]
+    document = run(host, ("container_routes", {"containers": [
+        {"id": "NOT-HEX", "shell": "cmd", "add": [], "remove": []}]}))
+    assert document["error"]["message"] == "container id must be 12 to 64 lower-case hex characters, got 'NOT-HEX'"

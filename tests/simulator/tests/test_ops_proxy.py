@@ -96,7 +96,9 @@ def test_remove_proxy_refuses_other_adapters(tmp_path):
     host = new_host(tmp_path, init_agent="prod")
     facts = probe(host)
     error = op_error(host, "remove_proxy", remove_args(facts, adapter="vEthernet (nat)"))
-    assert error["category"] == "host_state" and "only a legacy APIPA vNIC is removed" in error["message"]
+    assert error["message"] == ("refusing to remove adapter 'vEthernet (nat)': remove_proxy only removes the legacy "
+                                "APIPA vNIC")
+    assert error["category"] == "host_state"
     assert probe(host)["proxy"] == facts["proxy"]
 
 
@@ -157,7 +159,11 @@ def test_boot_task_is_idempotent(tmp_path):
     assert result(host, "boot_task", boot_task_args(None, state="absent")) == {"changed": True}
     assert result(host, "boot_task", boot_task_args(None, state="absent")) == {"changed": False}
     assert probe(host, files=[SCRIPT_PATH])["files"] == {SCRIPT_PATH: None}
-    assert op_error(host, "boot_task", boot_task_args(None))["category"] == "invalid_argument"
+    # Without a script only the task is ensured.
+    assert result(host, "boot_task", boot_task_args(None)) == {"changed": True}
+    assert probe(host, files=[SCRIPT_PATH])["files"] == {SCRIPT_PATH: None}
+    bad = dict(boot_task_args(script), script_path=r"C:\x\recover.txt")
+    assert op_error(host, "boot_task", bad)["message"].startswith("script_path must name a .ps1 file")
 
 
 def test_wait_task_idle(tmp_path):
@@ -195,3 +201,20 @@ def test_startup_task_with_a_missing_or_foreign_file(tmp_path):
     host.reboot()
     assert host.snapshot()["last_boot_runs"][1]["action"] == "ignored"
     assert probe(host)["endpoints"]["proxy"]["ok"] is False
+
+
+def test_remove_proxy_refuses_what_its_powershell_refuses(tmp_path):
+    host = new_host(tmp_path, init_agent="prod")
+    facts = probe(host)
+    args = dict(remove_args(facts), ip_bindings=[{"ip_address": "10.0.1.23", "interface_index": 5}])
+    error = op_error(host, "remove_proxy", args)
+    assert (error["category"], error["message"]) == (
+        "invalid_argument", "remove_proxy only removes the credential proxy address 169.254.170.2, not 10.0.1.23")
+    assert probe(host)["proxy"] == facts["proxy"]  # checked before anything was deleted
+
+
+def test_recover_proxy_cannot_remove_an_apipa_vnic_without_hyperv(tmp_path):
+    host = new_host(tmp_path, init_agent="prod", apipa_adapter="on", hyperv_powershell="off")
+    host.reboot()
+    out = result(host, "recover_proxy", recover_args())
+    assert out["action"] == "failed" and "Hyper-V PowerShell module is not installed" in out["error"]

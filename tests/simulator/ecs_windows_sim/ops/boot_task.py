@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from .. import model
 from ..opscript import OpError
+from . import _prelude
 
 BOM = b"\xef\xbb\xbf"
+_COMPARED = ("execute", "arguments", "at_startup", "delay", "enabled", "user", "description")
 
 
 def task_arguments(script_path: str) -> str:
@@ -17,30 +21,43 @@ def _find(state: dict, path: str, name: str) -> dict | None:
                  if t["path"].lower() == path.lower() and t["name"].lower() == name.lower()), None)
 
 
+def _check(args: dict) -> None:
+    path = _prelude.windows_path(args["script_path"], "script_path")
+    if not re.fullmatch(r"\\([^*?\[\]]*\\)?", args["task_path"]):
+        raise OpError("invalid_argument", "task_path must start and end with \\ and contain no wildcards, got '%s'"
+                      % args["task_path"])
+    if not args["task_name"] or re.search(r"[\\*?\[\]]", args["task_name"]):
+        raise OpError("invalid_argument", "task_name must be a non-empty name without \\ or wildcards, got '%s'"
+                      % args["task_name"])
+    if not path.lower().endswith(".ps1"):
+        raise OpError("invalid_argument", "script_path must name a .ps1 file (PowerShell.exe -File needs it), got '%s'"
+                      % path)
+
+
 def run(state: dict, args: dict) -> dict:
+    _check(args)
     task = _find(state, args["task_path"], args["task_name"])
     path = args["script_path"]
+    changed = False
     if args["state"] == "absent":
-        changed = task is not None or model.path_kind(state, path) == "file"
         if task is not None:
             state["scheduled_tasks"].remove(task)
+            changed = True
         if model.path_kind(state, path) == "file":
             model.remove_path(state, path, recurse=False)
+            changed = True
         return {"changed": changed}
-    if args["script"] is None:
-        raise OpError("invalid_argument", "script is required when state is present")
-    data = BOM + args["script"].encode("utf-8")
+    if args["script"] is not None:
+        data = BOM + args["script"].encode("utf-8")
+        if model.read_file(state, path) != data:
+            model.write_file(state, path, data, make_parents=True)
+            changed = True
     wanted = {"path": args["task_path"], "name": args["task_name"], "state": "Ready", "enabled": True,
               "at_startup": True, "delay": args["delay"], "execute": "PowerShell.exe",
               "arguments": task_arguments(path), "description": args["description"], "user": "SYSTEM"}
-    changed = False
-    if model.read_file(state, path) != data:
-        model.write_file(state, path, data, make_parents=True)
-        changed = True
-    if task is None:
+    if task is None or any(task[k] != wanted[k] for k in _COMPARED):
+        if task is not None:  # Register-ScheduledTask -Force replaces it
+            state["scheduled_tasks"].remove(task)
         state["scheduled_tasks"].append(wanted)
-        changed = True
-    elif any(task[k] != wanted[k] for k in wanted if k != "state"):
-        task.update({k: v for k, v in wanted.items() if k != "state"})
         changed = True
     return {"changed": changed}

@@ -1,18 +1,30 @@
-"""container_routes: add/remove /32 routes inside running containers (docker exec, ActiveStore)."""
+"""container_routes: add/remove /32 routes inside running containers (docker exec, ActiveStore).
+
+Per container: removals, then additions, stopping at its first failure; the error is the first line the
+failed command printed (New-/Remove-NetRoute for PowerShell images, netsh for cmd-only images)."""
 
 from __future__ import annotations
 
-_EXISTS = {"powershell": "Instance MSFT_NetRoute already exists", "cmd": "The object already exists."}
-_MISSING = {"powershell": "No matching MSFT_NetRoute objects found by CIM query for instances of the "
-                          "ROOT/StandardCimv2/MSFT_NetRoute class on the  CIM server",
+from . import _prelude
+
+_EXISTS = {"powershell": "New-NetRoute : Instance MSFT_NetRoute already exists", "cmd": "The object already exists."}
+_MISSING = {"powershell": "Remove-NetRoute : No matching MSFT_NetRoute objects found by CIM query for instances of "
+                          "the ROOT/StandardCimv2/MSFT_NetRoute class on the  CIM server: SELECT * FROM MSFT_NetRoute",
             "cmd": "Element not found."}
+NO_POWERSHELL = 'exec: "powershell": executable file not found in %PATH%'
+
+
+def _find(state: dict, ident: str) -> dict | None:
+    """docker inspect: a full id or a unique id prefix."""
+    found = [c for c in state["containers"] if c["id"].startswith(ident)]
+    return found[0] if len(found) == 1 else None
 
 
 def _apply(container: dict, request: dict) -> dict:
     out = {"id": request["id"], "added": [], "removed": [], "error": None}
     shell = request["shell"]
     if shell == "powershell" and container["shell"] != "powershell":
-        out["error"] = 'exec: "powershell": executable file not found in %PATH%'
+        out["error"] = NO_POWERSHELL
         return out
     routes = container["routes"]
     for destination in request["remove"]:
@@ -32,9 +44,16 @@ def _apply(container: dict, request: dict) -> dict:
 
 
 def run(state: dict, args: dict) -> dict:
+    for request in args["containers"]:  # every entry is checked before any container is touched
+        _prelude.container_id(request["id"])
+        for route in request["add"]:
+            _prelude.ipv4_prefix(route["destination"], "add.destination")
+            _prelude.ipv4(route["next_hop"], "add.next_hop")
+        for destination in request["remove"]:
+            _prelude.ipv4_prefix(destination, "remove")
     results = []
     for request in args["containers"]:
-        container = next((c for c in state["containers"] if c["id"] == request["id"]), None)
+        container = _find(state, request["id"])
         if container is None:
             results.append({"id": request["id"], "added": [], "removed": [],
                             "error": "No such container: %s" % request["id"]})

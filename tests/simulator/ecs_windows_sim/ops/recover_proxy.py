@@ -10,19 +10,22 @@ import json
 
 from .. import endpoints, model
 from ..opscript import OpError
-from . import init_agent, remove_proxy, wait_registered
+from . import _prelude, init_agent, remove_proxy, wait_registered
 
 
 def _repair(state: dict, args: dict) -> tuple[list, str | None]:
     ip = model.CREDENTIALS_IP
-    removed = remove_proxy.remove(
-        state,
-        portproxy=[{"listen_address": ip, "listen_port": 80}],
-        ip_bindings=[{"ip_address": a["ip_address"], "interface_index": a["interface_index"]}
-                     for a in state["ip_addresses"] if a["ip_address"] == ip],
-        apipa_adapter=next((a["name"] for a in state["adapters"] if a["kind"] == "apipa"), None),
-        firewall_rules=[],
-    )
+    try:
+        removed = remove_proxy.remove(
+            state,
+            portproxy=[{"listen_address": ip, "listen_port": 80}] if model.find_portproxy(state, ip, 80) else [],
+            ip_bindings=[{"ip_address": a["ip_address"], "interface_index": a["interface_index"]}
+                         for a in state["ip_addresses"] if a["ip_address"] == ip],
+            apipa_adapter=next((a["name"] for a in state["adapters"] if "apipa" in a["name"].lower()), None),
+            firewall_rules=[],
+        )
+    except OpError as exc:
+        return [], exc.message
     try:
         init_agent.initialize(state, args["init"])
     except OpError as exc:
@@ -35,6 +38,7 @@ def _repair(state: dict, args: dict) -> tuple[list, str | None]:
 
 
 def run(state: dict, args: dict) -> dict:
+    _prelude.windows_path(args["log_path"], "log_path")
     before = endpoints.proxy_endpoint(state)
     removed, error = [], None
     if before["ok"]:
