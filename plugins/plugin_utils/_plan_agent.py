@@ -47,6 +47,8 @@ def _env_value(name, value):
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str) and not value:
+        raise ValueError("environment.%s is empty; use null to remove a variable" % name)
     if isinstance(value, (int, float, str)):
         return str(value)
     raise ValueError("environment.%s must be a string, number, boolean or null (null removes it), got %s" % (name, type(value).__name__))
@@ -348,8 +350,11 @@ def plan(facts, args):
         _refuse("the agent needs initialising (%s)" % "; ".join(init_reasons),
                 [f for f in _findings.findings(facts) if f["code"] == "ecstools_missing"])
     if need_init and args["task_iam_role"] and not facts["hyperv_powershell"]:
-        out["warnings"].append("the Hyper-V PowerShell module is missing; ECSTools may need it to set up the credential proxy "
-                               "(aws/amazon-ecs-agent#1587): Install-WindowsFeature -Name Hyper-V-PowerShell")
+        _refuse("the agent needs initialising with IAM roles for tasks (%s)" % "; ".join(init_reasons), [{
+            "code": "hyperv_powershell_missing",
+            "message": "the Hyper-V PowerShell module is not installed; setting up the credential proxy needs its cmdlets "
+                       "(Get-VMNetworkAdapter, aws/amazon-ecs-agent#1587)",
+            "fix": "install it as the ECS-optimized AMIs have it (Install-WindowsFeature -Name Hyper-V-PowerShell), then rerun"}])
 
     # Service: Automatic with restart-on-failure and running; restarted when its environment changed.
     svc_call = None

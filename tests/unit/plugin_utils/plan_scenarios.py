@@ -13,6 +13,7 @@ import probe_data as pd
 
 PROBE_SCHEMA = json.loads((pathlib.Path(__file__).resolve().parents[3] / "plugins/plugin_utils/powershell/contract.json")
                           .read_text())["ops"]["probe"]["result"]
+_VALIDATOR = jsonschema.validators.validator_for(PROBE_SCHEMA)(PROBE_SCHEMA)
 REFUSED = "Unable to connect to the remote server"
 CLOSED = "The underlying connection was closed: An unexpected error occurred on a receive."
 UNREACHABLE = "A socket operation was attempted to an unreachable network. 169.254.170.2:80"
@@ -23,7 +24,7 @@ def _endpoint(ok=False, status=None, code=None, error=None):
 
 
 def valid(facts):
-    jsonschema.validate(facts, PROBE_SCHEMA)
+    _VALIDATOR.validate(facts)
     return facts
 
 

@@ -230,10 +230,12 @@ def test_installed_ecstools_is_reinstalled_only_when_a_pinned_hash_differs():
     assert ops(pa.plan(facts, pinned)) == ["install_ecstools"]
 
 
-def test_plain_windows_without_hyperv_powershell_is_warned():
+def test_without_hyperv_powershell_task_iam_is_refused_before_any_change():
     facts = sc.fresh()
     facts["hyperv_powershell"] = False
-    assert pa.plan(facts, args())["warnings"]
+    with pytest.raises(pp.Refusal, match="Install-WindowsFeature -Name Hyper-V-PowerShell"):
+        pa.plan(facts, args())
+    assert "init_agent" in ops(pa.plan(facts, args(task_iam_role=False)))
 
 
 # --- state: absent -------------------------------------------------------------------------------------------
@@ -262,6 +264,7 @@ def test_absent_stops_and_disables_and_removes_managed_env():
     ({"environment": {"ECS_DATADIR": "x"}}, "Initialize-ECSAgent"),
     ({"environment": {"PATH": "x"}}, "ECS agent setting name"),
     ({"environment": {"ECS_X": ["a"]}}, "environment.ECS_X"),
+    ({"environment": {"ECS_X": ""}}, "use null"),
     ({"http_proxy": "proxy:3128"}, "http_proxy must be a URL"),
     ({"no_proxy": ["10.0.0.0/8"]}, "no_proxy needs http_proxy"),
     ({"install_ecstools": True}, "ecstools_region"),

@@ -1,0 +1,47 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ecs_windows.task_iam contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of ecs_windows.task_iam.agent: probe, plan (plugin_utils/_plan_agent.py), one apply batch, verify."""
+
+from __future__ import annotations
+
+from ansible_collections.ecs_windows.task_iam.plugins.modules.agent import DOCUMENTATION
+from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _findings, _plan_agent, _plan_proxy
+from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils._action import EcsAction, HostStateError, Plan
+
+
+class ActionModule(EcsAction):
+
+    DOCUMENTATION = DOCUMENTATION
+    ARG_CONDITIONALS = {"required_if": [("state", "present", ["cluster"]), ("install_ecstools", True, ["ecstools_region"])]}
+
+    def check_args(self, params):
+        return _plan_agent.check_args(params)
+
+    def probe_args(self, params):
+        return {"container_detail": "list", "files": _plan_agent.probe_files(params)}
+
+    def plan(self, params, facts):
+        try:
+            planned = _plan_agent.plan(facts, params)
+        except _plan_proxy.Refusal as exc:
+            raise HostStateError(str(exc), findings=_findings.findings(facts), facts=_findings.instance_facts(facts)) from None
+        if not hasattr(self, "_planned"):
+            self._planned = planned
+        return Plan(planned["changes"], planned["calls"], planned["diff"]["before"], planned["diff"]["after"])
+
+    def report(self, params, facts, results):
+        reg = facts["registration"]
+        out = {
+            "cluster": reg["cluster"] if reg["container_instance_arn"] else None,
+            "container_instance_arn": reg["container_instance_arn"],
+            "agent_version": facts["agent"]["version"],
+        }
+        if self._planned["warnings"]:
+            out["warnings"] = self._planned["warnings"]
+        for (op, _args), result in zip(self._planned["calls"], results):
+            if op == "init_agent":
+                out["init"] = result
+            elif op == "recover_proxy":
+                out["recover"] = result
+        return out

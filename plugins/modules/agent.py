@@ -1,0 +1,301 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ecs_windows.task_iam contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This file only documents the module: the action plugin plugins/action/agent.py does the work.
+
+DOCUMENTATION = r"""
+---
+module: agent
+short_description: Configure the Amazon ECS agent on a Windows container instance for a cluster, with IAM roles for tasks
+version_added: 0.1.0
+description:
+  - Makes the ECS agent of a Windows EC2 container instance run for O(cluster) with IAM roles for tasks, the way
+    C(Import-Module ECSTools; Initialize-ECSAgent -Cluster <cluster> -EnableTaskIAMRole) does on an ECS-optimized AMI,
+    and keeps it that way.
+  - Idempotent on the real outcome, read in one probe - the agent's Machine-scope environment variables, the
+    C(AmazonECS) service running with start type Automatic and restart on failure, the agent registered with
+    O(cluster) (C(http://localhost:51678/v1/metadata) has a C(ContainerInstanceArn)), and, with O(task_iam_role),
+    the credential endpoint C(169.254.170.2:80) answering like the agent.
+  - Runs C(Initialize-ECSAgent) only when something it configures differs (the service is missing, a setting of
+    its own changes, a pinned version differs, the cluster changes, or the credential proxy is broken). It retries
+    the known sporadic "VMNetwork adapter 'vEthernet (nat)*' not found" failure with backoff, then waits for
+    registration, all inside one WinRM command; a final probe verifies the outcome.
+  - A broken credential proxy (stale after a reboot, or a dead portproxy rule) is deleted before re-initialising,
+    because initialising on top of it keeps a dead rule holding port 80.
+  - Reports every change and why in RV(changes).
+author:
+  - ecs_windows.task_iam contributors
+options:
+  cluster:
+    description:
+      - Name of the ECS cluster to register with. Required with O(state=present).
+      - 1 to 255 letters, digits, hyphens and underscores.
+      - Changing it on an instance already registered with another cluster is refused unless O(force_reregister=true).
+    type: str
+  task_iam_role:
+    description:
+      - Enable IAM roles for tasks (C(-EnableTaskIAMRole) and Machine C(ECS_ENABLE_TASK_IAM_ROLE=true)), which sets
+        up the credential proxy on C(169.254.170.2:80).
+      - V(false) removes C(ECS_ENABLE_TASK_IAM_ROLE); the proxy pieces stay until
+        M(ecs_windows.task_iam.credential_proxy) with O(ecs_windows.task_iam.credential_proxy#module:state=absent)
+        removes them.
+    type: bool
+    default: true
+  version:
+    description:
+      - Agent version for C(Initialize-ECSAgent -Version), V(latest) or a version such as V(1.105.1) or V(v1.105.1).
+      - A pinned version that differs from the installed one re-initialises the agent with it. V(latest) is only
+        passed when the agent is initialised for another reason (there is no way to compare it).
+      - Default - keep the version installed on the AMI.
+    type: str
+  logging_drivers:
+    description:
+      - Docker logging drivers the agent offers (C(-LoggingDrivers), Machine C(ECS_AVAILABLE_LOGGING_DRIVERS)),
+        for example V([json-file, awslogs]).
+      - Default - not managed.
+    type: list
+    elements: str
+  enable_task_eni:
+    description:
+      - Task networking for the C(awsvpc) network mode (C(-EnableTaskENI), Machine C(ECS_ENABLE_TASK_ENI)).
+    type: bool
+    default: false
+  awsvpc_block_imds:
+    description:
+      - Block instance metadata (IMDS) access for C(awsvpc) tasks (C(-AwsvpcBlockIMDS), Machine C(ECS_AWSVPC_BLOCK_IMDS)).
+    type: bool
+    default: false
+  awsvpc_additional_local_routes:
+    description:
+      - IPv4 CIDRs that C(awsvpc) tasks reach through the host (C(-AwsvpcAdditionalLocalRoutes),
+        Machine C(ECS_AWSVPC_ADDITIONAL_LOCAL_ROUTES)), for example V(172.31.42.23/32).
+      - Default - not managed.
+    type: list
+    elements: str
+  environment:
+    description:
+      - Extra Machine-scope agent settings, C(ECS_*) name to value, for example
+        C(ECS_ENABLE_AWSLOGS_EXECUTIONROLE_OVERRIDE) or C(ECS_ENABLE_SPOT_INSTANCE_DRAINING). Booleans become
+        V(true)/V(false); a V(null) value removes the variable. Names not listed are left alone.
+      - Names that other options own (C(ECS_CLUSTER), C(ECS_ENABLE_TASK_IAM_ROLE), ...) or that
+        C(Initialize-ECSAgent) writes (C(ECS_DATADIR), C(ECS_LOGFILE)) are refused.
+      - A change restarts the agent (it reads its environment when it starts).
+      - Values of names containing C(AUTH), C(PASSWORD), C(SECRET), C(TOKEN) or C(CREDENTIAL) are never shown.
+    type: dict
+    default: {}
+  http_proxy:
+    description:
+      - URL of an HTTP proxy for the agent (Machine C(HTTP_PROXY)). When set, Machine C(NO_PROXY) always contains
+        C(169.254.169.254), C(169.254.170.2) and C(\\.\pipe\docker_engine), followed by O(no_proxy).
+      - An empty string removes C(HTTP_PROXY) and C(NO_PROXY). Default - not managed.
+      - A password in the URL is masked in all output.
+    type: str
+  no_proxy:
+    description:
+      - Extra C(NO_PROXY) entries (hosts, domains, addresses, CIDRs). Needs O(http_proxy).
+    type: list
+    elements: str
+  install_ecstools:
+    description:
+      - When the ECSTools PowerShell module is missing (plain Windows Server), download C(ECSTools.psm1) and
+        C(ECSTools.psd1) from C(https://s3.<region>.amazonaws.com/amazon-ecs-agent-<region>/) into
+        C(C:\Program Files\WindowsPowerShell\Modules\ECSTools), check their Authenticode signature and, with
+        O(ecstools_sha256), their checksums.
+      - Without it, a host without ECSTools is refused with that remedy.
+    type: bool
+    default: false
+  ecstools_region:
+    description:
+      - AWS region of the bucket to install ECSTools from, for example V(us-east-1). Required with O(install_ecstools=true).
+    type: str
+  ecstools_sha256:
+    description:
+      - Expected SHA-256 (hex) per file, keys V(ECSTools.psm1) and/or V(ECSTools.psd1). A download that does not
+        match fails. An installed file whose hash differs is installed again.
+    type: dict
+  force_reregister:
+    description:
+      - Allow moving an instance registered with another cluster to O(cluster) - deletes the agent's saved
+        registration (C(C:\ProgramData\Amazon\ECS\data)) before re-initialising. The instance registers as a new
+        container instance; tasks still running on it are stranded, so drain it first.
+    type: bool
+    default: false
+  timeout:
+    description:
+      - Seconds to wait for the agent to register with O(cluster) after starting it.
+    type: int
+    default: 300
+  init_attempts:
+    description:
+      - How often C(Initialize-ECSAgent) is tried when it fails with the sporadic
+        "VMNetwork adapter 'vEthernet (nat)*' not found". Other failures are not retried. 1 to 10.
+    type: int
+    default: 5
+  init_retry_delay:
+    description:
+      - Seconds before the first retry of C(Initialize-ECSAgent); doubled for each further retry (at most 300).
+    type: int
+    default: 10
+  state:
+    description:
+      - V(present) configures and starts the agent.
+      - V(absent) stops the C(AmazonECS) service, sets it to Disabled and removes the Machine environment this module
+        manages (cluster, task IAM, ENI/awsvpc settings, O(environment) names, and the proxy settings when
+        O(http_proxy) is given). The agent's saved registration, its installation and the credential proxy stay.
+    type: str
+    choices: [present, absent]
+    default: present
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.conn
+  - ansible.builtin.action_common_attributes.flow
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  become:
+    support: none
+  bypass_host_loop:
+    support: none
+  check_mode:
+    support: full
+    details: Sends only the probe (one WinRM command) and reports the planned RV(changes).
+  connection:
+    support: full
+  delegation:
+    support: none
+  diff_mode:
+    support: full
+    details: Before and after of the agent's managed Machine environment, service, registration and credential endpoint.
+  platform:
+    platforms: windows
+notes:
+  - "WinRM commands per host (measured against the simulator, see RV(commands)): 1 when nothing needs changing or
+    in check mode; 2 for a change (the probe, then one batch that applies the change, waits for registration and
+    probes again to verify). Registration polling happens inside that batch."
+  - Arguments are validated before anything is sent; a bad value fails with no WinRM command.
+  - ECSTools is closed source (REF 0). The module treats C(Initialize-ECSAgent) as a black box and verifies its
+    outcome with the final probe instead of trusting it.
+  - It both sets Machine C(ECS_ENABLE_TASK_IAM_ROLE=true) and passes C(-EnableTaskIAMRole), because which of the two
+    turns the feature on is not documented (uncertain in the sources).
+  - Judging the credential proxy by C(GET http://169.254.170.2/v2/credentials/) answering HTTP 400 C(NoIdInRequest),
+    and the agent by C(/v1/metadata) having a C(ContainerInstanceArn), follows the agent source; using them as health
+    checks is an inference.
+  - Deleting the portproxy rule, the C(169.254.170.2) binding and a legacy APIPA vNIC before re-initialising is the
+    inverse of AWS's C(hostsetup.ps1); AWS documents "delete the proxy interface and initialize the agent again"
+    without commands (inference). Only pieces identified as the proxy's are deleted - the rule listening on
+    C(169.254.170.2:80), bindings of C(169.254.170.2), and an APIPA vNIC.
+  - Changing the agent version of an initialised instance re-runs C(Initialize-ECSAgent -Version). AWS does not
+    support in-place agent updates on Windows and recommends new instances; that re-initialising works is an
+    inference, so the final probe checks the version.
+  - Refused with the exact remedy, changing nothing - port 80 held by another listener such as IIS (an inference
+    from the proxy's needs), 51678/51679 inside an excluded port range, duplicate "vEthernet (nat)" adapters,
+    ECSTools missing without O(install_ecstools), a cluster change without O(force_reregister).
+  - When the agent is stopped its registration cannot be read; a different C(ECS_CLUSTER) in the Machine environment
+    then counts as registered elsewhere.
+  - The Docker daemon reads C(HTTP_PROXY) when it starts; the module restarts only the agent, not Docker (that would
+    stop running containers).
+seealso:
+  - module: ecs_windows.task_iam.credential_proxy
+  - module: ecs_windows.task_iam.instance_info
+  - name: Windows task IAM roles (AWS documentation)
+    description: Extra configuration AWS asks for on Windows container instances.
+    link: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/windows_task_IAM_roles.html
+  - name: Bootstrapping Windows container instances (AWS documentation)
+    description: The Initialize-ECSAgent parameters of the ECS-optimized Windows AMI.
+    link: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/bootstrap_windows_container_instance.html
+"""
+
+EXAMPLES = r"""
+- name: Register with cluster windows-prod, IAM roles for tasks on (ECS-optimized Windows AMI)
+  ecs_windows.task_iam.agent:
+    cluster: windows-prod
+    logging_drivers: [json-file, awslogs]
+
+- name: Pin the agent version and add agent settings from the AWS user data examples
+  ecs_windows.task_iam.agent:
+    cluster: windows-prod
+    version: 1.105.1
+    environment:
+      ECS_ENABLE_AWSLOGS_EXECUTIONROLE_OVERRIDE: true
+      ECS_ENABLE_SPOT_INSTANCE_DRAINING: true
+
+- name: awsvpc tasks without instance metadata access
+  ecs_windows.task_iam.agent:
+    cluster: windows-prod
+    enable_task_eni: true
+    awsvpc_block_imds: true
+    awsvpc_additional_local_routes: [172.31.42.23/32]
+
+- name: Agent behind an HTTP proxy
+  ecs_windows.task_iam.agent:
+    cluster: windows-prod
+    http_proxy: http://proxy.corp.example.com:3128
+    no_proxy: [10.0.0.0/8, .corp.example.com]
+
+- name: Plain Windows Server 2022 (Containers and Hyper-V PowerShell installed) - fetch ECSTools first
+  ecs_windows.task_iam.agent:
+    cluster: windows-prod
+    install_ecstools: true
+    ecstools_region: us-east-1
+
+- name: Move a drained instance to another cluster
+  ecs_windows.task_iam.agent:
+    cluster: windows-staging
+    force_reregister: true
+
+- name: Stop and disable the agent
+  ecs_windows.task_iam.agent:
+    state: absent
+"""
+
+RETURN = r"""
+changes:
+  description: What was changed (or, in check mode, would be) and why, one line per change.
+  returned: always
+  type: list
+  elements: str
+  sample:
+    - "Machine environment ECS_CLUSTER: unset -> 'windows-prod'"
+    - "initialise the agent (Initialize-ECSAgent -Cluster windows-prod -EnableTaskIAMRole): the AmazonECS service does not exist yet"
+commands:
+  description: WinRM commands this task sent to the host (retries included).
+  returned: always
+  type: int
+  sample: 2
+cluster:
+  description: Cluster the agent is registered with, from C(/v1/metadata), after the task.
+  returned: success
+  type: str
+  sample: windows-prod
+container_instance_arn:
+  description: ARN of the container instance after the task (null when not registered).
+  returned: success
+  type: str
+  sample: arn:aws:ecs:us-east-1:123456789012:container-instance/windows-prod/0123456789abcdef0123456789abcdef
+agent_version:
+  description: Installed agent version after the task.
+  returned: success
+  type: str
+  sample: 1.105.1
+init:
+  description: How C(Initialize-ECSAgent) went when it ran - attempts used and the sporadic errors retried.
+  returned: when the agent was initialised
+  type: dict
+  sample: {"attempts": 2, "retried_errors": ["VMNetwork adapter 'vEthernet (nat)*' not found"]}
+facts:
+  description:
+    - The host's facts from the last probe, as M(ecs_windows.task_iam.instance_info) returns them (secret
+      environment values masked).
+  returned: always except for argument errors
+  type: dict
+findings:
+  description: Coded problems of the host, as M(ecs_windows.task_iam.instance_info) reports them, when the task refused to act.
+  returned: when refused
+  type: list
+  elements: dict
+  sample: [{"code": "port80_in_use", "message": "port 80 is held by ...", "fix": "stop IIS: ..."}]
+"""
