@@ -83,6 +83,10 @@ PS7_OPERATORS = (
     (re.compile(r"[\w)\]'\"]\s+\?\s+[^\s{]"), "ternary operator ? : (PowerShell 7)"),
     (re.compile(r"(?im)^\s*clean\s*\{"), "clean block (PowerShell 7.3)"),
 )
+# Not 7-only, but wrong in 5.1 too: `$list -eq $null` filters the list instead of testing it.
+STYLE_RULES = (
+    (re.compile(r"(?i)-[ci]?(?:eq|ne)\s+\$null\b"), "$null must be on the left of -eq/-ne"),
+)
 _BLANKED = frozenset(
     [
         "comment", "string_literal", "expandable_string_literal", "expandable_here_string_literal",
@@ -168,7 +172,7 @@ def check_powershell(source: bytes) -> list[str]:
             problems.append("line %d: non-ASCII byte 0x%02x: scripts are ASCII only" % (number, high[0]))
     tree = PARSER.parse(source)
     code = _blank_strings_and_comments(source, tree.root_node)
-    for pattern, message in PS7_OPERATORS:
+    for pattern, message in PS7_OPERATORS + STYLE_RULES:
         for match in pattern.finditer(code):
             problems.append("line %d: %s" % (code.count("\n", 0, match.start()) + 1, message))
     for node in _walk(tree.root_node):
@@ -436,6 +440,7 @@ REJECTED = [
     ("$e = Get-Error\n", "does not exist in Windows PowerShell 5.1"),
     ("mkdir C:\\x\n", "shorthand function"),
     ("Invoke-Expression $text\n", "Invoke-Expression"),
+    ("if ($items -eq $null) {\n    $a = 1\n}\n", "$null must be on the left"),
     ("$a = (1 + \n", "syntax error"),
     ("function Broken {\n    $a = 1\n", "syntax error"),
     ("$a = 1\r\n$b = 2\r\n", "CR character"),
@@ -467,6 +472,7 @@ ACCEPTED = [
     "$x = ConvertFrom-Json -InputObject $t\n",
     "Set-Content -Path $p -Value $v -Encoding UTF8\n",
     "$ok = $a -and -not $b -or ($c -eq $d)\n",
+    "if ($null -eq $items) {\n    $a = 1\n}\n",
     "$v = if ($flag) { 'yes' } else { 'no' }\n",
     "& $function -Arguments $op.args\n",
     "$s = @'\nliteral ?? && text\n'@\n",
