@@ -26,6 +26,10 @@ class ServiceError(Exception):
     """A service operation Windows refuses; the message is what the cmdlet would say."""
 
 
+class AgentExited(ServiceError):
+    """The agent process started (the service reported Running) and then exited; the message is the agent's."""
+
+
 # --- boot time ---------------------------------------------------------------------------------
 
 def set_boot_time(state: dict, when: datetime.datetime) -> None:
@@ -173,7 +177,7 @@ def _start_agent(state: dict) -> None:
     if saved is not None and saved["cluster"] != cluster:
         state["services"][AGENT_SERVICE]["status"] = "Stopped"
         state["agent"]["running_config"] = None
-        raise ServiceError(
+        raise AgentExited(
             "The Amazon ECS agent failed to start: saved cluster '%s' does not match configured cluster '%s'. "
             "Remove %s to re-register." % (saved["cluster"], cluster, ECS_DATADIR)
         )

@@ -31,12 +31,10 @@ def test_the_running_agent_keeps_its_config_until_restarted(tmp_path):
     assert probe(host)["registration"]["cluster"] == "prod"
     error = op_error(host, "service", {"name": "AmazonECS", "start_type": None, "state": "restarted",
                                        "failure_restart": None})
-    # service.ps1 lets Restart-Service's error through: Invoke-EcsBatch reports it as `internal`.
-    assert error["category"] == "internal"
-    assert error["message"] == (
-        "unexpected error in op 'service': The Amazon ECS agent failed to start: saved cluster 'prod' does not match "
-        "configured cluster 'other'. Remove C:\\ProgramData\\Amazon\\ECS\\data to re-register. "
-        "(at: Restart-Service -Name $name -Force)")
+    # The agent starts, then exits: service.ps1 sees it Stopped a moment after Restart-Service.
+    assert (error["category"], error["message"]) == ("host_state", (
+        "service AmazonECS is Stopped right after it was started: see its log "
+        "(AmazonECS: C:\\ProgramData\\Amazon\\ECS\\log\\ecs-agent.log)"))
     assert probe(host)["services"]["AmazonECS"]["status"] == "Stopped"
 
 
@@ -178,7 +176,7 @@ def test_service_converges(tmp_path):
     assert result(host, "service", stop) == {"changed": True, "status": "Stopped", "start_type": "Disabled"}
     assert probe(host)["registration"]["reachable"] is False
     error = op_error(host, "service", dict(stop, start_type=None, state="running"))
-    assert error["category"] == "internal" and "Cannot start service AmazonECS on computer '.'" in error["message"]
+    assert error["category"] == "host_state" and "Cannot start service AmazonECS on computer '.'" in error["message"]
 
 
 def test_service_restarted_rereads_the_environment(tmp_path):
@@ -192,7 +190,7 @@ def test_service_missing_and_docker_dependency(tmp_path):
     host = new_host(tmp_path)
     error = op_error(host, "service", {"name": "W3SVC", "start_type": None, "state": "running", "failure_restart": None})
     assert error == {"op": "service", "index": 0, "category": "host_state",
-                     "message": "service W3SVC does not exist on this host"}
+                     "message": "Cannot find any service with service name 'W3SVC'."}
     host.apply_setting("init-agent", "prod")
     host.apply_setting("containers", "2")
     result(host, "service", {"name": "docker", "start_type": None, "state": "stopped", "failure_restart": None})

@@ -52,12 +52,11 @@ def remove(state: dict, portproxy: list, ip_bindings: list, apipa_adapter: str |
         state["ip_addresses"] = [a for a in state["ip_addresses"] if a["interface_index"] != index]
         removed.append("adapter %s" % adapter["name"])
     for name in firewall_rules:
-        rule = next((r for r in state["firewall_rules"] if r["name"].lower() == name.lower()), None)
+        # Only a rule identified as the proxy's (local port 51679) is removed; any other name is skipped.
+        rule = next((r for r in state["firewall_rules"]
+                     if r["name"].lower() == name.lower() and "51679" in r["local_port"].split(",")), None)
         if rule is None:
             continue
-        if "51679" not in rule["local_port"].split(","):
-            raise OpError("host_state", "refusing to remove firewall rule '%s' (%s): it does not open port 51679, so it "
-                          "is not the credential proxy's" % (name, rule["display_name"]))
         state["firewall_rules"].remove(rule)
         removed.append("firewall rule %s" % name)
     return removed

@@ -5,18 +5,28 @@ from __future__ import annotations
 from .. import model
 from ..opscript import OpError
 
+AGENT_LOG = r"C:\ProgramData\Amazon\ECS\log\ecs-agent.log"
 
-def _unexpected(exc: model.ServiceError, line: str) -> OpError:
-    """service.ps1 does not catch Start-/Restart-Service errors: Invoke-EcsBatch reports them as `internal`."""
-    return OpError("internal", "unexpected error in op 'service': %s (at: %s)" % (exc, line))
+
+def _start(state: dict, name: str) -> None:
+    """Restart-Service, then service.ps1 checks the service still runs a moment later."""
+    try:
+        if state["services"][name]["status"] == "Running":
+            model.stop_service(state, name)
+        model.start_service(state, name)
+    except model.AgentExited:
+        raise OpError("host_state", "service %s is Stopped right after it was started: see its log (AmazonECS: %s)"
+                      % (name, AGENT_LOG)) from None
+    except model.ServiceError as exc:
+        raise OpError("host_state", str(exc)) from None
 
 
 def run(state: dict, args: dict) -> dict:
     name = args["name"]
     svc = state["services"].get(name)
     if svc is None:
-        fix = ": Initialize-ECSAgent creates it (run ecs_windows.task_iam.agent first)" if name == model.AGENT_SERVICE else ""
-        raise OpError("host_state", "service %s does not exist on this host%s" % (name, fix))
+        fix = " Initialize-ECSAgent creates it: run ecs_windows.task_iam.agent first." if name == model.AGENT_SERVICE else ""
+        raise OpError("host_state", "Cannot find any service with service name '%s'.%s" % (name, fix))
     changed = False
     if args["start_type"] is not None and svc["start_type"] != args["start_type"]:
         svc["start_type"] = args["start_type"]
@@ -25,21 +35,10 @@ def run(state: dict, args: dict) -> dict:
         svc["failure_restart"] = args["failure_restart"]
         changed = True
     wanted = args["state"]
-    if wanted == "running" and svc["status"] != "Running":
-        changed = True
-        try:
-            model.start_service(state, name)
-        except model.ServiceError as exc:
-            raise _unexpected(exc, "Start-Service -Name $name") from None
-    elif wanted == "stopped" and svc["status"] != "Stopped":
+    if wanted == "stopped" and svc["status"] != "Stopped":
         model.stop_service(state, name)
         changed = True
-    elif wanted == "restarted":
+    elif wanted == "restarted" or (wanted == "running" and svc["status"] != "Running"):
         changed = True
-        if svc["status"] == "Running":
-            model.stop_service(state, name)
-        try:
-            model.start_service(state, name)
-        except model.ServiceError as exc:
-            raise _unexpected(exc, "Restart-Service -Name $name -Force") from None
+        _start(state, name)
     return {"changed": changed, "status": svc["status"], "start_type": svc["start_type"]}
