@@ -39,7 +39,9 @@ function Test-EcsBootTaskCurrent {
     }
     $facts = Get-EcsScheduledTaskFacts -Task $Task
     $principal = [string]$Task.Principal.UserId
-    return ($facts.execute -eq 'PowerShell.exe') -and ($facts.arguments -ceq $CommandArguments) -and $facts.at_startup -and ($facts.delay -eq $Delay) -and $facts.enabled -and (@($Task.Actions).Count -eq 1) -and ($principal -eq 'SYSTEM' -or $principal -eq 'NT AUTHORITY\SYSTEM') -and ([string]$Task.Description -ceq $Description)
+    # Delays compare as durations: Task Scheduler may store PT90S as PT1M30S.
+    $sameDelay = ($null -ne $facts.delay) -and ([System.Xml.XmlConvert]::ToTimeSpan($facts.delay) -eq [System.Xml.XmlConvert]::ToTimeSpan($Delay))
+    return ($facts.execute -eq 'PowerShell.exe') -and ($facts.arguments -ceq $CommandArguments) -and $facts.at_startup -and $sameDelay -and $facts.enabled -and (@($Task.Actions).Count -eq 1) -and ($principal -eq 'SYSTEM' -or $principal -eq 'NT AUTHORITY\SYSTEM') -and ([string]$Task.Description -ceq $Description)
 }
 
 function Invoke-EcsOpBootTask {
