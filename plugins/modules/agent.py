@@ -26,7 +26,7 @@ description:
     because initialising on top of it keeps a dead rule holding port 80.
   - Reports every change and why in RV(changes).
 author:
-  - ecs_windows.task_iam contributors
+  - ecs_windows.task_iam contributors (@ecs-windows)
 options:
   cluster:
     description:

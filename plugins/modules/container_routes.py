@@ -21,7 +21,7 @@ description:
   - C(awsvpc) containers are skipped - the agent routes them itself.
   - Reports per container what it did in RV(containers), and fails when any selected container failed.
 author:
-  - ecs_windows.task_iam contributors
+  - ecs_windows.task_iam contributors (@ecs-windows)
 options:
   names:
     description:

@@ -31,7 +31,7 @@ description:
   - O(on_boot=true) installs a startup scheduled task that does the same repair at every boot without Ansible.
   - Never touches adapters, addresses, rules or firewall rules it did not identify as the proxy's.
 author:
-  - ecs_windows.task_iam contributors
+  - ecs_windows.task_iam contributors (@ecs-windows)
 options:
   state:
     description:
@@ -166,7 +166,9 @@ reason:
   description: The evidence behind RV(cause), in words.
   returned: always except for argument errors
   type: str
-  sample: "169.254.170.2:80 fails (A socket operation was attempted to an unreachable network. 169.254.170.2:80): the portproxy rule survived but 169.254.170.2 is bound to no adapter"
+  sample: >-
+    169.254.170.2:80 fails (A socket operation was attempted to an unreachable network 169.254.170.2:80):
+    the portproxy rule survived but 169.254.170.2 is bound to no adapter
 repaired:
   description: True when the endpoint was broken and answers like the agent after the task.
   returned: always except for argument errors

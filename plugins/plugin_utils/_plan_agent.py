@@ -324,7 +324,7 @@ def plan(facts, args):
     init_reasons = []
     if svc is None:
         init_reasons.append("the AmazonECS service does not exist yet")
-    if any(name in INIT_ENV for name in env_changed):
+    elif any(name in INIT_ENV for name in env_changed):
         init_reasons.append("its settings change (%s)" % ", ".join(n for n in env_changed if n in INIT_ENV))
     version, installed = args.get("version"), facts["agent"]["version"]
     if version and version != "latest" and installed and _norm_version(version) != _norm_version(installed):
@@ -343,7 +343,8 @@ def plan(facts, args):
     remove = None
     if proxy_broken and (diag["cause"] != "agent_down" or svc is None):
         remove = diag["remove"]
-        init_reasons.append("the credential proxy does not work (%s)" % diag["reason"])
+        if svc is not None:
+            init_reasons.append("the credential proxy does not work (%s)" % diag["reason"])
 
     need_init = bool(init_reasons)
     if need_init and not facts["ecstools"]["present"] and install is None:

@@ -58,9 +58,6 @@ class Refusal(Exception):
         super().__init__(message)
         self.problems = problems
 
-# Causes a re-initialisation repairs; everything else is refused with a remedy.
-REPAIRABLE = ("stale_after_reboot", "dead_rule", "missing", "agent_down")
-
 
 def env_true(value):
     """How the agent reads a boolean setting (Go strconv.ParseBool); unset is false."""
