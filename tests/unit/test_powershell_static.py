@@ -335,6 +335,74 @@ def test_prelude_error_categories_match_contract():
     assert re.findall(r"'([a-z_]+)'", match.group(1)) == CONTRACT["error_categories"]
 
 
+def _schema_key_sets(schema, found=None):
+    """Property-name sets of every object schema inside a JSON schema."""
+    found = set() if found is None else found
+    if isinstance(schema, dict):
+        if isinstance(schema.get("properties"), dict):
+            found.add(frozenset(schema["properties"]))
+        for key in ("properties",):
+            for child in schema.get(key, {}).values():
+                _schema_key_sets(child, found)
+        for key in ("items", "additionalProperties"):
+            _schema_key_sets(schema.get(key), found)
+    return found
+
+
+def _ordered_literals(source):
+    """(line, key set) of every `[ordered]@{...}` literal: the objects the ops put into their results."""
+    tree = PARSER.parse(source)
+    for node in _walk(tree.root_node):
+        if node.type != "cast_expression" or not any(
+            c.type == "type_literal" and _text(source, c).lower() == "[ordered]" for c in node.children
+        ):
+            continue
+        bodies = [b for h in _walk(node) if h.type == "hash_literal_expression" for b in h.children
+                  if b.type == "hash_literal_body"][:1]
+        keys = set()
+        for body in bodies:
+            for entry in body.children:
+                if entry.type == "hash_entry":
+                    key = next(c for c in entry.children if c.type == "key_expression")
+                    keys.add(_text(source, key).strip("'\""))
+        yield _line(node), frozenset(keys)
+
+
+# Objects that are not op results: the batch document and its error (op-contract.md), the routes read in a
+# container (internal), the recover log line (host-model.md).
+INTERNAL_OBJECTS = {
+    "prelude.ps1": {
+        frozenset(["contract", "results", "error"]), frozenset(["op", "result"]),
+        frozenset(["op", "index", "category", "message"]),
+        frozenset(["destination", "next_hop", "interface_index", "metric"]),
+    },
+    "recover_proxy.ps1": {frozenset(["time", "boot_id", "action", "before", "after", "removed", "error"])},
+}
+
+
+@pytest.mark.parametrize("path", sorted(PS_DIR.glob("*.ps1")), ids=lambda p: p.name)
+def test_result_objects_have_the_schema_keys(path):
+    # Every [ordered] object an op builds must have exactly the properties of an object in its result
+    # schema (a typo or a missing key fails here, without Windows); prelude helpers serve every op.
+    op = path.stem
+    if op in CONTRACT["ops"]:
+        allowed = _schema_key_sets(CONTRACT["ops"][op]["result"])
+    else:
+        allowed = set().union(*(_schema_key_sets(spec["result"]) for spec in CONTRACT["ops"].values()))
+    allowed |= INTERNAL_OBJECTS.get(path.name, set())
+    for line, keys in _ordered_literals(path.read_bytes()):
+        if not keys:  # filled key by key (machine_env, files, services, converted values)
+            continue
+        assert keys in allowed, "%s line %d: [ordered] keys %s match no object of the result schema" % (
+            path.name, line, sorted(keys))
+
+
+def test_result_object_check_can_fail():
+    typo = b"$r = [ordered]@{ changed = $true; stauts = 'Running'; start_type = 'Automatic' }\n"
+    allowed = _schema_key_sets(CONTRACT["ops"]["service"]["result"])
+    assert [keys for _line, keys in _ordered_literals(typo) if keys not in allowed]
+
+
 # Representative arguments per op (valid against the contract); hostile strings where the schema allows
 # any string, to show they stay inside the base64 batch.
 HOSTILE = "x'; Remove-Item C:\\ -Recurse; '$(Stop-Computer)`\n\"&&"
