@@ -186,8 +186,16 @@ def _proxy_dead_rule(facts):
                     "re-initializing on top of it keeps the dead rule)")
 
 
+def _http_sys_service(facts, item):
+    # http.sys listens as System (pid 4), so netstat names no service; on a host running IIS it is IIS's.
+    w3svc = facts["services"].get("W3SVC")
+    if item["service"] is None and item["pid"] == 4 and w3svc is not None and w3svc["status"] == "Running":
+        return dict(item, service="W3SVC")
+    return item
+
+
 def _port80_in_use(facts):
-    others = _port80_others(facts)
+    others = [_http_sys_service(facts, item) for item in _port80_others(facts)]
     if not others:
         return None
     seen = ", ".join("%s:%s by %s (pid %s%s)" % (item["local_address"], item["local_port"], item["process"], item["pid"],
