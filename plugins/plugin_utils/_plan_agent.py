@@ -338,6 +338,9 @@ def plan(facts, args):
     diag = proxy.diagnose(facts)
     proxy_broken = args["task_iam_role"] and diag["cause"] != proxy.HEALTHY
     problems = [p for p in proxy.blockers(facts) if proxy_broken or (p["code"] == "agent_port_excluded" and not registered)]
+    if proxy_broken and diag["cause"] == "port80_in_use" and not problems:
+        problems = [{"code": "port80_in_use", "message": diag["reason"],
+                     "fix": "find it with 'netstat -ano -p tcp' and 'netsh http show servicestate', stop it, then rerun"}]
     if problems:
         _refuse("task IAM roles need the credential proxy (%s)" % diag["reason"] if proxy_broken else "the agent cannot register", problems)
     remove = None

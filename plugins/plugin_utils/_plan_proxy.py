@@ -213,7 +213,10 @@ def diagnose(facts):
     pieces = proxy_pieces(facts)
     if endpoint["ok"]:
         return {"cause": HEALTHY, "reason": "169.254.170.2:80 answers like the agent (400 NoIdInRequest)", "remove": None}
-    seen = "169.254.170.2:80 fails (%s)" % (endpoint["error"] or "HTTP %s %s" % (endpoint["status"], endpoint["code"]))
+    if endpoint["error"] is None:
+        return {"cause": "port80_in_use", "remove": None, "reason": "169.254.170.2:80 answers HTTP %s%s, not like the agent: "
+                "another listener holds port 80" % (endpoint["status"], " %s" % endpoint["code"] if endpoint["code"] else "")}
+    seen = "169.254.170.2:80 fails (%s)" % endpoint["error"]
     service = facts["services"]["AmazonECS"]
     rules, bindings = pieces["portproxy"], pieces["ip_bindings"]
     if rules and not bindings:
@@ -373,8 +376,10 @@ def plan(facts, args):
         if problems:
             refuse(("the credential proxy cannot be repaired yet (%s)" % diag["reason"]) if needs_repair else
                    "the boot recovery task needs the agent's settings", problems)
-    if needs_repair and blockers(facts):
-        refuse("the credential proxy is broken (%s) and re-initialising the agent cannot fix it" % diag["reason"], blockers(facts))
+    if needs_repair and (blockers(facts) or diag["cause"] == "port80_in_use"):
+        refuse("the credential proxy is broken (%s) and re-initialising the agent cannot fix it" % diag["reason"], blockers(facts) or [{
+            "code": "port80_in_use", "message": "the probe lists no such listener",
+            "fix": "find it with 'netstat -ano -p tcp' and 'netsh http show servicestate', stop it, then rerun"}])
     init = init_args_from_env(facts["machine_env"], args["init_attempts"], args["init_retry_delay"]) if (needs_repair or args["on_boot"]) else None
     out["init"] = init
 

@@ -271,3 +271,19 @@ def test_diff_shows_the_broken_endpoint_and_the_expected_result():
     assert diff["before"]["pieces"]["ip_bindings"] == []
     assert diff["after"]["endpoint"] == "healthy"
     assert diff["after"]["pieces"]["ip_bindings"]
+
+
+def test_iis_through_http_sys_is_named_as_iis_in_the_remedy():
+    facts = sc.with_iis()
+    facts["port80_listeners"][-1]["service"] = None  # netstat shows http.sys as System, pid 4
+    with pytest.raises(pp.Refusal) as caught:
+        pp.plan(sc.valid(facts), args())
+    assert "name: W3SVC, state: stopped" in str(caught.value)
+
+
+def test_an_http_answer_that_is_not_the_agents_is_a_port80_conflict_even_unlisted():
+    facts = sc.with_iis()
+    facts["port80_listeners"] = [dict(sc.pd.PROXY_LISTENER)]
+    assert pp.diagnose(facts)["cause"] == "port80_in_use"
+    with pytest.raises(pp.Refusal, match="netstat"):
+        pp.plan(facts, args())
