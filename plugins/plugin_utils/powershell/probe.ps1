@@ -1,3 +1,7 @@
+# docker inspect template: the fields probe reports, one JSON object per container (labels ECS sets on
+# task containers; `index` of a missing label gives "").
+$EcsDockerInspectFormat = '{"id":{{json .Id}},"name":{{json .Name}},"image":{{json .Config.Image}},"network_mode":{{json .HostConfig.NetworkMode}},"task_family":{{json (index .Config.Labels "com.amazonaws.ecs.task-definition-family")}},"task_arn":{{json (index .Config.Labels "com.amazonaws.ecs.task-arn")}}}'
+
 function Get-EcsProbePort80Listeners {
     # IPv4 listeners on TCP 80 with their process and service(s). A portproxy rule shows up as
     # svchost/iphlpsvc (also a dead one: it still holds the port); IIS (http.sys) as System, pid 4.
@@ -123,16 +127,13 @@ function ConvertTo-EcsProbeNetworkMode {
     return $NetworkMode
 }
 
-function Get-EcsProbeLabel {
-    param($Labels, [string]$Name)
-    if ($null -eq $Labels) {
+function ConvertTo-EcsProbeLabel {
+    # A label value from the inspect template: a missing label comes back as "".
+    param($Value)
+    if ([string]::IsNullOrEmpty([string]$Value)) {
         return $null
     }
-    $property = $Labels.PSObject.Properties[$Name]
-    if ($null -eq $property -or [string]::IsNullOrEmpty([string]$property.Value)) {
-        return $null
-    }
-    return [string]$property.Value
+    return [string]$Value
 }
 
 function Get-EcsProbeContainers {
@@ -148,20 +149,24 @@ function Get-EcsProbeContainers {
     if ($ids.Count -eq 0) {
         return , $containers.ToArray()
     }
-    $inspect = Invoke-EcsDocker -ArgumentList (@('inspect') + $ids)
-    if ($inspect.exit_code -ne 0) {
+    # One small JSON object per container from a Go template (the full inspect document is large and
+    # may hold keys that 5.1 ConvertFrom-Json rejects). A container that exited meanwhile is left out.
+    $inspect = Invoke-EcsDocker -ArgumentList (@('inspect', '--type', 'container', '--format', $EcsDockerInspectFormat) + $ids)
+    if ($inspect.exit_code -ne 0 -and [string]::IsNullOrWhiteSpace($inspect.stdout)) {
         New-EcsOpError -Category 'host_state' -Message ('docker inspect failed: {0}' -f (Get-EcsFirstErrorLine -Run $inspect))
     }
-    # One JSON array; 5.1 ConvertFrom-Json returns it as a single object[], which foreach enumerates.
-    $documents = ConvertFrom-Json -InputObject $inspect.stdout
     $managed = @('0.0.0.0/0', ($EcsCredentialsIp + '/32'), '169.254.169.254/32')
-    foreach ($document in $documents) {
+    foreach ($line in ($inspect.stdout -split "`r?`n")) {
+        if ($line.Trim().Length -eq 0) {
+            continue
+        }
+        $document = ConvertFrom-Json -InputObject $line
         $shell = $null
         $gateway = $null
         $routes = $null
         if ($Detail -eq 'routes') {
             foreach ($candidate in @('powershell', 'cmd')) {
-                $table = Get-EcsContainerRouteTable -Id ([string]$document.Id) -Shell $candidate
+                $table = Get-EcsContainerRouteTable -Id ([string]$document.id) -Shell $candidate
                 if ($table.ok) {
                     $shell = $candidate
                     break
@@ -179,14 +184,13 @@ function Get-EcsProbeContainers {
                 $routes = $selected.ToArray()
             }
         }
-        $labels = $document.Config.Labels
         $containers.Add([ordered]@{
-                id = [string]$document.Id
-                name = ([string]$document.Name).TrimStart('/')
-                image = [string]$document.Config.Image
-                network_mode = ConvertTo-EcsProbeNetworkMode -NetworkMode ([string]$document.HostConfig.NetworkMode)
-                task_family = Get-EcsProbeLabel -Labels $labels -Name 'com.amazonaws.ecs.task-definition-family'
-                task_arn = Get-EcsProbeLabel -Labels $labels -Name 'com.amazonaws.ecs.task-arn'
+                id = [string]$document.id
+                name = ([string]$document.name).TrimStart('/')
+                image = [string]$document.image
+                network_mode = ConvertTo-EcsProbeNetworkMode -NetworkMode ([string]$document.network_mode)
+                task_family = ConvertTo-EcsProbeLabel -Value $document.task_family
+                task_arn = ConvertTo-EcsProbeLabel -Value $document.task_arn
                 shell = $shell
                 gateway = $gateway
                 routes = $routes
