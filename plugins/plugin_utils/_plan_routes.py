@@ -76,13 +76,15 @@ def plan(facts, args):
             report.append(_entry(container, "unchanged", "routes via %s present" % gateway))
             continue
         op_containers.append({"id": container["id"], "shell": container["shell"], "add": add, "remove": remove})
+        powershell = container["shell"] == "powershell"
         reasons = []
-        if add:
-            reasons.append("add %s via %s" % (", ".join(a["destination"] for a in add), gateway))
         if remove:
-            reasons.append("remove %s" % ", ".join(remove) + (" (imds: block)" if any(d in unwanted for d in remove) else ""))
-        how = "New-NetRoute -PolicyStore ActiveStore" if container["shell"] == "powershell" else "netsh ... store=active"
-        reason = "%s with %s" % ("; ".join(reasons), how)
+            reasons.append("remove %s%s with %s" % (", ".join(remove), " (imds: block)" if any(d in unwanted for d in remove) else "",
+                                                    "Remove-NetRoute -PolicyStore ActiveStore" if powershell else "netsh delete route store=active"))
+        if add:
+            reasons.append("add %s via %s with %s" % (", ".join(a["destination"] for a in add), gateway,
+                                                      "New-NetRoute -PolicyStore ActiveStore" if powershell else "netsh add route store=active"))
+        reason = "; ".join(reasons)
         report.append(_entry(container, "added" if add else "removed", reason, [a["destination"] for a in add], remove))
         changes.append("container %s: %s" % (label, reason))
     calls = [("container_routes", {"containers": op_containers})] if op_containers else []
