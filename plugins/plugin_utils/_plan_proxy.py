@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _findings, _script
 
@@ -298,11 +299,23 @@ def boot_task_args(state, script=None, delay="PT0S"):
             "script": script, "delay": delay, "description": BOOT_TASK_DESCRIPTION}
 
 
+_DURATION = re.compile(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?")
+
+
+def duration_s(text):
+    """Seconds of an ISO 8601 duration as Task Scheduler stores a delay (it may write PT90S as PT1M30S); None if unreadable."""
+    match = _DURATION.fullmatch(text or "")
+    if not match or not text.strip("PT"):
+        return None
+    days, hours, minutes, seconds = (float(group or 0) for group in match.groups())
+    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+
+
 def _same_task(have, want):
     if have is None or have["task"] is None or have["script_sha256"] != want["script_sha256"]:
         return False
     task = have["task"]
-    return (task["enabled"] and task["at_startup"] and task["delay"] == want["task"]["delay"]
+    return (task["enabled"] and task["at_startup"] and duration_s(task["delay"]) == duration_s(want["task"]["delay"])
             and task["execute"].lower() == BOOT_TASK_EXECUTE.lower() and task["arguments"] == BOOT_TASK_ARGUMENTS)
 
 

@@ -287,3 +287,14 @@ def test_an_http_answer_that_is_not_the_agents_is_a_port80_conflict_even_unliste
     assert pp.diagnose(facts)["cause"] == "port80_in_use"
     with pytest.raises(pp.Refusal, match="netstat"):
         pp.plan(facts, args())
+
+
+@pytest.mark.parametrize("text, seconds", [("PT30S", 30), ("PT1M30S", 90), ("PT90S", 90), ("PT1H", 3600), ("P1DT1S", 86401),
+                                           ("PT0S", 0), ("", None), ("PT", None), ("30", None), (None, None)])
+def test_task_scheduler_delays_compare_as_durations(text, seconds):
+    assert pp.duration_s(text) == seconds
+
+
+def test_a_delay_stored_in_another_form_is_the_same_task():
+    facts = installed_boot_task(sc.configured(), pp.boot_script(CURRENT_INIT, 300), delay="PT1M30S")
+    assert pp.plan(facts, args(on_boot=True, boot_delay=90))["calls"] == []
