@@ -16,12 +16,12 @@ description:
     credential proxy (C(169.254.170.2) binding, portproxy rule, firewall rule), both credential endpoints, port 80
     listeners, excluded port ranges, the vEthernet (nat) adapters of Docker, scheduled tasks, boot time and the
     running containers with their routes.
-  - Returns those facts and O(findings) - a list of coded problems, each with the host state seen and the exact fix.
+  - Returns those facts and RV(findings) - a list of coded problems, each with the host state seen and the exact fix.
     RV(healthy) is true exactly when there is no finding.
   - Changes nothing on the host. Works over any connection that runs Windows PowerShell 5.1 commands
     (C(winrm), C(psrp), C(ssh) with the C(powershell) shell); nothing is copied to the host.
 author:
-  - ecs_windows.task_iam contributors
+  - ecs_windows.task_iam contributors (@ecs-windows)
 options:
   container_detail:
     description:
@@ -104,7 +104,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 healthy:
-  description: True exactly when O(findings) is empty.
+  description: True exactly when RV(findings) is empty.
   returned: success
   type: bool
   sample: false

@@ -120,9 +120,10 @@ def parse_response(calls, rc, stdout, stderr, host):
         )
     results = doc["results"]
     names = [op for op, _args in calls]
-    if [item.get("op") if isinstance(item, dict) else None for item in results] != names[:len(results)]:
-        raise RemoteScriptError("the remote script on %s returned results for ops %r, expected %r" % (host,
-            [item.get("op") if isinstance(item, dict) else item for item in results], names), rc=rc, stderr=err_text)
+    answered = [item.get("op") if isinstance(item, dict) else item for item in results]
+    if answered != names[:len(results)]:
+        raise RemoteScriptError("the remote script on %s returned results for ops %r, expected %r" % (host, answered, names),
+                                rc=rc, stderr=err_text)
     values = [item.get("result") for item in results]
     error = doc.get("error")
     if error:
