@@ -96,9 +96,12 @@ _BLANKED = frozenset(
 
 
 def _walk(node):
-    yield node
-    for child in node.children:
-        yield from _walk(child)
+    """Every node under `node`, in document order (iterative: the trees are deep)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(current.children))
 
 
 def _line(node):
@@ -109,9 +112,9 @@ def _text(source, node):
     return source[node.start_byte:node.end_byte].decode("ascii", "replace")
 
 
-def _blank_strings_and_comments(source, root):
+def _blank_strings_and_comments(source, nodes):
     code = bytearray(source)
-    for node in _walk(root):
+    for node in nodes:
         if node.type in _BLANKED:
             for index in range(node.start_byte, node.end_byte):
                 if code[index] not in b"\n":
@@ -170,12 +173,12 @@ def check_powershell(source: bytes) -> list[str]:
         high = [byte for byte in line if byte > 127]
         if high:
             problems.append("line %d: non-ASCII byte 0x%02x: scripts are ASCII only" % (number, high[0]))
-    tree = PARSER.parse(source)
-    code = _blank_strings_and_comments(source, tree.root_node)
+    nodes = list(_walk(PARSER.parse(source).root_node))
+    code = _blank_strings_and_comments(source, nodes)
     for pattern, message in PS7_OPERATORS + STYLE_RULES:
         for match in pattern.finditer(code):
             problems.append("line %d: %s" % (code.count("\n", 0, match.start()) + 1, message))
-    for node in _walk(tree.root_node):
+    for node in nodes:
         if node.type == "ERROR":
             problems.append("line %d: syntax error near %r" % (_line(node), _text(source, node).strip()[:40]))
         elif node.is_missing:
