@@ -11,6 +11,7 @@ and its emulation in the simulator (tests/simulator/ecs_windows_sim/ops/<op>.py)
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
 import pathlib
 import re
@@ -26,9 +27,7 @@ PS_DIR = ROOT / "plugins" / "plugin_utils" / "powershell"
 CONTRACT = json.loads((PS_DIR / "contract.json").read_text(encoding="utf-8"))
 OPS = sorted(CONTRACT["ops"])
 
-try:
-    import ecs_windows_sim  # noqa: F401  (installed editable by the Makefile)
-except ImportError:  # pragma: no cover - a checkout without `pip install -e tests/simulator`
+if importlib.util.find_spec("ecs_windows_sim") is None:  # not installed (the Makefile installs it editable)
     sys.path.insert(0, str(ROOT / "tests" / "simulator"))
 from ecs_windows_sim import opscript  # noqa: E402
 from ecs_windows_sim.host import Host  # noqa: E402
