@@ -145,7 +145,7 @@ def parse_script(script: str) -> list[tuple[str, dict]]:
         batch = json.loads(base64.b64decode(batches[0], validate=True).decode("utf-8"))
     except (binascii.Error, ValueError) as exc:
         raise ScriptRefused("Invoke-EcsBatch : the batch is not base64 of UTF-8 JSON: %s" % exc,
-                            "NotSpecified: (:) [Invoke-EcsBatch], FormatException", "FormatException,Invoke-EcsBatch")
+                            "NotSpecified: (:) [Invoke-EcsBatch], FormatException", "FormatException,Invoke-EcsBatch") from None
     # The checks Invoke-EcsBatch (prelude.ps1) makes before running anything, with its messages.
     if not isinstance(batch, dict) or batch.get("contract") != spec["contract"]:
         contract_seen = batch.get("contract") if isinstance(batch, dict) else None

@@ -155,9 +155,9 @@ def test_an_unknown_error_category_is_a_simulator_bug(host, monkeypatch):
 
 def test_contract_override_env_var(host, monkeypatch, tmp_path):
     assert opscript.contract_path().parts[-4:] == ("plugins", "plugin_utils", "powershell", "contract.json")
-    other = json.loads(opscript.contract_path().read_text())
+    other = json.loads(opscript.contract_path().read_text(encoding="utf-8"))
     other["marker_prefix"] = "#other ops/1"
-    (tmp_path / "contract.json").write_text(json.dumps(other))
+    (tmp_path / "contract.json").write_text(json.dumps(other), encoding="utf-8")
     monkeypatch.setenv(opscript.CONTRACT_ENV, str(tmp_path / "contract.json"))
     assert "not the op marker '#other ops/1 <ops>'" in refused(host, build_script([PROBE]))
     monkeypatch.setenv(opscript.CONTRACT_ENV, str(tmp_path / "missing.json"))

@@ -54,7 +54,7 @@ def _boot_recovery_last(state: dict) -> dict | None:
     return last if isinstance(last, dict) else None
 
 
-def _container(state: dict, container: dict, detail: str) -> dict:
+def _container(container: dict, detail: str) -> dict:
     labels = container["labels"]
     routes = detail == "routes"
     return {
@@ -95,5 +95,5 @@ def run(state: dict, args: dict) -> dict:
         "files": files,
         "boot_recovery_last": _boot_recovery_last(state),
         "container_detail": detail,
-        "containers": [] if detail == "none" else [_container(state, c, detail) for c in state["containers"]],
+        "containers": [] if detail == "none" else [_container(c, detail) for c in state["containers"]],
     }
