@@ -170,6 +170,10 @@ def check_powershell(source: bytes) -> list[str]:
     for number, line in enumerate(source.split(b"\n"), 1):
         if b"\r" in line:
             problems.append("line %d: CR character (CRLF line ending): use LF only" % number)
+        for delimiter in (b"{{", b"{%", b"{#"):
+            if delimiter in line:
+                problems.append("line %d: %s is a Jinja delimiter: a script must survive Ansible templating"
+                                % (number, delimiter.decode()))
         high = [byte for byte in line if byte > 127]
         if high:
             problems.append("line %d: non-ASCII byte 0x%02x: scripts are ASCII only" % (number, high[0]))
@@ -515,6 +519,7 @@ REJECTED = [
     ("$a = (1 + \n", "syntax error"),
     ("function Broken {\n    $a = 1\n", "syntax error"),
     ("$a = 1\r\n$b = 2\r\n", "CR character"),
+    ("$f = '{{.State.Running}}'\n", "Jinja delimiter"),
     ("$a = 'caf\xc3\xa9'\n", "non-ASCII"),
 ]
 

@@ -68,7 +68,7 @@ function Set-EcsContainerRoutes {
     $added = New-Object -TypeName System.Collections.Generic.List[string]
     $removed = New-Object -TypeName System.Collections.Generic.List[string]
     $failure = $null
-    $inspect = Invoke-EcsDocker -ArgumentList @('inspect', '--type', 'container', '--format', '{{.State.Running}}', $id)
+    $inspect = Invoke-EcsDocker -ArgumentList @('inspect', '--type', 'container', '--format', (ConvertTo-EcsDockerFormat -Template '<<.State.Running>>'), $id)
     if ($inspect.exit_code -ne 0) {
         $failure = 'No such container: {0}' -f $id
     }

@@ -570,6 +570,13 @@ function Get-EcsScheduledTask {
     return @(Get-ScheduledTask | Where-Object { $_.TaskPath -eq $TaskPath -and $_.TaskName -eq $TaskName }) | Select-Object -First 1
 }
 
+function ConvertTo-EcsDockerFormat {
+    # A docker --format Go template written with << >> for its delimiters: no script text contains the
+    # Jinja delimiters, so a script stays intact if it ever passes through Ansible templating.
+    param([Parameter(Mandatory = $true)][string]$Template)
+    return $Template.Replace('<<', '{' * 2).Replace('>>', '}' * 2)
+}
+
 function Invoke-EcsDocker {
     # docker.exe with arguments as data; returns the Invoke-EcsNative result.
     param([string[]]$ArgumentList, [int]$TimeoutSeconds = 120)

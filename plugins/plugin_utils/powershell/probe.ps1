@@ -1,6 +1,6 @@
-# docker inspect template: the fields probe reports, one JSON object per container (labels ECS sets on
-# task containers; `index` of a missing label gives "").
-$EcsDockerInspectFormat = '{"id":{{json .Id}},"name":{{json .Name}},"image":{{json .Config.Image}},"network_mode":{{json .HostConfig.NetworkMode}},"task_family":{{json (index .Config.Labels "com.amazonaws.ecs.task-definition-family")}},"task_arn":{{json (index .Config.Labels "com.amazonaws.ecs.task-arn")}}}'
+# docker inspect template (<< >> as ConvertTo-EcsDockerFormat writes them): the fields probe reports, one
+# JSON object per container (labels ECS sets on task containers; `index` of a missing label gives "").
+$EcsDockerInspectTemplate = '{"id":<<json .Id>>,"name":<<json .Name>>,"image":<<json .Config.Image>>,"network_mode":<<json .HostConfig.NetworkMode>>,"task_family":<<json (index .Config.Labels "com.amazonaws.ecs.task-definition-family")>>,"task_arn":<<json (index .Config.Labels "com.amazonaws.ecs.task-arn")>>}'
 
 function Get-EcsProbePort80Listeners {
     # IPv4 listeners on TCP 80 with their process and service(s). A portproxy rule shows up as
@@ -151,7 +151,8 @@ function Get-EcsProbeContainers {
     }
     # One small JSON object per container from a Go template (the full inspect document is large and
     # may hold keys that 5.1 ConvertFrom-Json rejects). A container that exited meanwhile is left out.
-    $inspect = Invoke-EcsDocker -ArgumentList (@('inspect', '--type', 'container', '--format', $EcsDockerInspectFormat) + $ids)
+    $format = ConvertTo-EcsDockerFormat -Template $EcsDockerInspectTemplate
+    $inspect = Invoke-EcsDocker -ArgumentList (@('inspect', '--type', 'container', '--format', $format) + $ids)
     if ($inspect.exit_code -ne 0 -and [string]::IsNullOrWhiteSpace($inspect.stdout)) {
         New-EcsOpError -Category 'host_state' -Message ('docker inspect failed: {0}' -f (Get-EcsFirstErrorLine -Run $inspect))
     }
