@@ -147,7 +147,7 @@ class Demo:
             how = "without boot-time repair (like plain user data)" if host == PLAIN else "with boot-time repair"
             print("    %s  changed=%d  %d WinRM commands  %s" % (
                 host, recap[host]["changed"], commands[host], style(how, "dim")))
-        print(style("  %.1f s. A second run would change nothing (one probe per module)." % seconds, "dim"))
+        print(style("  %.1f s." % seconds, "dim"))
 
         self.step("Reboot %s (self-healing) and %s (plain)" % (SELF_HEALING, PLAIN))
         for host in (SELF_HEALING, PLAIN):

@@ -7,14 +7,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 export ANSIBLE_COLLECTIONS_PATH="${ANSIBLE_COLLECTIONS_PATH:-$PWD/.venv/collections}"
-# Keep molecule's ephemeral directories (and the simulator state in them) inside the repository.
-export MOLECULE_EPHEMERAL_ROOT="${MOLECULE_EPHEMERAL_ROOT:-$PWD/.ansible/molecule}"
 
 run() {
     local scenario=$1
     shift
     echo "== molecule $* -s $scenario"
-    MOLECULE_EPHEMERAL_DIRECTORY="$MOLECULE_EPHEMERAL_ROOT/$scenario" molecule "$@" -s "$scenario"
+    molecule "$@" -s "$scenario"
 }
 
 start=$SECONDS

@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""`make bench`: cost of the playbooks per host and wall time over simulated fleets.
+
+For each fleet size N it starts `ecs-windows-sim serve --hosts N` (HTTPS, NTLM, like a real fleet), runs
+`configure` twice (first run on fresh ECS-optimized instances, then the idempotent second run) and
+`verify`, and reads the simulator's per-host counters after each: WinRM commands (round trips), HTTP
+requests and bytes. Then it runs `verify` over the largest fleet with several fork counts.
+
+    .venv/bin/python tests/bench/bench.py                      # N = 10, 50, 100; forks 25
+    .venv/bin/python tests/bench/bench.py --sizes 10 --forks 10 --fork-sweep 5,10
+
+Results: a Markdown summary on stdout (docs/benchmarks.md holds a recorded run) and
+tests/output/bench/results.json. Everything runs on this machine, so the simulator and ansible-playbook
+share its CPUs: wall times are an upper bound of what the controller alone needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+BIN = pathlib.Path(sys.executable).parent
+OUT = REPO / "tests" / "output" / "bench"
+
+
+def environment():
+    env = dict(os.environ)
+    env["PATH"] = "%s%s%s" % (BIN, os.pathsep, env.get("PATH", ""))
+    env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(REPO / ".venv" / "collections"))
+    env.setdefault("ANSIBLE_HOME", str(REPO / ".ansible"))
+    env.update(ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_HOST_KEY_CHECKING="0")
+    return env
+
+
+class Fleet:
+    def __init__(self, size, env):
+        self.size = size
+        self.env = env
+        self.state_dir = pathlib.Path(tempfile.mkdtemp(prefix="ecs-bench-"))
+        self.run_sim("serve", "--state-dir", str(self.state_dir), "--hosts", str(size), "--background")
+        self.inventory = self.state_dir / "inventory.yml"
+        (self.state_dir / "vars.yml").write_text("windows_ecs:\n  vars:\n    container_instance_cluster: bench\n")
+
+    def run_sim(self, *args):
+        done = subprocess.run([str(BIN / "ecs-windows-sim")] + list(args), env=self.env, capture_output=True, text=True,
+                              check=False)
+        if done.returncode:
+            raise SystemExit("ecs-windows-sim %s failed: %s%s" % (" ".join(args), done.stdout, done.stderr))
+        return done.stdout
+
+    def counters(self):
+        """Per-host counters since the last call (then reset)."""
+        return json.loads(self.run_sim("ctl", "--state-dir", str(self.state_dir), "counters", "--reset"))["hosts"]
+
+    def playbook(self, name, forks, log, expect_rc=0):
+        cmd = [str(BIN / "ansible-playbook"), "ecs_windows.task_iam.%s" % name, "-i", str(self.inventory),
+               "-i", str(self.state_dir / "vars.yml"), "-f", str(forks), "-e", "report_dir=%s" % self.state_dir]
+        began = time.monotonic()
+        with open(log, "w") as stream:
+            done = subprocess.run(cmd, env=self.env, stdout=stream, stderr=subprocess.STDOUT, check=False)
+        seconds = time.monotonic() - began
+        if done.returncode != expect_rc:
+            raise SystemExit("%s exited %d; output in %s" % (" ".join(cmd), done.returncode, log))
+        return seconds
+
+    def stop(self):
+        subprocess.run([str(BIN / "ecs-windows-sim"), "ctl", "--state-dir", str(self.state_dir), "stop"],
+                       env=self.env, capture_output=True, check=False)
+        shutil.rmtree(self.state_dir, ignore_errors=True)
+
+
+def per_host(counters):
+    hosts = list(counters.values())
+
+    def stats(key):
+        values = [h[key] for h in hosts]
+        return {"mean": sum(values) / len(values), "min": min(values), "max": max(values)}
+
+    return {key: stats(key) for key in ("commands", "http_requests", "bytes_in", "bytes_out")}
+
+
+def measure(size, forks, env):
+    fleet = Fleet(size, env)
+    try:
+        fleet.counters()
+        runs = {}
+        for label, playbook in (("configure (first run)", "configure"), ("configure (second run)", "configure"),
+                                ("verify", "verify")):
+            log = OUT / ("%s-%d-%s.log" % (playbook, size, len(runs)))
+            seconds = fleet.playbook(playbook, forks, log)
+            runs[label] = {"wall_s": round(seconds, 2), "per_host": per_host(fleet.counters())}
+            print("  N=%-4d %-24s %6.1f s  %.1f WinRM commands/host" % (
+                size, label, seconds, runs[label]["per_host"]["commands"]["mean"]), flush=True)
+        return runs
+    finally:
+        fleet.stop()
+
+
+def fork_sweep(size, forks_list, env):
+    fleet = Fleet(size, env)
+    try:
+        fleet.playbook("configure", max(forks_list), OUT / ("sweep-configure-%d.log" % size))
+        results = {}
+        for forks in forks_list:
+            seconds = fleet.playbook("verify", forks, OUT / ("sweep-verify-%d-f%d.log" % (size, forks)))
+            results[forks] = round(seconds, 2)
+            print("  N=%-4d verify -f %-3d %6.1f s" % (size, forks, seconds), flush=True)
+        return results
+    finally:
+        fleet.stop()
+
+
+def kib(value):
+    return "%.1f" % (value / 1024.0)
+
+
+def markdown(results):
+    lines = ["Machine: %s, %d CPUs, Python %s; forks %d (fork sweep: verify over N=%d)." % (
+        platform.platform(), os.cpu_count(), platform.python_version(), results["forks"], results["sweep_size"]), "",
+        "| N | run | wall (s) | hosts/s | WinRM commands/host | HTTP requests/host | KiB sent/host | KiB received/host |",
+        "|---|---|---|---|---|---|---|---|"]
+    for size, runs in results["sizes"].items():
+        for label, run in runs.items():
+            p = run["per_host"]
+            lines.append("| %s | %s | %.1f | %.1f | %.1f (%d-%d) | %.1f | %s | %s |" % (
+                size, label, run["wall_s"], int(size) / run["wall_s"], p["commands"]["mean"], p["commands"]["min"],
+                p["commands"]["max"], p["http_requests"]["mean"], kib(p["bytes_in"]["mean"]), kib(p["bytes_out"]["mean"])))
+    if results["sweep"]:
+        lines += ["", "| forks | verify wall (s), N=%d |" % results["sweep_size"], "|---|---|"]
+        lines += ["| %s | %.1f |" % (forks, seconds) for forks, seconds in results["sweep"].items()]
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 50, 100])
+    parser.add_argument("--forks", type=int, default=25)
+    parser.add_argument("--fork-sweep", default="5,10,25,50", help="fork counts for verify over the largest fleet ('' to skip)")
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    env = environment()
+    results = {"forks": args.forks, "sizes": {}, "sweep": {}, "sweep_size": max(args.sizes)}
+    print("Benchmark: configure (twice) and verify, forks %d" % args.forks, flush=True)
+    for size in args.sizes:
+        results["sizes"][size] = measure(size, args.forks, env)
+    sweep = [int(f) for f in args.fork_sweep.split(",") if f.strip()]
+    if sweep:
+        print("Fork sweep: verify over %d hosts" % results["sweep_size"], flush=True)
+        results["sweep"] = fork_sweep(results["sweep_size"], sweep, env)
+    (OUT / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    print()
+    print(markdown(results))
+    print()
+    print("Raw results: %s" % (OUT / "results.json"))
+
+
+if __name__ == "__main__":
+    main()
