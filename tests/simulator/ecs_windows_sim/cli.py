@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import logging
 import os
@@ -41,6 +42,22 @@ def host_name(index: int) -> str:
 
 
 # --- serve -------------------------------------------------------------------------------------------
+
+def check_loopback(address: str) -> str:
+    """The address to bind; SimError for anything that is not a loopback address."""
+    if address == "localhost":
+        address = "127.0.0.1"
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        raise SimError("--listen %r is not an IP address; use a loopback address such as 127.0.0.1 or ::1" % address) from None
+    if not ip.is_loopback:
+        raise SimError(
+            "refusing to listen on %s: the simulator accepts well-known test credentials and binds loopback "
+            "addresses only (127.0.0.0/8 or ::1)" % address
+        )
+    return address
+
 
 def _saved_ports(state_dir: pathlib.Path) -> dict:
     try:
@@ -78,7 +95,7 @@ def _bind_hosts(sim, args, state_dir: pathlib.Path) -> None:
 
 def _config(args, state_dir: pathlib.Path):
     from ecs_windows_sim import auth, tls
-    from ecs_windows_sim.server import Config, check_loopback
+    from ecs_windows_sim.server import Config
 
     listen = check_loopback(args.listen)
     creds = auth.Credentials(args.user, args.password)
@@ -89,17 +106,19 @@ def _config(args, state_dir: pathlib.Path):
 
 
 def serve(args, argv) -> int:
+    check_loopback(args.listen)
     state_dir = pathlib.Path(args.state_dir).resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
     if args.background:
         return _background(state_dir, argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from ecs_windows_sim import inventory
+    from ecs_windows_sim import inventory, opscript
     from ecs_windows_sim.server import Simulator
 
     stop = threading.Event()
     config = _config(args, state_dir)
+    opscript.contract()  # read and compile the op contract once, before requests race to do it
     sim = Simulator(config)
     control_server = control.ControlServer(sim, state_dir, on_stop=stop.set)
     try:

@@ -87,7 +87,8 @@ class ControlServer:
         self._thread.start()
 
     def close(self) -> None:
-        self._server.shutdown()
+        if self._thread.is_alive():
+            self._server.shutdown()
         self._server.server_close()
         try:
             self.path.unlink()

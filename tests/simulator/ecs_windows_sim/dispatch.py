@@ -36,7 +36,8 @@ class Job:
 
 def _term_not_recognized(script: str) -> bytes:
     first = ansible_ops._normalise(script).split("\n", 1)[0]
-    term = re.split(r"[\s;(|{]", first.lstrip("&. "), maxsplit=1)[0] or first
+    quoted = re.match(r"""^[&.]?\s*(['"])(.*?)\1""", first)
+    term = quoted.group(2) if quoted else (re.split(r"[\s;(|{]", first, maxsplit=1)[0] or first)
     message = (
         "%s : The term '%s' is not recognized as the name of a cmdlet, function, script file, or operable program. "
         "Check the spelling of the name, or if a path was included, verify that the path is correct and try again.\r\n"
@@ -63,7 +64,7 @@ def _ops(host, stdin: bytes, ctx) -> tuple:
     return host.run_ops_script("\n".join(stdin.decode("utf-8", errors="replace").splitlines()))
 
 
-def classify(command: str, arguments: str) -> Job:
+def classify(command: str, arguments: str = "") -> Job:
     try:
         decoded: Decoded = decode(command, arguments)
     except CommandLineError as exc:

@@ -8,7 +8,6 @@ One acceptor thread watches every listening socket; each accepted TCP connection
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import logging
 import os
 import queue
@@ -26,22 +25,6 @@ from ecs_windows_sim.winrs import WinRS
 log = logging.getLogger(__name__)
 PROTOCOL_FAULTS = ("winrm-500", "timeout", "drop", "latency")
 IDLE_TIMEOUT = 300.0  # seconds a keep-alive connection may stay idle (http.sys: 120 s; longer keeps tests calm)
-
-
-def check_loopback(address: str) -> str:
-    """The address to bind; SimError for anything that is not a loopback address."""
-    if address == "localhost":
-        address = "127.0.0.1"
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        raise SimError("--listen %r is not an IP address; use a loopback address such as 127.0.0.1 or ::1" % address) from None
-    if not ip.is_loopback:
-        raise SimError(
-            "refusing to listen on %s: the simulator accepts well-known test credentials and binds loopback "
-            "addresses only (127.0.0.0/8 or ::1)" % address
-        )
-    return address
 
 
 @dataclasses.dataclass

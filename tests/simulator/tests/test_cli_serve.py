@@ -42,7 +42,7 @@ def test_base_port_custom_credentials_and_busy_port(sim_factory, tmp_path):
     probe.bind(("127.0.0.1", 0))
     base = probe.getsockname()[1]
     probe.close()
-    sim = sim_factory(hosts=2, scheme="https", auth="basic", extra=["--base-port", base, "--user", "ops", "--password", "S3cret!"])
+    sim = sim_factory(hosts=2, scheme="https", auth="basic", extra=["--base-port", str(base), "--user", "ops", "--password", "S3cret!"])
     assert [sim.port(h) for h in sim.hosts] == [base, base + 1]
     assert (sim.vars["ansible_user"], sim.vars["ansible_password"], sim.vars["ansible_winrm_transport"]) == ("ops", "S3cret!", "basic")
     assert sim.session().run_cmd("hostname").status_code == 1  # authenticated, then cmd.exe's "not recognized"

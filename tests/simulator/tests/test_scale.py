@@ -1,0 +1,59 @@
+"""100 hosts from one simulator process answer one op script each, concurrently, without errors.
+
+The throughput printed here is a measurement (recorded in tests/simulator/README.md), not an assertion:
+pywinrm clients and the simulator share the same two cores.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from sim_scripts import LOADER_COMMAND, build_script
+
+HOSTS = 100
+PROBE = build_script([("probe", {"container_detail": "none", "files": []})])
+
+
+def probe_host(sim, host: str) -> str:
+    protocol = sim.protocol(host)
+    shell = protocol.open_shell(codepage=65001)
+    executable, arguments = LOADER_COMMAND.split(" ", 1)
+    command = protocol.run_command(shell, executable, arguments.split(" "), console_mode_stdin=False)
+    protocol.send_command_input(shell, command, PROBE.encode("ascii"), end=True)
+    stdout, stderr, rc = protocol.get_command_output(shell, command)
+    protocol.cleanup_command(shell, command)
+    protocol.close_shell(shell)
+    assert rc == 0, stderr
+    return json.loads(stdout)["results"][0]["result"]["host"]["hostname"]
+
+
+@pytest.mark.parametrize("scheme, auth", [("http", "ntlm")])
+def test_hundred_hosts_answer_concurrently(sim_factory, scheme, auth, record_property):
+    start = time.monotonic()
+    sim = sim_factory(hosts=HOSTS, scheme=scheme, auth=auth)
+    startup = time.monotonic() - start
+    assert len(sim.hosts) == HOSTS
+
+    start = time.monotonic()
+    with ThreadPoolExecutor(max_workers=HOSTS) as pool:
+        futures = {host: pool.submit(probe_host, sim, host) for host in sim.hosts}
+        errors = {}
+        for host, future in futures.items():
+            try:
+                assert future.result() == host.upper()
+            except Exception as exc:  # collected: the test reports every failing host at once
+                errors[host] = repr(exc)
+    wall = time.monotonic() - start
+
+    total = sim.control("counters")["total"]
+    assert errors == {}
+    assert total["commands"] == HOSTS and total["auth_failures"] == 0
+    rate = total["http_requests"] / wall
+    record_property("wall_seconds", round(wall, 2))
+    record_property("requests_per_second", round(rate, 1))
+    print("\n%d hosts (%s/%s): startup %.1f s; %d commands, %d HTTP requests in %.2f s = %.0f requests/s, %.0f commands/s"
+          % (HOSTS, scheme, auth, startup, total["commands"], total["http_requests"], wall, rate, total["commands"] / wall))
