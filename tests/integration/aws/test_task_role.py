@@ -1,0 +1,228 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The task_role role through the register_task playbook, against a real moto server."""
+
+from __future__ import annotations
+
+import copy
+import pathlib
+
+import pytest
+
+from conftest import ACCOUNT, MUTATING_PREFIXES, REGION
+
+HERE = pathlib.Path(__file__).resolve().parent
+IMAGE = "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022"
+EXEC_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+S3_READ = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
+QUEUE_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "sqs:ReceiveMessage", "Resource": "arn:aws:sqs:eu-west-1:123456789012:jobs"}],
+}
+WEB = {
+    "task_role_name": "web-task",
+    "task_role_family": "web",
+    "task_role_managed_policies": [S3_READ],
+    "task_role_inline_policies": {"read-jobs": QUEUE_POLICY},
+    "task_role_tags": {"team": "web"},
+    "task_role_execution_role_name": "web-exec",
+    "task_role_cpu": 1024,
+    "task_role_memory": "2048",
+    "task_role_containers": [
+        {
+            "name": "iis",
+            "image": IMAGE,
+            "memory": 1024,
+            "essential": True,
+            "portMappings": [{"containerPort": 80, "hostPort": 8080}],
+            "environment": [{"name": "SITE", "value": "x'; Remove-Item C:\\ -Recurse; '"}],
+        }
+    ],
+}
+
+
+def mutating(actions):
+    return [a for a in actions if a.startswith(MUTATING_PREFIXES)]
+
+
+def expected_trust():
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {
+                    "ArnLike": {"aws:SourceArn": "arn:aws:ecs:%s:%s:*" % (REGION, ACCOUNT)},
+                    "StringEquals": {"aws:SourceAccount": ACCOUNT},
+                },
+            }
+        ],
+    }
+
+
+def test_check_mode_then_create_then_no_change(moto, playbook):
+    iam, ecs = moto.client("iam"), moto.client("ecs")
+
+    moto.reset_recording()
+    check = playbook(WEB, check=True)
+    assert check.rc == 0, check.failure()
+    assert check.stats["changed"] >= 1
+    assert mutating(moto.recorded_actions()) == []
+    assert ecs.list_task_definitions(familyPrefix="web")["taskDefinitionArns"] == []
+
+    moto.reset_recording()
+    first = playbook(WEB)
+    assert first.rc == 0, first.failure()
+    actions = moto.recorded_actions()
+    for call in ("GetCallerIdentity", "CreateRole", "AttachRolePolicy", "PutRolePolicy", "DescribeTaskDefinition", "RegisterTaskDefinition"):
+        assert call in actions
+
+    role = iam.get_role(RoleName="web-task")["Role"]
+    assert role["AssumeRolePolicyDocument"] == expected_trust()
+    assert {t["Key"]: t["Value"] for t in role.get("Tags", [])} == {"team": "web"}
+    assert [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName="web-task")["AttachedPolicies"]] == [S3_READ]
+    assert iam.get_role_policy(RoleName="web-task", PolicyName="read-jobs")["PolicyDocument"] == QUEUE_POLICY
+    execution = iam.get_role(RoleName="web-exec")["Role"]
+    assert execution["AssumeRolePolicyDocument"] == expected_trust()
+    assert [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName="web-exec")["AttachedPolicies"]] == [EXEC_POLICY]
+    assert iam.list_instance_profiles()["InstanceProfiles"] == []
+
+    td = ecs.describe_task_definition(taskDefinition="web")["taskDefinition"]
+    assert td["revision"] == 1
+    assert td["taskRoleArn"] == role["Arn"] == "arn:aws:iam::%s:role/web-task" % ACCOUNT
+    assert td["executionRoleArn"] == execution["Arn"]
+    assert td["runtimePlatform"] == {"operatingSystemFamily": "WINDOWS_SERVER_2022_CORE", "cpuArchitecture": "X86_64"}
+    assert td["requiresCompatibilities"] == ["EC2"]
+    assert (td["cpu"], td["memory"]) == ("1024", "2048")
+    assert td["containerDefinitions"][0]["portMappings"] == [{"containerPort": 80, "hostPort": 8080}]
+    result = first.fact("task_role_result")
+    assert result["task_definition_arn"] == td["taskDefinitionArn"] and result["revision"] == 1
+    assert result["role_arn"] == role["Arn"] and result["execution_role_arn"] == execution["Arn"]
+
+    moto.reset_recording()
+    second = playbook(WEB)
+    assert second.rc == 0, second.failure()
+    assert second.stats["changed"] == 0
+    assert mutating(moto.recorded_actions()) == []
+    assert second.fact("task_role_result")["changes"] == []
+    assert second.fact("task_role_result")["revision"] == 1
+    assert len(ecs.list_task_definitions(familyPrefix="web")["taskDefinitionArns"]) == 1
+
+
+def _containers(mapping, name="web"):
+    return [{"name": name, "image": IMAGE, "memory": 512, "portMappings": [mapping]}]
+
+
+@pytest.mark.parametrize(
+    "overrides, task, message",
+    [
+        (
+            {"task_role_containers": _containers({"containerPort": 8080, "hostPort": 80})},
+            "Refuse host port 80 and the ports the Windows ECS agent reserves",
+            "task_role_containers: container web maps host port 80: host port 80 belongs to the task IAM role credential proxy",
+        ),
+        (
+            {"task_role_network_mode": "awsvpc", "task_role_containers": _containers({"containerPort": 3389})},
+            "Refuse host port 80 and the ports the Windows ECS agent reserves",
+            "container web maps host port 3389: host port 3389 (Remote Desktop) is reserved by the ECS agent on Windows",
+        ),
+        (
+            {"task_role_family": "web; rm", "task_role_managed_policies": ["AmazonS3ReadOnlyAccess"], "task_role_cpu": "1 vCPU"},
+            "Check the inputs",
+            'task_role_family "web; rm" is not a task definition family: 1 to 255 letters, digits, hyphens and underscores; '
+            "managed policy AmazonS3ReadOnlyAccess is not a policy ARN (arn:aws:iam::aws:policy/<name>); "
+            'task_role_cpu "1 vCPU" must be a number of CPU units such as 1024',
+        ),
+    ],
+)
+def test_refused_before_any_aws_call(moto, playbook, overrides, task, message):
+    variables = dict(copy.deepcopy(WEB), task_role_name="refused-task", task_role_family="refused")
+    variables.update(overrides)
+    moto.reset_recording()
+    run = playbook(variables)
+    assert run.rc != 0
+    failed_task, msg = run.failure()
+    assert failed_task.endswith(task)
+    assert message in msg
+    assert moto.recorded_actions() == []
+    # The recorder is live: a call made now is seen, so the empty list above means no call was made.
+    moto.client("ecs").list_task_definitions(familyPrefix="refused")
+    assert moto.recorded_actions() == ["ListTaskDefinitions"]
+
+
+# Each change test has its own family with a baseline revision (the request ecs_taskdefinition sends for
+# BASE_VARS), and the role runs with one change: it must report exactly that change and register revision 2.
+# All five role runs share one ansible-playbook process (apply_task_role_each.yml) to keep the suite fast.
+BASE_VARS = {
+    "task_role_name": "change-task",
+    "task_role_account_id": ACCOUNT,
+    "task_role_os_family": "WINDOWS_SERVER_2022_CORE",
+    "task_role_cpu": "1024",
+    "task_role_memory": "2048",
+    "task_role_network_mode": "default",
+    "task_role_execution_role_arn": "arn:aws:iam::%s:role/exec-a" % ACCOUNT,
+    "task_role_containers": _containers({"containerPort": 8080, "hostPort": 8080}),
+}
+CHANGES = {
+    "change-platform": (
+        {"task_role_os_family": "WINDOWS_SERVER_2019_FULL"},
+        ['runtime_platform {"cpu_architecture":"X86_64","operating_system_family":"WINDOWS_SERVER_2022_CORE"} -> '
+         '{"cpu_architecture":"X86_64","operating_system_family":"WINDOWS_SERVER_2019_FULL"}'],
+        lambda td: td["runtimePlatform"]["operatingSystemFamily"] == "WINDOWS_SERVER_2019_FULL",
+    ),
+    "change-size": (
+        {"task_role_cpu": "2048", "task_role_memory": "4096"},
+        ['cpu "1024" -> "2048"', 'memory "2048" -> "4096"'],
+        lambda td: (td["cpu"], td["memory"]) == ("2048", "4096"),
+    ),
+    "change-mode": (
+        {"task_role_network_mode": "awsvpc"},
+        ['network_mode "default" -> "awsvpc"'],
+        lambda td: td["networkMode"] == "awsvpc",
+    ),
+    "change-exec": (
+        {"task_role_execution_role_arn": "arn:aws:iam::%s:role/exec-b" % ACCOUNT},
+        ['execution_role_arn "arn:aws:iam::%s:role/exec-a" -> "arn:aws:iam::%s:role/exec-b"' % (ACCOUNT, ACCOUNT)],
+        lambda td: td["executionRoleArn"].endswith(":role/exec-b"),
+    ),
+    "change-port": (
+        {"task_role_containers": _containers({"containerPort": 8080, "hostPort": 8081})},
+        ["container_definitions[web].port_mappings"],
+        lambda td: td["containerDefinitions"][0]["portMappings"][0]["hostPort"] == 8081,
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def changed_runs(moto, playbook):
+    """family -> task_role_result, after baseline revisions and one role run per change."""
+    ecs = moto.client("ecs")
+    for family in CHANGES:
+        ecs.register_task_definition(
+            family=family,
+            taskRoleArn="arn:aws:iam::%s:role/change-task" % ACCOUNT,
+            executionRoleArn=BASE_VARS["task_role_execution_role_arn"],
+            containerDefinitions=copy.deepcopy(BASE_VARS["task_role_containers"]),
+            volumes=[],
+            requiresCompatibilities=["EC2"],
+            runtimePlatform={"operatingSystemFamily": BASE_VARS["task_role_os_family"], "cpuArchitecture": "X86_64"},
+            cpu=BASE_VARS["task_role_cpu"],
+            memory=BASE_VARS["task_role_memory"],
+        )
+    runs = [dict(BASE_VARS, task_role_family=family, **CHANGES[family][0]) for family in CHANGES]
+    run = playbook({"runs": runs}, playbook=str(HERE / "apply_task_role_each.yml"))
+    assert run.rc == 0, run.failure()
+    results = run.facts("task_role_result")
+    assert len(results) == len(runs)
+    return dict(zip(CHANGES, results))
+
+
+@pytest.mark.parametrize("family", list(CHANGES))
+def test_a_change_registers_a_new_revision(moto, changed_runs, family):
+    _overrides, changes, check = CHANGES[family]
+    result = changed_runs[family]
+    assert result["changes"] == changes
+    assert result["revision"] == 2
+    td = moto.client("ecs").describe_task_definition(taskDefinition=family)["taskDefinition"]
+    assert td["revision"] == 2 and check(td)
