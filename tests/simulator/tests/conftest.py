@@ -88,6 +88,7 @@ class SimProcess:
         return self.control("counters", host or self.hosts[0])
 
     def stop(self) -> int:
+        """SIGTERM; the exit code (0 = clean)."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -111,7 +112,7 @@ def sim_factory(tmp_path):
 
     yield start
     for sim in started:
-        sim.stop()
+        assert sim.stop() == 0, "serve did not exit cleanly on SIGTERM"
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +126,7 @@ def module_sim_factory(tmp_path_factory):
 
     yield start
     for sim in started:
-        sim.stop()
+        assert sim.stop() == 0, "serve did not exit cleanly on SIGTERM"
 
 
 def pytest_configure(config):

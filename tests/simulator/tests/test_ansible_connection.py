@@ -28,7 +28,7 @@ def core_bin(version: str) -> pathlib.Path:
     return pathlib.Path(done.stdout.strip()) / "bin"
 
 
-def ansible_playbook(bin_dir: pathlib.Path, inventory: pathlib.Path, extra_vars: dict, tmp_path: pathlib.Path):
+def ansible_playbook(bin_dir: pathlib.Path, inventories: list, extra_vars: dict, tmp_path: pathlib.Path):
     site_packages = next((MAIN_BIN.parent / "lib").glob("python3*/site-packages"))
     env = dict(
         os.environ,
@@ -41,7 +41,8 @@ def ansible_playbook(bin_dir: pathlib.Path, inventory: pathlib.Path, extra_vars:
         ANSIBLE_FORKS="5",
     )
     return subprocess.run(
-        [str(bin_dir / "ansible-playbook"), "-i", str(inventory), str(PLAYBOOK), "-e", json.dumps(extra_vars)],
+        [str(bin_dir / "ansible-playbook")] + [arg for inv in inventories for arg in ("-i", str(inv))]
+        + [str(PLAYBOOK), "-e", json.dumps(extra_vars)],
         capture_output=True, text=True, env=env, timeout=300,
     )
 
@@ -58,15 +59,24 @@ def test_winrm_connection_plugin(sim_factory, tmp_path, core, scheme):
     (local / "payload.bin").write_bytes(payload)
     for host in sim.hosts:
         (local / ("%s-small.txt" % host)).write_text("small file\n")
+    # One more inventory host: ecs-sim-001's port with a wrong password (host var beats the group's).
+    bad = tmp_path / "bad-password.yml"
+    bad.write_text(json.dumps({"all": {"children": {"windows_ecs": {"hosts": {"ecs-sim-badpass": {
+        "ansible_host": "127.0.0.1", "ansible_port": sim.port("ecs-sim-001"), "ansible_password": "not-the-password"}}}}}}))
     before = sim.control("counters")["total"]
 
-    done = ansible_playbook(bin_dir, sim.state_dir / "inventory.yml", {
+    done = ansible_playbook(bin_dir, [sim.state_dir / "inventory.yml", bad], {
         "local_dir": str(local),
         "loader_command": LOADER_COMMAND,
         "probe_script": build_script([("probe", {"container_detail": "none", "files": []})]),
     }, tmp_path)
-    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
-    assert "failed=0" in done.stdout and "unreachable=0" in done.stdout
+    assert done.returncode == 4, done.stdout[-6000:] + done.stderr[-3000:]  # 4: a host was unreachable
+    recap = {line.split()[0]: line for line in done.stdout.split("PLAY RECAP")[1].strip().splitlines()[1:]}
+    assert set(recap) == set(sim.hosts) | {"ecs-sim-badpass"}
+    assert "unreachable=1" in recap["ecs-sim-badpass"]
+    assert "the specified credentials were rejected by the server" in done.stdout
+    for host in sim.hosts:
+        assert "failed=0" in recap[host] and "unreachable=0" in recap[host], done.stdout[-6000:]
 
     digest = hashlib.sha256(payload).hexdigest()
     for host in sim.hosts:
@@ -80,7 +90,7 @@ def test_winrm_connection_plugin(sim_factory, tmp_path, core, scheme):
         assert tmpdir.lower() not in [d.lower() for d in state["dirs"]]  # removed again
         assert not any(path.lower().startswith(tmpdir.lower()) for path in state["files"])
     after = sim.control("counters")["total"]
-    assert after["auth_failures"] == before["auth_failures"]
+    assert after["auth_failures"] > before["auth_failures"]
     kinds = after["command_kinds"]
     if core == "2.18":  # exec_command double-encodes every line; put/fetch_file run the old inline scripts
         transfers = kinds["ansible:put_file (2.17/2.18)"] + kinds["ansible:fetch_file (2.17/2.18)"]
@@ -92,14 +102,3 @@ def test_winrm_connection_plugin(sim_factory, tmp_path, core, scheme):
         assert after["double_encoded"] == 0 and kinds["ops"] == kinds["unknown"] == 2
         assert {"ansible:bootstrap_wrapper (2.19+)", "ansible:remove"} <= set(kinds)
         assert not any("2.17/2.18" in kind for kind in kinds)
-
-
-def test_wrong_password_is_unreachable(sim_factory, tmp_path):
-    sim = sim_factory(scheme="https", auth="ntlm")
-    inventory = tmp_path / "bad.yml"
-    inventory.write_text((sim.state_dir / "inventory.yml").read_text().replace(
-        json.dumps(sim.vars["ansible_password"]), '"not-the-password"'))
-    done = ansible_playbook(MAIN_BIN, inventory, {"local_dir": str(tmp_path), "loader_command": LOADER_COMMAND,
-                                                  "probe_script": "x"}, tmp_path)
-    assert done.returncode == 4  # unreachable
-    assert "the specified credentials were rejected by the server" in done.stdout
