@@ -398,7 +398,7 @@ def plan(facts, args):
         calls.append(("reset_agent_data", {}))
     if need_init and remove:
         calls.append(("remove_proxy", remove))
-        out["changes"].append("remove the broken credential proxy pieces first: %s" % ", ".join(
+        out["changes"].append("remove the broken credential proxy pieces before re-initialising: %s" % ", ".join(
             proxy.describe_pieces(dict(proxy.proxy_pieces(facts), firewall_rules=[]))))
     if env_set or env_remove:
         calls.append(("set_machine_env", {"set": env_set, "remove": env_remove}))
