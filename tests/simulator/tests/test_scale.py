@@ -7,6 +7,7 @@ pywinrm clients and the simulator share the same two cores.
 from __future__ import annotations
 
 import json
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -15,6 +16,15 @@ import pytest
 from sim_scripts import LOADER_COMMAND, build_script
 
 HOSTS = 100
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc; 0.0 elsewhere)."""
+    try:
+        fields = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 PROBE = build_script([("probe", {"container_detail": "none", "files": []})])
 
 
@@ -38,6 +48,7 @@ def test_hundred_hosts_answer_concurrently(sim_factory, scheme, auth, record_pro
     startup = time.monotonic() - start
     assert len(sim.hosts) == HOSTS
 
+    server_cpu = cpu_seconds(sim.proc.pid)
     start = time.monotonic()
     with ThreadPoolExecutor(max_workers=HOSTS) as pool:
         futures = {host: pool.submit(probe_host, sim, host) for host in sim.hosts}
@@ -48,6 +59,7 @@ def test_hundred_hosts_answer_concurrently(sim_factory, scheme, auth, record_pro
             except Exception as exc:  # collected: the test reports every failing host at once
                 errors[host] = repr(exc)
     wall = time.monotonic() - start
+    server_cpu = cpu_seconds(sim.proc.pid) - server_cpu
 
     total = sim.control("counters")["total"]
     assert errors == {}
@@ -55,5 +67,7 @@ def test_hundred_hosts_answer_concurrently(sim_factory, scheme, auth, record_pro
     rate = total["http_requests"] / wall
     record_property("wall_seconds", round(wall, 2))
     record_property("requests_per_second", round(rate, 1))
-    print("\n%d hosts (%s/%s): startup %.1f s; %d commands, %d HTTP requests in %.2f s = %.0f requests/s, %.0f commands/s"
-          % (HOSTS, scheme, auth, startup, total["commands"], total["http_requests"], wall, rate, total["commands"] / wall))
+    record_property("server_cpu_seconds", round(server_cpu, 2))
+    print("\n%d hosts (%s/%s): startup %.1f s; %d commands, %d HTTP requests in %.2f s = %.0f requests/s, %.0f commands/s; "
+          "server CPU %.2f s (%.1f ms per request)" % (HOSTS, scheme, auth, startup, total["commands"], total["http_requests"], wall,
+                                                      rate, total["commands"] / wall, server_cpu, 1000 * server_cpu / total["http_requests"]))
