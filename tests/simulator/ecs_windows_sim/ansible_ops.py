@@ -30,6 +30,8 @@ _WRAPPER_LINES = {
     "try { [Console]::OutputEncoding = New-Object System.Text.UTF8Encoding } catch {}",
 }
 _QUOTED = r"'((?:[^'\u2018\u2019\u201a\u201b]|['\u2018\u2019\u201a\u201b]{2})*)'"
+# A PowerShell argument as ansible-core 2.21's quote_pwsh_argument writes it: quoted, or bare when safe.
+_ARG = r"(?:" + _QUOTED + r"|([\w\-\\.\[\]/_~!%^:]+))"
 EMULATED_MODULES = ("win_stat", "slurp")
 
 Result = tuple  # (rc, stdout: bytes, error: str | None)
@@ -51,6 +53,12 @@ class AnsibleScript:
 
 def _unquote(value: str) -> str:
     return re.sub(r"(['\u2018\u2019\u201a\u201b])\1", r"\1", value)
+
+
+def _arg(match: re.Match, group: int = 1) -> str:
+    """The value of an _ARG match starting at `group` (quoted form, or bare form in the next group)."""
+    quoted = match.group(group)
+    return _unquote(quoted) if quoted is not None else match.group(group + 1)
 
 
 def _normalise(script: str) -> str:
@@ -249,7 +257,8 @@ def _param(pattern: str, text: str) -> str | None:
 
 def recognise(script: str) -> AnsibleScript | None:
     text = _normalise(script)
-    if '[string]::Equals($in, "`0`0`0`0")' in text and "$input | & $cmd @splat" in text:
+    # 2.19/2.20 pipe $input to the action; 2.21 pipes $inputData (stdin, or -InputFile when not pipelining)
+    if '[string]::Equals($in, "`0`0`0`0")' in text and ("$input | & $cmd @splat" in text or "$inputData | & $cmd @splat" in text):
         return AnsibleScript("bootstrap_wrapper (2.19+)", True, _bootstrap)
     if '$exec_wrapper_str.Split(@("`0`0`0`0"), 2' in text:
         return AnsibleScript("bootstrap_wrapper (2.17/2.18)", True, _bootstrap_legacy)
@@ -275,17 +284,21 @@ def recognise(script: str) -> AnsibleScript | None:
     if match:
         directory, name = _unquote(match.group(1)), _unquote(match.group(2))
         return AnsibleScript("mkdtemp (2.17/2.18)", False, lambda host, stdin, ctx: _mkdtemp(host, directory, name, ctx))
-    match = re.fullmatch(r"Remove-Item " + _QUOTED + r" -Force( -Recurse)?;", text)
+    match = re.fullmatch(r"Remove-Item " + _ARG + r" -Force( -Recurse)?;?", text)
     if match:
-        path, recurse = _win(_unquote(match.group(1))), bool(match.group(2))
+        path, recurse = _win(_arg(match)), bool(match.group(3))
         return AnsibleScript("remove", False, lambda host, stdin, ctx: _remove(host, path, recurse))
     match = re.fullmatch(r"If \(Test-Path " + _QUOTED + r"\)\n\{\n\$res = 0;\n\}\nElse\n\{\n\$res = 1;\n\}\nWrite-Output '\$res';\nExit \$res;", text)
     if match:
         path = _win(_unquote(match.group(1)))
-        return AnsibleScript("exists", False, lambda host, stdin, ctx: _exists(host, path))
-    match = re.match(r"If \(Test-Path -PathType Leaf " + _QUOTED + r"\)\n", text)
+        return AnsibleScript("exists", False, lambda host, stdin, ctx: _exists(host, path, b"$res\r\n"))
+    match = re.fullmatch(r"exit -not \(Test-Path -LiteralPath " + _ARG + r"\)", text)  # 2.21
+    if match:
+        path = _win(_arg(match))
+        return AnsibleScript("exists", False, lambda host, stdin, ctx: _exists(host, path, b""))
+    match = re.match(r"If \(Test-Path -PathType Leaf " + _ARG + r"\)\n", text)
     if match and "SHA1CryptoServiceProvider" in text and 'Write-Output "3";' in text:
-        path = _win(_unquote(match.group(1)))
+        path = _win(_arg(match))
         return AnsibleScript("checksum", False, lambda host, stdin, ctx: _checksum(host, path))
     return None
 
@@ -309,10 +322,10 @@ def _remove(host, path: str, recurse: bool) -> Result:
     return 0, b"", None
 
 
-def _exists(host, path: str) -> Result:
-    # The script prints the literal '$res' (single quotes) and exits with $res.
+def _exists(host, path: str, output: bytes) -> Result:
+    # The pre-2.21 script prints the literal '$res' (single quotes) and exits with $res.
     found = host.path_kind(path) is not None
-    return (0 if found else 1), b"$res\r\n", None
+    return (0 if found else 1), output, None
 
 
 def _checksum(host, path: str) -> Result:

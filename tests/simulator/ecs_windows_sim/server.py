@@ -309,6 +309,12 @@ class Handler(BaseHTTPRequestHandler):
                 ep.counters.add(timeouts=1)
             self._reply(500, fault.body(req.message_id, ep.name.upper()), encrypt=encrypted)
             return
+        except Exception as exc:  # a simulator bug: answer loudly, keep serving
+            log.exception("%s: %s failed inside the simulator", ep.name, req.action)
+            fault = wsman.internal_error()
+            fault.reason = "ecs-windows-sim internal error (a simulator bug): %s: %s" % (type(exc).__name__, exc)
+            self._reply(500, fault.body(req.message_id, ep.name.upper()), encrypt=encrypted)
+            return
         self._reply(200, response, encrypt=encrypted)
 
     def _authenticate(self) -> str:

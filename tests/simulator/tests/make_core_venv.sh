@@ -2,6 +2,7 @@
 # Create (once) a second venv with another ansible-core for the connection tests:
 #   tests/simulator/tests/make_core_venv.sh [VERSION]   -> <repo>/.venv-core<MAJORMINOR>, prints its path
 # ansible-core 2.18 double-encodes every exec_command and uses the old put_file/fetch_file scripts.
+# ansible-core 2.20+ needs Python 3.12+: PYTHON=python3.12 tests/simulator/tests/make_core_venv.sh 2.21.5
 set -euo pipefail
 version="${1:-2.18.19}"
 repo="$(cd "$(dirname "$0")/../../.." && pwd)"

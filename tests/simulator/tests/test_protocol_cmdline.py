@@ -68,3 +68,28 @@ def test_unknown_scripts_name_the_term(script, term):
     rc, _stdout, stderr = job.run(None, b"", None)
     assert job.kind == "unknown" and rc == 1
     assert ("The term '%s' is not recognized" % term).encode() in stderr.replace(b"_x000D__x000A_", b"")
+
+
+def test_ansible_2_21_shell_snippets(tmp_path):
+    """ansible-core 2.21 writes its snippets unwrapped, with bare or quoted arguments (quote_pwsh_argument)."""
+    from ecs_windows_sim.ansible_ops import Context
+    from ecs_windows_sim.dispatch import run
+    from ecs_windows_sim.host import Host
+
+    host = Host.create("ecs-sim-001", tmp_path, "ecs-2022")
+    ctx = Context(user="Administrator")
+
+    def go(script):
+        job = classify("powershell -NoProfile -NonInteractive -ExecutionPolicy Unrestricted -EncodedCommand " + enc(script))
+        return job.kind, run(job, host, b"", ctx)
+
+    assert go("exit -not (Test-Path -LiteralPath C:\\Windows\\Temp)") == ("ansible:exists", (0, b"", b""))
+    assert go("exit -not (Test-Path -LiteralPath 'C:\\No Such')") == ("ansible:exists", (1, b"", b""))
+    host.make_dir("C:\\Windows\\Temp\\ansible-tmp-1\\sub")
+    assert go("Remove-Item C:\\Windows\\Temp\\ansible-tmp-1 -Force -Recurse") == ("ansible:remove", (0, b"", b""))
+    assert host.path_kind("C:\\Windows\\Temp\\ansible-tmp-1") is None
+    checksum = ("\n            If (Test-Path -PathType Leaf 'C:\\a b.txt')\n            {\n"
+                "                $sp = new-object -TypeName System.Security.Cryptography.SHA1CryptoServiceProvider;\n"
+                "            }\n            ElseIf (Test-Path -PathType Container 'C:\\a b.txt')\n            {\n"
+                "                Write-Output \"3\";\n            }\n            Else\n            {\n                Write-Output \"1\";\n            }\n")
+    assert go(checksum) == ("ansible:checksum", (0, b"1\r\n", b""))
