@@ -36,13 +36,15 @@ pscheck: venv
 	$(BIN)/python -m pytest -q tests/unit/test_powershell_static.py
 
 lint: venv
+	$(BIN)/python tests/collection_path.py >/dev/null
 	$(BIN)/ansible-lint
 
 sanity: venv
 	tests/sanity.sh
 
 integration: venv
-	$(BIN)/python -m pytest -q tests/integration tests/simulator/tests
+	$(BIN)/python -m pytest -q tests/integration
+	$(BIN)/python -m pytest -q tests/simulator/tests
 
 molecule: venv
 	tests/molecule.sh

@@ -33,9 +33,13 @@ step() {
 started=$SECONDS
 step "unit tests" "${pytest[@]}" tests/unit --ignore=tests/unit/test_powershell_static.py
 step "PowerShell static check" "${pytest[@]}" tests/unit/test_powershell_static.py
+# ansible-lint finds this collection through .ansible/collections (see tests/collection_path.py).
+"$venv/bin/python" tests/collection_path.py >/dev/null
 step "ansible-lint" ansible-lint
 step "ansible-test sanity" tests/sanity.sh
-step "integration (simulator)" "${pytest[@]}" tests/integration tests/simulator/tests
+# Two pytest runs: test modules of both trees import helpers by bare module name.
+step "integration tests" "${pytest[@]}" tests/integration
+step "simulator tests" "${pytest[@]}" tests/simulator/tests
 
 # --- molecule scenarios (extensions/molecule: default, reboot) -------------------------------------
 # Run by tests/molecule.sh once the scenarios exist; until then this says so in the summary.

@@ -44,6 +44,3 @@ def playbook(tmp_path):
 
     return run
 
-
-def pytest_sessionfinish(session, exitstatus):
-    ecs_integration.cleanup_collections_root()

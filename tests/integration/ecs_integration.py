@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -31,27 +30,8 @@ SIM = [str(BIN / "ecs-windows-sim")]
 CALLBACK_DIR = HERE / "callback_plugins"
 ACTION_DIR = HERE / "action_plugins"
 
-_collections_root = None
-
-
-def collections_root():
-    """A directory with ansible_collections/ecs_windows/task_iam pointing at this checkout."""
-    global _collections_root
-    if ROOT.parent.name == "ecs_windows" and ROOT.parent.parent.name == "ansible_collections":
-        return ROOT.parents[2]
-    if _collections_root is None:
-        base = pathlib.Path(tempfile.mkdtemp(prefix="ecs-collections-"))
-        (base / "ansible_collections" / "ecs_windows").mkdir(parents=True)
-        (base / "ansible_collections" / "ecs_windows" / "task_iam").symlink_to(ROOT)
-        _collections_root = base
-    return _collections_root
-
-
-def cleanup_collections_root():
-    global _collections_root
-    if _collections_root is not None:
-        shutil.rmtree(_collections_root, ignore_errors=True)
-        _collections_root = None
+sys.path.insert(0, str(ROOT / "tests"))
+from collection_path import collections_root  # noqa: E402  pylint: disable=wrong-import-position
 
 
 class Simulator:

@@ -3,25 +3,13 @@
 
 from __future__ import annotations
 
-import atexit
 import pathlib
-import shutil
-import tempfile
+import sys
 
 from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
+from collection_path import collections_root  # noqa: E402  pylint: disable=wrong-import-position
 
-def _collections_root():
-    # Under ansible-test (or any checkout at .../ansible_collections/ecs_windows/task_iam) use the real tree.
-    if ROOT.parent.name == "ecs_windows" and ROOT.parent.parent.name == "ansible_collections":
-        return ROOT.parents[2]
-    base = pathlib.Path(tempfile.mkdtemp(prefix="ecs-unit-"))
-    atexit.register(shutil.rmtree, base, True)
-    (base / "ansible_collections" / "ecs_windows").mkdir(parents=True)
-    (base / "ansible_collections" / "ecs_windows" / "task_iam").symlink_to(ROOT)
-    return base
-
-
-_AnsibleCollectionFinder(paths=[str(_collections_root())])._install()
+_AnsibleCollectionFinder(paths=[str(collections_root())])._install()
