@@ -64,7 +64,8 @@ import re
 from ansible.errors import AnsibleFilterError
 
 _POWERSHELL_HEAD = """# IAM roles for tasks: reach the ECS credential endpoint through the container's default gateway.
-$gateway = (Get-NetRoute | Where-Object -FilterScript { $_.DestinationPrefix -eq '0.0.0.0/0' } | Sort-Object -Property RouteMetric | Select-Object -Property NextHop -First 1).NextHop
+$gateway = (Get-NetRoute | Where-Object -FilterScript { $_.DestinationPrefix -eq '0.0.0.0/0' } |
+    Sort-Object -Property RouteMetric | Select-Object -Property NextHop -First 1).NextHop
 $ifIndex = (Get-NetAdapter -InterfaceDescription 'Hyper-V Virtual Ethernet*' | Sort-Object | Select-Object -Property ifIndex -First 1).ifIndex
 New-NetRoute -DestinationPrefix '169.254.170.2/32' -InterfaceIndex $ifIndex -NextHop $gateway -PolicyStore ActiveStore # credentials API"""
 _POWERSHELL_IMDS = (

@@ -99,7 +99,9 @@ EXAMPLES = r"""
 - name: Launch template for Windows container instances with task IAM roles
   amazon.aws.ec2_launch_template:
     name: ecs-windows
-    image_id: "{{ (lookup('amazon.aws.ssm_parameter', '/aws/service/ami-windows-latest/Windows_Server-2022-English-Full-ECS_Optimized') | from_json).image_id }}"
+    image_id: >-
+      {{ (lookup('amazon.aws.ssm_parameter', '/aws/service/ami-windows-latest/Windows_Server-2022-English-Full-ECS_Optimized')
+          | from_json).image_id }}
     instance_type: m5.large
     iam_instance_profile: ecsInstanceRole
     user_data: "{{ 'windows' | ecs_windows.task_iam.user_data(agent_version='1.105.1', logging_drivers=['json-file', 'awslogs'], winrm_https=true, b64=true) }}"
@@ -157,10 +159,16 @@ Start-Service -Name 'WinRM'
 $httpsListener = Get-ChildItem -Path 'WSMan:\localhost\Listener' | Where-Object -FilterScript { $_.Keys -like 'Transport=HTTPS' }
 if (-not $httpsListener) {
     $certificate = New-SelfSignedCertificate -DnsName ([System.Net.Dns]::GetHostName()) -CertStoreLocation 'Cert:\LocalMachine\My'
-    New-WSManInstance -ResourceURI 'winrm/config/Listener' -SelectorSet @{ Address = '*'; Transport = 'HTTPS' } -ValueSet @{ CertificateThumbprint = $certificate.Thumbprint } | Out-Null
+    $selector = @{ Address = '*'; Transport = 'HTTPS' }
+    $value = @{ CertificateThumbprint = $certificate.Thumbprint }
+    New-WSManInstance -ResourceURI 'winrm/config/Listener' -SelectorSet $selector -ValueSet $value | Out-Null
 }
 if (-not (Get-NetFirewallRule -Name 'ecs-windows-winrm-https' -ErrorAction SilentlyContinue)) {
-    New-NetFirewallRule -Name 'ecs-windows-winrm-https' -DisplayName 'WinRM HTTPS (TCP 5986)' -Direction Inbound -Protocol TCP -LocalPort 5986 -Action Allow -Profile Any | Out-Null
+    $rule = @{
+        Name = 'ecs-windows-winrm-https'; DisplayName = 'WinRM HTTPS (TCP 5986)'
+        Direction = 'Inbound'; Protocol = 'TCP'; LocalPort = 5986; Action = 'Allow'; Profile = 'Any'
+    }
+    New-NetFirewallRule @rule | Out-Null
 }"""
 
 _INITIALIZE = """Import-Module -Name 'ECSTools'

@@ -8,7 +8,7 @@ import pathlib
 
 import pytest
 
-from conftest import ACCOUNT, MUTATING_PREFIXES, REGION
+from aws_moto import ACCOUNT, MUTATING_PREFIXES, REGION
 
 HERE = pathlib.Path(__file__).resolve().parent
 IMAGE = "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022"
@@ -156,6 +156,7 @@ def test_refused_before_any_aws_call(moto, playbook, overrides, task, message):
 # All five role runs share one ansible-playbook process (apply_task_role_each.yml) to keep the suite fast.
 BASE_VARS = {
     "task_role_name": "change-task",
+    "task_role_manage_iam": False,
     "task_role_account_id": ACCOUNT,
     "task_role_os_family": "WINDOWS_SERVER_2022_CORE",
     "task_role_cpu": "1024",
@@ -211,18 +212,25 @@ def changed_runs(moto, playbook):
             memory=BASE_VARS["task_role_memory"],
         )
     runs = [dict(BASE_VARS, task_role_family=family, **CHANGES[family][0]) for family in CHANGES]
+    moto.reset_recording()
     run = playbook({"runs": runs}, playbook=str(HERE / "apply_task_role_each.yml"))
     assert run.rc == 0, run.failure()
     results = run.facts("task_role_result")
     assert len(results) == len(runs)
-    return dict(zip(CHANGES, results))
+    return dict(zip(CHANGES, results)), moto.recorded_actions()
 
 
 @pytest.mark.parametrize("family", list(CHANGES))
 def test_a_change_registers_a_new_revision(moto, changed_runs, family):
     _overrides, changes, check = CHANGES[family]
-    result = changed_runs[family]
+    result = changed_runs[0][family]
     assert result["changes"] == changes
     assert result["revision"] == 2
     td = moto.client("ecs").describe_task_definition(taskDefinition=family)["taskDefinition"]
     assert td["revision"] == 2 and check(td)
+
+
+def test_without_manage_iam_no_iam_call_is_made(changed_runs):
+    actions = changed_runs[1]
+    assert set(actions) == {"ListTaskDefinitions", "DescribeTaskDefinition", "RegisterTaskDefinition"}
+    assert actions.count("RegisterTaskDefinition") == len(CHANGES)

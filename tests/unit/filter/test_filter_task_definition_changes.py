@@ -32,9 +32,9 @@ DESIRED = {
 }
 
 
-def described(desired=DESIRED):
-    """What DescribeTaskDefinition returns for DESIRED: ECS's defaults filled in, fields reordered."""
-    td = copy.deepcopy(desired)
+def described(desired=None):
+    """What DescribeTaskDefinition returns for `desired` (DESIRED): ECS's defaults filled in, fields reordered."""
+    td = copy.deepcopy(DESIRED if desired is None else desired)
     td.update(
         taskDefinitionArn="arn:aws:ecs:eu-west-1:123456789012:task-definition/web:3",
         revision=3,
@@ -101,7 +101,10 @@ def test_awsvpc_host_port_defaults_to_the_container_port():
     desired["containerDefinitions"][0]["portMappings"] = [{"containerPort": 80}, {"containerPort": 443, "hostPort": 443}]
     current = described(desired)
     current["networkMode"] = "awsvpc"
-    current["containerDefinitions"][0]["portMappings"] = [{"containerPort": 80, "hostPort": 80, "protocol": "tcp"}, {"containerPort": 443, "hostPort": 443, "protocol": "tcp"}]
+    current["containerDefinitions"][0]["portMappings"] = [
+        {"containerPort": 80, "hostPort": 80, "protocol": "tcp"},
+        {"containerPort": 443, "hostPort": 443, "protocol": "tcp"},
+    ]
     assert task_definition_changes(desired, current) == []
 
 

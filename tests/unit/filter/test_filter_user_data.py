@@ -106,7 +106,7 @@ def test_all_options_render_and_parse():
     assert body.index("SetEnvironmentVariable('NO_PROXY'") < body.index("Restart-Service -Name 'docker'") < body.index("Initialize-ECSAgent")
     # WinRM first, so Ansible can reach the host even when the agent set-up fails.
     assert body.index("New-WSManInstance") < body.index("Import-Module")
-    assert "-LocalPort 5986" in body and "New-SelfSignedCertificate" in body
+    assert "LocalPort = 5986" in body and "New-SelfSignedCertificate" in body
     assert "if ($attempt -ge 5) { throw }" in body
 
 
