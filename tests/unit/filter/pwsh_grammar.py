@@ -1,8 +1,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Parse PowerShell with the tree-sitter grammar and split the tree into quoted strings and everything else.
+"""Check generated PowerShell with the project's static check, and split its tree into quoted strings and code.
 
-Uses the project's static check (tests/unit/test_powershell_static.py) for "does it parse" when that
-module offers a parse function, and tree-sitter-powershell directly otherwise.
+The static check is check_powershell() of tests/unit/test_powershell_static.py (tree-sitter-powershell grammar,
+Windows PowerShell 5.1 rules: no parse error, no alias, no PowerShell 7 syntax, ASCII only).
 """
 
 from __future__ import annotations
@@ -17,20 +17,21 @@ _PARSER = Parser(Language(tree_sitter_powershell.language()))
 _STATIC = pathlib.Path(__file__).resolve().parents[1] / "test_powershell_static.py"
 
 
-def _static_parse():
-    """The project checker's parse function, when it has one (name checked, not guessed further)."""
-    if not _STATIC.exists():
-        return None
+def _load_static_check():
     spec = importlib.util.spec_from_file_location("_project_powershell_static", _STATIC)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return getattr(module, "parse", None)
+    return module.check_powershell
+
+
+check_powershell = _load_static_check()
 
 
 def parse(script):
-    """The tree-sitter tree of `script`; AssertionError with the error spans when it does not parse."""
-    project_parse = _static_parse()
-    tree = project_parse(script) if project_parse else _PARSER.parse(script.encode("utf-8"))
+    """The tree-sitter tree of `script`, after the project's static check found no problem in it."""
+    problems = check_powershell(script.encode("utf-8"))
+    assert not problems, "PowerShell static check:\n" + "\n".join(problems)
+    tree = _PARSER.parse(script.encode("utf-8"))
     errors = []
 
     def visit(node):

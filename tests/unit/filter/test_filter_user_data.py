@@ -202,3 +202,9 @@ def test_bad_input_fails_with_the_argument_named(cluster, kwargs, message):
 def test_b64_is_the_plain_form_encoded():
     plain = user_data("windows", persist=True)
     assert base64.b64decode(user_data("windows", persist=True, b64=True)).decode("utf-8") == plain
+
+
+@pytest.mark.parametrize("broken", ["$x = 'unterminated", "Get-NetRoute | Where { $_ }", "Initialize-ECSAgent -Cluster x'; y"])
+def test_the_grammar_check_can_fail(broken):
+    with pytest.raises(AssertionError):
+        parse(broken)
