@@ -204,7 +204,15 @@ def test_b64_is_the_plain_form_encoded():
     assert base64.b64decode(user_data("windows", persist=True, b64=True)).decode("utf-8") == plain
 
 
-@pytest.mark.parametrize("broken", ["$x = 'unterminated", "Get-NetRoute | Where { $_ }", "Initialize-ECSAgent -Cluster x'; y"])
+@pytest.mark.parametrize(
+    "broken",
+    [
+        "$x = 'unterminated",
+        "Get-NetRoute | Where { $_ }",
+        "Initialize-ECSAgent -Cluster 'it's'",
+        "[Environment]::SetEnvironmentVariable('X', 'a'; Remove-Item C:\\ -Recurse; '', 'Machine')",
+    ],
+)
 def test_the_grammar_check_can_fail(broken):
     with pytest.raises(AssertionError):
         parse(broken)
