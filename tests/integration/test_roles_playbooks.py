@@ -1,0 +1,288 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The role and the runbook playbooks against simulated hosts: fleet report, recover, AWX's engine, arg specs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from ecs_integration import ROOT, ansible_env, run_playbook
+
+CLUSTER = "fleet"
+ROLE = "ecs_windows.task_iam.container_instance : "
+AGENT_TASK = ROLE + "Configure the ECS agent with task IAM roles"
+PASSWORD_KEY = "ansible_password"
+
+
+def host(n):
+    return "ecs-sim-%03d" % n
+
+
+# A fleet of 20 in the states ops meet after a patch wave.
+SELF_HEALING_REBOOTED = [host(n) for n in (1, 2, 3, 4)]      # configure (on_boot), then rebooted
+SELF_HEALING_IIS = [host(5), host(6)]                        # configure, then IIS started on port 80
+SELF_HEALING = [host(n) for n in (7, 8, 9, 10)]              # configure, untouched
+PLAIN_REBOOTED = [host(n) for n in (11, 12, 13, 14)]         # launch user data only, rebooted
+PLAIN_REBOOTED_IIS = [host(15)]                              # launch user data, IIS on, rebooted
+PLAIN = [host(16)]                                           # launch user data only, untouched
+FRESH = [host(17), host(18)]                                 # never initialised
+UNREACHABLE = [host(19)]                                     # rebooting during verify
+PLAIN_EXCLUDED = [host(20)]                                  # launch user data, 51679 excluded, rebooted
+CONFIGURED = SELF_HEALING_REBOOTED + SELF_HEALING_IIS + SELF_HEALING
+
+
+@pytest.fixture(scope="module")
+def fleet(sim_factory, tmp_path_factory):
+    sim = sim_factory(hosts=20)
+    work = tmp_path_factory.mktemp("fleet")
+    run = run_playbook("ecs_windows.task_iam.configure", sim.inventory, work, limit=",".join(CONFIGURED),
+                       extra_vars={"container_instance_cluster": CLUSTER}, args=["-f", "10"])
+    assert run.rc == 0, run
+    for name in PLAIN_REBOOTED + PLAIN_REBOOTED_IIS + PLAIN + PLAIN_EXCLUDED + UNREACHABLE:
+        sim.set(name, "init-agent=%s" % CLUSTER)
+    for name in SELF_HEALING_IIS + PLAIN_REBOOTED_IIS:
+        sim.set(name, "iis=on")
+    sim.set(PLAIN_EXCLUDED[0], "excluded-port=51679")
+    for name in SELF_HEALING_REBOOTED + PLAIN_REBOOTED + PLAIN_REBOOTED_IIS + PLAIN_EXCLUDED:
+        sim.reboot(name, downtime=0.2, wait=False)
+    for name in SELF_HEALING_REBOOTED + PLAIN_REBOOTED + PLAIN_REBOOTED_IIS + PLAIN_EXCLUDED:
+        sim.wait_up(name)
+    sim.reboot(UNREACHABLE[0], downtime=600, wait=False)
+    return sim
+
+
+@pytest.fixture(scope="module")
+def after_reboot(fleet, tmp_path_factory):
+    """verify over the 20 hosts: its run and the report it wrote."""
+    work = tmp_path_factory.mktemp("verify")
+    fleet.reset_counters()
+    run = run_playbook("ecs_windows.task_iam.verify", fleet.inventory, work, args=["-f", "20"],
+                       extra_vars={"report_dir": str(work / "reports")})
+    return run, work / "reports", fleet.counters()["hosts"]
+
+
+@pytest.fixture(scope="module")
+def recovered(fleet, after_reboot, tmp_path_factory):
+    work = tmp_path_factory.mktemp("recover")
+    fleet.reset_counters()
+    # Without the host that is still rebooting: its retries would only add wall time (verify covers it).
+    run = run_playbook("ecs_windows.task_iam.recover", fleet.inventory, work, args=["-f", "20"],
+                       limit="all:!%s" % UNREACHABLE[0], extra_vars={"report_dir": str(work)})
+    return run, json.loads((work / "fleet-report.json").read_text()), fleet.counters()["hosts"]
+
+
+def rows(report):
+    return {row["host"]: row for row in report["hosts"]}
+
+
+def test_verify_fails_only_the_unhealthy_hosts(after_reboot):
+    run, dummy, dummy2 = after_reboot
+    assert run.rc == 2, run
+    failed = {r["host"] for r in run.results("Fail the host when it is not healthy") if r["status"] == "failed"}
+    assert failed == set(SELF_HEALING_IIS + PLAIN_REBOOTED + PLAIN_REBOOTED_IIS + FRESH + UNREACHABLE + PLAIN_EXCLUDED)
+
+
+def test_verify_is_one_winrm_command_per_host_and_changes_nothing(after_reboot):
+    run, dummy, counters = after_reboot
+    reachable = [h for h in counters if h not in UNREACHABLE]
+    assert {h: counters[h]["commands"] for h in reachable} == {h: 1 for h in reachable}
+    remote = [r for r in run.records if r["action"] == "ecs_windows.task_iam.instance_info"]
+    assert len(remote) == 20 and not [r for r in remote if r["result"].get("changed")]
+
+
+def test_fleet_report_lists_every_host_with_state_and_remedy(after_reboot):
+    dummy, reports, dummy2 = after_reboot
+    report = json.loads((reports / "fleet-report.json").read_text())
+    by_host = rows(report)
+    assert sorted(by_host) == [host(n) for n in range(1, 21)]
+    assert report["summary"] == {"hosts": 20, "healthy": 9, "broken": 10, "unreachable": 1, "error": 0,
+                                 "text": "20 hosts: 9 healthy, 10 broken, 1 unreachable"}
+
+    for name in SELF_HEALING_REBOOTED:
+        assert by_host[name]["health"] == "healthy", by_host[name]
+        assert by_host[name]["healed_at_boot"], by_host[name]
+    for name in SELF_HEALING + PLAIN:
+        assert (by_host[name]["health"], by_host[name]["healed_at_boot"]) == ("healthy", None), by_host[name]
+    for name in SELF_HEALING_REBOOTED + SELF_HEALING:
+        assert by_host[name]["on_boot"] is True
+    for name in PLAIN_REBOOTED:
+        row = by_host[name]
+        assert (row["health"], row["findings"], row["on_boot"]) == ("broken", ["proxy_stale_after_reboot"], False), row
+        assert row["next_step"] == "ansible-playbook ecs_windows.task_iam.recover"
+        assert "169.254.170.2" in row["cause"] and "credential_proxy" in row["fix"]
+    for name in SELF_HEALING_IIS + PLAIN_REBOOTED_IIS:
+        row = by_host[name]
+        assert row["health"] == "broken" and "port80_in_use" in row["findings"], row
+        assert "W3SVC" in row["cause"] and "W3SVC" in row["fix"], row
+        assert row["next_step"] == "manual (see fix)"
+    for name in FRESH:
+        row = by_host[name]
+        assert (row["health"], row["findings"]) == ("broken", ["agent_not_initialized"]), row
+        assert row["next_step"] == "ansible-playbook ecs_windows.task_iam.configure"
+    row = by_host[PLAIN_EXCLUDED[0]]
+    assert row["health"] == "broken" and "agent_port_excluded" in row["findings"], row
+    assert "51679" in row["cause"] and "excludedportrange" in row["fix"] and row["next_step"] == "manual (see fix)"
+    row = by_host[UNREACHABLE[0]]
+    assert row["health"] == "unreachable" and "refused" in row["cause"], row
+
+    # Unhealthy first (unreachable, broken), then healthy; Markdown has one table row per host.
+    assert [r["health"] for r in report["hosts"]][:11] == ["unreachable"] + ["broken"] * 10
+    markdown = (reports / "fleet-report.md").read_text()
+    table = [line for line in markdown.splitlines() if line.startswith("| ecs-sim-")]
+    assert len(table) == 20
+    assert "**20 hosts: 9 healthy, 10 broken, 1 unreachable.**" in markdown
+
+
+def test_recover_repairs_only_the_broken_proxies(fleet, recovered):
+    run, report, counters = recovered
+    by_host = rows(report)
+    changed = {r["host"] for r in run.results("Repair the credential proxy") if r["result"].get("changed")}
+    assert changed == set(PLAIN_REBOOTED)
+    attempted = {r["host"] for r in run.results("Repair the credential proxy") if r["status"] != "skipped"}
+    assert attempted == set(PLAIN_REBOOTED + SELF_HEALING_IIS + PLAIN_REBOOTED_IIS + FRESH + PLAIN_EXCLUDED)
+    for name in PLAIN_REBOOTED:
+        assert by_host[name]["health"] == "healthy" and by_host[name]["on_boot"] is False, by_host[name]
+    # Healthy hosts: one probe, then verify's; their startup task (or its absence) is left alone.
+    for name in SELF_HEALING_REBOOTED + SELF_HEALING + PLAIN:
+        assert counters[name]["commands"] == 2, (name, counters[name])
+    assert [by_host[name]["on_boot"] for name in SELF_HEALING + PLAIN] == [True] * len(SELF_HEALING) + [False]
+    # Refused or impossible repairs stay broken with their remedy; the run fails exactly those hosts.
+    for name in SELF_HEALING_IIS + PLAIN_REBOOTED_IIS:
+        assert "port80_in_use" in by_host[name]["findings"]
+    assert by_host[FRESH[0]]["findings"] == ["agent_not_initialized"]
+    assert UNREACHABLE[0] not in by_host
+    assert run.rc == 2, run
+    outcome = {r["host"]: r["result"]["msg"] for r in run.results("Report the outcome")}
+    assert outcome[PLAIN_REBOOTED[0]] == "repaired (cause: stale_after_reboot)"
+    assert outcome[SELF_HEALING[0]] == "healthy, nothing to repair"
+    assert outcome[SELF_HEALING_IIS[0]].startswith("not repaired: ")
+
+
+# --- configure through ansible-runner, the engine AWX uses ---------------------------------------
+
+
+def runner_configure(private_data_dir):
+    import ansible_runner
+
+    return ansible_runner.run(private_data_dir=str(private_data_dir), playbook="configure.yml", quiet=True,
+                              extravars={"container_instance_cluster": "awx"})
+
+
+def test_configure_through_ansible_runner_records_the_events_awx_shows(sim_factory, tmp_path):
+    sim = sim_factory(hosts=2)
+    private = tmp_path / "runner"
+    shutil.copytree(ROOT / "awx", private / "project", ignore=shutil.ignore_patterns("collections"))
+    (private / "inventory").mkdir(parents=True)
+    shutil.copy(sim.inventory, private / "inventory" / "hosts.yml")
+    (private / "env").mkdir()
+    env = {key: value for key, value in ansible_env(tmp_path).items()
+           if key.startswith("ANSIBLE_") and key not in ("ANSIBLE_CALLBACKS_ENABLED", "ANSIBLE_CALLBACK_PLUGINS")}
+    env["PATH"] = ansible_env(tmp_path)["PATH"]
+    (private / "env" / "envvars").write_text(json.dumps(env))
+
+    first = runner_configure(private)
+    assert (first.status, first.rc) == ("successful", 0), first.stdout.read()
+    events = list(first.events)
+    tasks = [e["event_data"]["task"] for e in events if e["event"] == "playbook_on_task_start"]
+    assert tasks == [
+        "Validating arguments against arg spec 'main' - Configure a Windows ECS container instance for IAM roles "
+        "for tasks, and verify it",
+        "Configure the ECS agent with task IAM roles",
+        "Make the credential proxy healthy (and self-healing at boot)",
+        "Give running nat containers their routes to the credential endpoint",
+        "Verify the instance",
+        "Fail the host when it is not healthy, with every finding and its fix",
+    ]
+    ok = [(e["event_data"]["host"], e["event_data"]["task"], e["event_data"]["res"]["changed"])
+          for e in events if e["event"] == "runner_on_ok"]
+    for name in sim.hosts:
+        assert (name, "Configure the ECS agent with task IAM roles", True) in ok
+        assert (name, "Make the credential proxy healthy (and self-healing at boot)", True) in ok
+        assert (name, "Verify the instance", False) in ok
+    assert not [e for e in events if e["event"] in ("runner_on_failed", "runner_on_unreachable")]
+    stats = [e for e in events if e["event"] == "playbook_on_stats"][0]["event_data"]
+    assert stats["changed"] == {name: 2 for name in sim.hosts}
+    assert stats["failures"] == {} and stats["dark"] == {}
+    agent = [e for e in events if e["event"] == "runner_on_ok" and e["event_data"]["task"].startswith("Configure the ECS")]
+    assert agent[0]["event_data"]["res"]["cluster"] == "awx"
+
+    sim.reset_counters()
+    second = runner_configure(private)
+    assert (second.status, second.rc) == ("successful", 0), second.stdout.read()
+    stats = [e for e in second.events if e["event"] == "playbook_on_stats"][0]["event_data"]
+    assert stats["changed"] == {}
+    assert not [e for e in second.events if e["event"] == "runner_on_ok" and e["event_data"]["res"].get("changed")]
+    # Idempotent run: agent, credential_proxy and instance_info each cost one WinRM command.
+    assert {name: sim.commands(name) for name in sim.hosts} == {name: 3 for name in sim.hosts}
+
+    # The job's recorded output and events never carry the WinRM password.
+    password = sim.vars[PASSWORD_KEY]
+    recorded = [p for p in (private / "artifacts").rglob("*") if p.is_file() and "job_events" in p.parts or
+                p.name == "stdout"]
+    assert recorded
+    for path in recorded:
+        assert password not in path.read_text(errors="replace"), path
+
+
+# --- role argument validation -----------------------------------------------------------------------
+
+GOOD = {"container_instance_cluster": "good"}
+BAD_VALUES = {
+    host(1): (dict(GOOD, container_instance_imds="maybe"), "container_instance_imds"),
+    host(2): (dict(GOOD, container_instance_on_boot="sometimes"), "container_instance_on_boot"),
+    host(3): (dict(GOOD, container_instance_boot_delay="soon"), "container_instance_boot_delay"),
+    host(4): (dict(GOOD, container_instance_container_names={"not": "a list"}), "container_instance_container_names"),
+    host(5): ({"container_instance_cluster": "bad name!"}, "cluster"),
+    host(6): ({}, "container_instance_cluster"),
+}
+
+
+def test_bad_role_arguments_fail_before_anything_is_sent(sim_factory, tmp_path):
+    sim = sim_factory(hosts=6)
+    host_vars = tmp_path / "bad-values.yml"
+    host_vars.write_text(json.dumps({"windows_ecs": {
+        "hosts": {name: values for name, (values, dummy) in BAD_VALUES.items()}}}))
+    sim.reset_counters()
+    run = run_playbook("ecs_windows.task_iam.configure", sim.inventory, tmp_path, args=["-i", str(host_vars)])
+    assert run.rc == 2, run
+    failures = {r["host"]: r for r in run.records if r["status"] == "failed"}
+    assert sorted(failures) == sorted(BAD_VALUES)
+    for name, (dummy, argument) in BAD_VALUES.items():
+        message = failures[name]["result"]["msg"]
+        assert argument in message, (name, message)
+        assert sim.commands(name) == 0, name
+    assert failures[host(5)]["task"] == AGENT_TASK
+    assert "not a valid ECS cluster name" in failures[host(5)]["result"]["msg"]
+    for name in BAD_VALUES:
+        if name != host(5):
+            assert failures[name]["task"].startswith(ROLE + "Validating arguments against arg spec"), failures[name]
+
+
+def test_check_mode_plans_and_changes_nothing(sim_factory, tmp_path):
+    sim = sim_factory(hosts=1)
+    before = sim.state(host(1))
+    run = run_playbook("ecs_windows.task_iam.configure", sim.inventory, tmp_path, check=True,
+                       extra_vars={"container_instance_cluster": CLUSTER})
+    assert run.rc == 0, run
+    assert run.status(host(1), AGENT_TASK) == "ok"
+    assert run.result(host(1), AGENT_TASK)["changed"] is True
+    # The proxy can only be planned on top of the agent's current setup; the verification would see the old state.
+    assert run.status(host(1), ROLE + "Make the credential proxy healthy (and self-healing at boot)") == "skipped"
+    assert run.status(host(1), ROLE + "Verify the instance") == "skipped"
+    assert sim.state(host(1)) == before
+
+
+def test_bootstrap_containers_routes_running_containers(sim_factory, tmp_path):
+    sim = sim_factory(hosts=1)
+    sim.set(host(1), "init-agent=%s" % CLUSTER, "containers=2", "containers-cmd=1")
+    run = run_playbook("ecs_windows.task_iam.bootstrap_containers", sim.inventory, tmp_path,
+                       extra_vars={"container_instance_imds": "block"})
+    assert run.rc == 0, run
+    result = run.result(host(1), "Add the missing routes inside running nat containers")
+    assert result["changed"] is True
+    assert sorted(c["action"] for c in result["containers"]) == ["added"] * 3
+    again = run_playbook("ecs_windows.task_iam.bootstrap_containers", sim.inventory, tmp_path / "again",
+                         extra_vars={"container_instance_imds": "block"})
+    assert again.result(host(1), "Add the missing routes inside running nat containers")["changed"] is False
