@@ -176,8 +176,10 @@ def _win_stat(host, args: dict) -> Result:
                 stat["size"] = len(data)
             if args.get("get_checksum", True):
                 algorithm = str(args.get("checksum_algorithm") or "sha1").lower()
-                if algorithm not in ("md5", "sha1", "sha256", "sha384", "sha512"):
-                    return _module_result({"failed": True, "msg": "value of checksum_algorithm must be one of: md5, sha1, sha256, sha384, sha512, got: %s" % algorithm})
+                choices = ("md5", "sha1", "sha256", "sha384", "sha512")
+                if algorithm not in choices:
+                    return _module_result({"failed": True, "msg": "value of checksum_algorithm must be one of: %s, got: %s"
+                                           % (", ".join(choices), algorithm)})
                 stat["checksum"] = hashlib.new(algorithm, data).hexdigest()
     return _module_result({"changed": False, "stat": stat})
 

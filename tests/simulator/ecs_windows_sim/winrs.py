@@ -99,8 +99,9 @@ class WinRS:
     def _command(self, req, session) -> bytes:
         line = wsman.find(req.body, "rsp:CommandLine")
         if line is None:
-            raise wsman.Fault("s:Sender", "w:SchemaValidationError", "The SOAP XML in the message does not match the corresponding XML schema definition. ", 2150858817)
-        job = dispatch.classify(line.findtext("{%s}Command" % wsman.NS["rsp"]) or "", line.findtext("{%s}Arguments" % wsman.NS["rsp"]) or "")
+            raise wsman.schema_error()
+        rsp = "{%s}" % wsman.NS["rsp"]
+        job = dispatch.classify(line.findtext(rsp + "Command") or "", line.findtext(rsp + "Arguments") or "")
         console_stdin = req.options.get("WINRS_CONSOLEMODE_STDIN", "TRUE").upper() == "TRUE"
         command = Command(id=wsman.new_id(), job=job, waits_for_stdin=job.reads_stdin or not console_stdin)
         with self._cond:
@@ -113,11 +114,11 @@ class WinRS:
     def _send(self, req, session) -> bytes:
         stream = wsman.find(req.body, "rsp:Send/rsp:Stream")
         if stream is None:
-            raise wsman.Fault("s:Sender", "w:SchemaValidationError", "The SOAP XML in the message does not match the corresponding XML schema definition. ", 2150858817)
+            raise wsman.schema_error()
         try:
             data = base64.b64decode((stream.text or "").strip(), validate=True)
         except (binascii.Error, ValueError):
-            raise wsman.Fault("s:Sender", "w:SchemaValidationError", "The stdin stream is not valid base64. ", 2150858817) from None
+            raise wsman.schema_error("The stdin stream is not valid base64. ") from None
         with self._cond:
             command = self._command_of(self._shell(req), stream.get("CommandId"))
             if not command.stdin_done:

@@ -219,6 +219,10 @@ def invalid_selectors() -> Fault:
     )
 
 
+def schema_error(reason: str = "The SOAP XML in the message does not match the corresponding XML schema definition. ") -> Fault:
+    return Fault("s:Sender", "w:SchemaValidationError", reason, wsman_code=2150858817)
+
+
 def action_not_supported(action: str) -> Fault:
     return Fault(
         "s:Sender",
