@@ -12,12 +12,15 @@ per host (stories advance in lock step), and the simulator's per-host counters t
     phase.commands["ecs-sim-001"]        # WinRM commands the host received during the phase
     phase.states["ecs-sim-001"]          # `ctl state` after the phase (phase.before: before it)
 
+`setup` and `reboot` put hosts in their starting state.
+
 Task arguments travel as JSON (valid YAML), so no value is templated into the playbook text.
 """
 
 from __future__ import annotations
 
 import json
+import time
 
 from ecs_integration import run_playbook
 
@@ -52,10 +55,33 @@ class Phase:
         return found[0]["status"]
 
 
+def control(sim, verb, host=None, **kwargs):
+    """What `ecs-windows-sim ctl` sends, over the simulator's control socket in-process (a ctl subprocess per host and
+    phase costs seconds on a busy machine)."""
+    from ecs_windows_sim import control as sim_control
+
+    return sim_control.call(sim.state_dir, dict(kwargs, verb=verb, host=host))
+
+
+def setup(sim, host, *pairs):
+    """`ctl set HOST KEY=VALUE...` (in-process)."""
+    return control(sim, "set", host, pairs=list(pairs))
+
+
+def reboot(sim, host, downtime=0.5):
+    """`ctl reboot HOST --downtime S`, then wait until the host accepts WinRM again."""
+    control(sim, "reboot", host, downtime=downtime)
+    deadline = time.monotonic() + downtime + 60
+    while control(sim, "counters", host).get("status") != "up":
+        assert time.monotonic() < deadline, "simulated host %s did not come back" % host
+        time.sleep(0.1)
+
+
 def run_phase(sim, workdir, stories, **kwargs):
     """Run the stories' tasks as one playbook; counters are reset first so `commands` are this phase's."""
-    before = {host: sim.state(host) for host in stories}
-    sim.reset_counters()
+    before = {host: control(sim, "state", host) for host in stories}
+    control(sim, "counters", reset=True)
     run = run_playbook(playbook_text(stories), sim.inventory, workdir, **kwargs)
-    counters = sim.counters()["hosts"]
-    return Phase(run, before, {host: sim.state(host) for host in stories}, {host: counters[host]["commands"] for host in stories})
+    counters = control(sim, "counters")["hosts"]
+    return Phase(run, before, {host: control(sim, "state", host) for host in stories},
+                 {host: counters[host]["commands"] for host in stories})

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from configure_plays import run_phase, task
+from configure_plays import control, run_phase, setup, task
 
 MAIN, BAD, MOVE, PROXY, ABSENT, PLAIN = ("ecs-sim-%03d" % n for n in range(1, 7))
 CLUSTER = {"cluster": "windows", "init_retry_delay": 0}
@@ -32,10 +32,10 @@ BAD_ARGS = {
 @pytest.fixture(scope="module")
 def sim(sim_factory):
     sim = sim_factory(hosts=6)
-    sim.set(MOVE, "init-agent=blue", "containers=2")
-    sim.set(PROXY, "init-agent=windows")
-    sim.set(ABSENT, "init-agent=windows")
-    sim.set(PLAIN, "ecstools=absent")
+    setup(sim, MOVE, "init-agent=blue", "containers=2")
+    setup(sim, PROXY, "init-agent=windows")
+    setup(sim, ABSENT, "init-agent=windows")
+    setup(sim, PLAIN, "ecstools=absent")
     return sim
 
 
@@ -129,7 +129,7 @@ def test_bad_arguments_fail_before_any_winrm_command(sim, phase1):
         assert phase1.status(BAD, name) == "failed"
         assert result["msg"].startswith("invalid arguments for ecs_windows.task_iam.agent: ") and message in result["msg"], (name, result)
     assert phase1.commands[BAD] == 0
-    assert sim.counters(BAD)["http_requests"] == 0
+    assert control(sim, "counters", BAD)["http_requests"] == 0
 
 
 # --- cluster change ---------------------------------------------------------------------------------------

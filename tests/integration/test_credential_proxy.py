@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from configure_plays import run_phase, task
+from configure_plays import control, reboot, run_phase, setup, task
 
 STALE, DEAD, DOWN, IIS, EXCLUDED, FRESH, BOOT, BAD, DUPNAT, APIPA = ("ecs-sim-%03d" % n for n in range(1, 11))
 REPAIR = {"init_retry_delay": 0}
@@ -26,17 +26,17 @@ BAD_ARGS = {
 def sim(sim_factory):
     sim = sim_factory(hosts=10)
     for host in (STALE, DEAD, DOWN, IIS, EXCLUDED, BOOT, DUPNAT):
-        sim.set(host, "init-agent=windows")
-    sim.set(APIPA, "apipa-adapter=on")
-    sim.set(APIPA, "init-agent=windows")
-    sim.set(DOWN, "agent=stopped")
-    sim.set(IIS, "iis=on")
-    sim.set(EXCLUDED, "excluded-port=51679", "agent=stopped")
-    sim.set(EXCLUDED, "agent=running")
-    sim.set(DUPNAT, "duplicate-nat=on")
+        setup(sim, host, "init-agent=windows")
+    setup(sim, APIPA, "apipa-adapter=on")
+    setup(sim, APIPA, "init-agent=windows")
+    setup(sim, DOWN, "agent=stopped")
+    setup(sim, IIS, "iis=on")
+    setup(sim, EXCLUDED, "excluded-port=51679", "agent=stopped")
+    setup(sim, EXCLUDED, "agent=running")
+    setup(sim, DUPNAT, "duplicate-nat=on")
     for host in (STALE, DEAD, DUPNAT, APIPA):
-        sim.reboot(host, downtime=0.5)
-    sim.set(DEAD, "init-agent=windows")  # initialising on top of the stale rule: the dead-rule trap
+        reboot(sim, host)
+    setup(sim, DEAD, "init-agent=windows")  # initialising on top of the stale rule: the dead-rule trap
     return sim
 
 
@@ -73,9 +73,9 @@ def phase2(sim, workdir, phase1):
 @pytest.fixture(scope="module")
 def rebooted_boot_host(sim, phase2):
     """The on_boot host after a reboot, before any Ansible run: (state before reboot, state after)."""
-    before = sim.state(BOOT)
-    sim.reboot(BOOT, downtime=0.5)
-    return before, sim.state(BOOT)
+    before = control(sim, "state", BOOT)
+    reboot(sim, BOOT)
+    return before, control(sim, "state", BOOT)
 
 
 @pytest.fixture(scope="module")
@@ -189,7 +189,7 @@ def test_bad_arguments_fail_before_any_winrm_command(sim, phase1):
         result = phase1.result(BAD, name)
         assert phase1.status(BAD, name) == "failed"
         assert result["msg"].startswith("invalid arguments for ecs_windows.task_iam.credential_proxy: ") and message in result["msg"]
-    assert phase1.commands[BAD] == 0 and sim.counters(BAD)["http_requests"] == 0
+    assert phase1.commands[BAD] == 0 and control(sim, "counters", BAD)["http_requests"] == 0
 
 
 # --- on_boot: the startup task, idempotence, self-healing reboot, teardown ----------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from configure_plays import run_phase, task
+from configure_plays import control, reboot, run_phase, setup, task
 
 FLOW, RETRY, IIS, EXCLUDED, AGENT_FIX = ("ecs-sim-%03d" % n for n in range(1, 6))
 AGENT = {"cluster": "windows", "init_retry_delay": 0}
@@ -22,11 +22,11 @@ MAX_CHANGED_COMMANDS = 3
 @pytest.fixture(scope="module")
 def sim(sim_factory):
     sim = sim_factory(hosts=5)
-    sim.ctl("fault", RETRY, "init-adapter-not-found", "--count", "2")
-    sim.set(IIS, "iis=on")
-    sim.set(EXCLUDED, "excluded-port=51679")
-    sim.set(AGENT_FIX, "init-agent=windows")
-    sim.reboot(AGENT_FIX, downtime=0.5)
+    control(sim, "fault", RETRY, kind="init-adapter-not-found", count=2, ms=None)
+    setup(sim, IIS, "iis=on")
+    setup(sim, EXCLUDED, "excluded-port=51679")
+    setup(sim, AGENT_FIX, "init-agent=windows")
+    reboot(sim, AGENT_FIX)
     return sim
 
 
@@ -48,19 +48,15 @@ def configured(sim, workdir):
 
 @pytest.fixture(scope="module")
 def after_first_reboot(sim, workdir, configured):
-    sim.reboot(FLOW, downtime=0.5)
-    return run_phase(sim, workdir, {FLOW: [task("instance_info", {"container_detail": "none"}), task("credential_proxy", PROXY)]})
+    reboot(sim, FLOW)
+    return run_phase(sim, workdir, {FLOW: [task("instance_info", {"container_detail": "none"}), task("credential_proxy", PROXY),
+                                           task("credential_proxy", dict(PROXY, on_boot=True), name="install on_boot")]})
 
 
 @pytest.fixture(scope="module")
-def on_boot_installed(sim, workdir, after_first_reboot):
-    return run_phase(sim, workdir, {FLOW: [task("credential_proxy", dict(PROXY, on_boot=True))]})
-
-
-@pytest.fixture(scope="module")
-def after_second_reboot(sim, workdir, on_boot_installed):
-    sim.reboot(FLOW, downtime=0.5)
-    healed = sim.state(FLOW)
+def after_second_reboot(sim, workdir, after_first_reboot):
+    reboot(sim, FLOW)
+    healed = control(sim, "state", FLOW)
     return healed, run_phase(sim, workdir, {FLOW: [task("instance_info", {"container_detail": "none"})]})
 
 
@@ -84,11 +80,11 @@ def test_credential_proxy_repairs_it_in_one_run(after_first_reboot):
     assert after_first_reboot.status(FLOW, "credential_proxy") == "ok", after_first_reboot.run
     assert proxy["changed"] is True and proxy["cause"] == "stale_after_reboot" and proxy["repaired"] is True
     assert proxy["commands"] <= MAX_CHANGED_COMMANDS
-    assert after_first_reboot.states[FLOW]["derived"]["proxy_endpoint"]["ok"] is True
+    assert proxy["facts"]["endpoints"]["proxy"]["ok"] is True
 
 
-def test_with_on_boot_the_next_reboot_heals_itself_without_ansible(on_boot_installed, after_second_reboot):
-    assert on_boot_installed.result(FLOW)["changed"] is True
+def test_with_on_boot_the_next_reboot_heals_itself_without_ansible(after_first_reboot, after_second_reboot):
+    assert after_first_reboot.result(FLOW, "install on_boot")["changed"] is True
     healed, phase = after_second_reboot
     assert healed["derived"]["proxy_endpoint"]["ok"] is True  # read from the simulator before any Ansible run
     info = phase.result(FLOW)
