@@ -11,7 +11,7 @@ import pytest
 
 from configure_plays import control, reboot, run_phase, setup, task
 
-STALE, DEAD, DOWN, IIS, EXCLUDED, FRESH, BOOT, BAD, DUPNAT, APIPA = ("ecs-sim-%03d" % n for n in range(1, 11))
+STALE, DEAD, DOWN, IIS, EXCLUDED, FRESH, BOOT, BAD, DUPNAT, APIPA, FAIL = ("ecs-sim-%03d" % n for n in range(1, 12))
 REPAIR = {"init_retry_delay": 0}
 BOOT_TASK = ("\\ecs_windows.task_iam\\", "Recover-ECSCredentialProxy")
 BOOT_SCRIPT = "C:\\ProgramData\\Amazon\\ECS\\ecs_windows.task_iam\\recover-credential-proxy.ps1"
@@ -24,8 +24,8 @@ BAD_ARGS = {
 
 @pytest.fixture(scope="module")
 def sim(sim_factory):
-    sim = sim_factory(hosts=10)
-    for host in (STALE, DEAD, DOWN, IIS, EXCLUDED, BOOT, DUPNAT):
+    sim = sim_factory(hosts=11)
+    for host in (STALE, DEAD, DOWN, IIS, EXCLUDED, BOOT, DUPNAT, FAIL):
         setup(sim, host, "init-agent=windows")
     setup(sim, APIPA, "apipa-adapter=on")
     setup(sim, APIPA, "init-agent=windows")
@@ -34,8 +34,9 @@ def sim(sim_factory):
     setup(sim, EXCLUDED, "excluded-port=51679", "agent=stopped")
     setup(sim, EXCLUDED, "agent=running")
     setup(sim, DUPNAT, "duplicate-nat=on")
-    for host in (STALE, DEAD, DUPNAT, APIPA):
+    for host in (STALE, DEAD, DUPNAT, APIPA, FAIL):
         reboot(sim, host)
+    control(sim, "fault", FAIL, kind="init-adapter-not-found", count=1, ms=None)
     setup(sim, DEAD, "init-agent=windows")  # initialising on top of the stale rule: the dead-rule trap
     return sim
 
@@ -58,6 +59,7 @@ def phase1(sim, workdir):
         BAD: [task("credential_proxy", args, name=name, ignore_errors=True) for name, (args, _msg) in BAD_ARGS.items()],
         DUPNAT: [task("credential_proxy", REPAIR, ignore_errors=True)],
         APIPA: [task("credential_proxy", REPAIR)],
+        FAIL: [task("credential_proxy", dict(REPAIR, init_attempts=1), ignore_errors=True)],
     })
 
 
@@ -67,6 +69,7 @@ def phase2(sim, workdir, phase1):
         STALE: [task("credential_proxy", REPAIR, diff=True)],
         DEAD: [task("credential_proxy", REPAIR)],
         BOOT: [task("credential_proxy", dict(REPAIR, on_boot=True, boot_delay=45))],
+        FAIL: [task("credential_proxy", REPAIR)],
     })
 
 
@@ -164,6 +167,16 @@ def test_legacy_apipa_vnic_is_removed_with_the_stale_rule(phase1):
     assert "vNIC 'vEthernet (APIPA)'" in result["changes"][0]
     assert result["facts"]["proxy"]["apipa_adapter"] is None and result["repaired"] is True
     assert [a["name"] for a in phase1.states[APIPA]["adapters"]] == ["Ethernet", "vEthernet (nat)"]
+
+
+def test_a_failed_repair_is_reported_and_the_next_run_completes_it(phase1, phase2):
+    result = phase1.result(FAIL)
+    assert phase1.status(FAIL) == "failed" and result["changed"] is True  # the stale rule was already deleted
+    assert "op init_agent failed" in result["msg"] and "VMNetwork adapter 'vEthernet (nat)*' not found" in result["msg"]
+    assert proxy_rules(phase1.states[FAIL]) == [] and phase1.commands[FAIL] == 2
+    result = phase2.result(FAIL)
+    assert phase2.status(FAIL) == "ok", phase2.run
+    assert result["cause"] == "missing" and result["repaired"] is True and phase2.commands[FAIL] == 2
 
 
 # --- refusals: nothing changed, the remedy in the message ------------------------------------------------------
