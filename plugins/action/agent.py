@@ -37,8 +37,6 @@ class ActionModule(EcsAction):
             "container_instance_arn": reg["container_instance_arn"],
             "agent_version": facts["agent"]["version"],
         }
-        if self._planned["warnings"]:
-            out["warnings"] = self._planned["warnings"]
         for (op, _args), result in zip(self._planned["calls"], results):
             if op == "init_agent":
                 out["init"] = result

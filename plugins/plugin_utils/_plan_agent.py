@@ -15,10 +15,7 @@ import re
 from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _ecs_names, _findings
 from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _plan_proxy as proxy
 
-try:
-    from urllib.parse import urlsplit
-except ImportError:  # pragma: no cover (Python 2 is not supported by requires_ansible >= 2.17)
-    from urlparse import urlsplit
+from urllib.parse import urlsplit
 
 SERVICE = "AmazonECS"
 ENV_HTTP_PROXY = "HTTP_PROXY"
@@ -215,14 +212,13 @@ def _view(facts, env_names):
     }
 
 
-def _refuse(what, problems):
-    raise proxy.Refusal("%s: %s" % (what, "; ".join("%s. Fix: %s" % (p["message"], p["fix"]) for p in problems)), problems)
-
-
-def _plan_absent(facts, args, out, after):
+def _plan_absent(facts, args):
     managed = set(INIT_ENV) | set(args["environment"])
     if args.get("http_proxy") is not None:
         managed |= {ENV_HTTP_PROXY, ENV_NO_PROXY}
+    before = _view(facts, managed)
+    after = json.loads(json.dumps(before))
+    out = {"changes": [], "calls": [], "init": None, "diff": {"before": before, "after": after}}
     remove = sorted(name for name in managed if facts["machine_env"].get(name) is not None)
     svc = facts["services"][SERVICE]
     if svc is not None and (svc["status"] != "Stopped" or svc["start_type"] != "Disabled"):
@@ -285,7 +281,7 @@ def _plan_reregister(facts, args, out):
     if not args["force_reregister"]:
         what = ("registered to cluster '%s' (%s)" % (old, arn)) if arn else \
             ("configured for cluster '%s' (the agent is not running, so its saved registration cannot be read)" % old)
-        _refuse("refusing to change the cluster", [{
+        proxy.refuse("refusing to change the cluster", [{
             "code": "cluster_change",
             "message": "the instance is %s, not '%s'; registering it in another cluster makes it a new container instance "
                        "and strands the tasks running on it (%s)" % (what, args["cluster"], stranded),
@@ -299,21 +295,15 @@ def _plan_reregister(facts, args, out):
 
 def plan(facts, args):
     """facts (probe result) + check_args(args) -> plan dict: changes, calls (one apply batch, without the verifying
-    probe), diff, warnings, init (the init_agent args when it runs). Raises _plan_proxy.Refusal for host state it
+    probe), diff, init (the init_agent args when it runs). Raises _plan_proxy.Refusal for host state it
     will not change."""
-    out = {"changes": [], "calls": [], "warnings": [], "init": None}
     if args["state"] == "absent":
-        managed = set(INIT_ENV) | set(args["environment"]) | ({ENV_HTTP_PROXY, ENV_NO_PROXY} if args.get("http_proxy") is not None else set())
-        before = _view(facts, managed)
-        after = json.loads(json.dumps(before))
-        out["diff"] = {"before": before, "after": after}
-        return _plan_absent(facts, args, out, after)
-
+        return _plan_absent(facts, args)
     cluster = args["cluster"]
     want_env = desired_env(args)
     before = _view(facts, want_env)
     after = json.loads(json.dumps(before))
-    out["diff"] = {"before": before, "after": after}
+    out = {"changes": [], "calls": [], "init": None, "diff": {"before": before, "after": after}}
     svc = facts["services"][SERVICE]
     reg = facts["registration"]
     registered = bool(reg["reachable"] and reg["container_instance_arn"] and reg["cluster"] == cluster)
@@ -342,7 +332,7 @@ def plan(facts, args):
         problems = [{"code": "port80_in_use", "message": diag["reason"],
                      "fix": "find it with 'netstat -ano -p tcp' and 'netsh http show servicestate', stop it, then rerun"}]
     if problems:
-        _refuse("task IAM roles need the credential proxy (%s)" % diag["reason"] if proxy_broken else "the agent cannot register", problems)
+        proxy.refuse("task IAM roles need the credential proxy (%s)" % diag["reason"] if proxy_broken else "the agent cannot register", problems)
     remove = None
     if proxy_broken and (diag["cause"] != "agent_down" or svc is None):
         remove = diag["remove"]
@@ -351,10 +341,10 @@ def plan(facts, args):
 
     need_init = bool(init_reasons)
     if need_init and not facts["ecstools"]["present"] and install is None:
-        _refuse("the agent needs initialising (%s)" % "; ".join(init_reasons),
+        proxy.refuse("the agent needs initialising (%s)" % "; ".join(init_reasons),
                 [f for f in _findings.findings(facts) if f["code"] == "ecstools_missing"])
     if need_init and args["task_iam_role"] and not facts["hyperv_powershell"]:
-        _refuse("the agent needs initialising with IAM roles for tasks (%s)" % "; ".join(init_reasons), [{
+        proxy.refuse("the agent needs initialising with IAM roles for tasks (%s)" % "; ".join(init_reasons), [{
             "code": "hyperv_powershell_missing",
             "message": "the Hyper-V PowerShell module is not installed; setting up the credential proxy needs its cmdlets "
                        "(Get-VMNetworkAdapter, aws/amazon-ecs-agent#1587)",
