@@ -61,8 +61,9 @@ class Refusal(Exception):
 
 
 def env_true(value):
-    """How the agent reads a boolean setting (Go strconv.ParseBool); unset is false."""
-    return isinstance(value, str) and value.strip() in ("1", "t", "T", "TRUE", "true", "True")
+    """A boolean agent setting is on: "true" in any case, as instance_info judges it (the agent's ParseBool also takes
+    1 and t, which the agent module rewrites to true); unset is false."""
+    return isinstance(value, str) and value.strip().lower() == "true"
 
 
 def env_list(value):
