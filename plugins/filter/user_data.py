@@ -22,7 +22,7 @@ description:
     may read the script in the ANSI code page, where UTF-8 bytes can turn into quote characters.
   - C(Initialize-ECSAgent) is retried (O(initialize_attempts)) because it fails now and then when the
     C(vEthernet nat) adapter is not found yet.
-  - The output is accepted by EC2 as-is. C(amazon.aws.ec2_launch_template) wants it base64-encoded
+  - The output is accepted by EC2 as-is; it is ASCII, and more than the 16 KB EC2 takes is refused. C(amazon.aws.ec2_launch_template) wants it base64-encoded
     (O(b64=true) or C(| b64encode)); C(amazon.aws.ec2_instance) takes the plain text.
 options:
   _input:
@@ -149,6 +149,7 @@ _MANAGED_ENV = {
     "HTTPS_PROXY": "https_proxy",
     "NO_PROXY": "http_proxy and no_proxy",
 }
+USER_DATA_LIMIT = 16384  # EC2 user data, in bytes before base64 encoding
 _VERSION_RE = re.compile(r"latest|v?[0-9]+\.[0-9]+\.[0-9]+")
 _ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SAFE_VALUE_RE = re.compile(r"[\x20-\x7e]*")
@@ -352,6 +353,8 @@ def user_data(
     text = "<powershell>\n%s\n</powershell>\n" % "\n".join(lines)
     if persist:
         text += "<persist>true</persist>\n"
+    if len(text) > USER_DATA_LIMIT:
+        _fail("the user data is %d bytes and EC2 takes at most %d (before base64): shorten agent_env or no_proxy" % (len(text), USER_DATA_LIMIT))
     if b64:
         return base64.b64encode(text.encode("utf-8")).decode("ascii")
     return text

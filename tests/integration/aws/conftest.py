@@ -1,5 +1,5 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A real moto server on loopback (one per test module), and real ansible-playbook runs pointed at it."""
+"""A real moto server on loopback (one for the session: tests use their own names), and real ansible-playbook runs."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from aws_moto import BIN, REGION, ROOT, Moto, Run, free_port
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def moto(tmp_path_factory):
     port = free_port()
     workdir = tmp_path_factory.mktemp("moto")
@@ -50,7 +50,7 @@ def moto(tmp_path_factory):
         log.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def playbook(moto, tmp_path_factory):
     """Run playbooks/register_task.yml through the real ansible-playbook with the given task_role_* vars."""
     home = tmp_path_factory.mktemp("ansible-home")

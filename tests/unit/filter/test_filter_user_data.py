@@ -216,3 +216,9 @@ def test_b64_is_the_plain_form_encoded():
 def test_the_grammar_check_can_fail(broken):
     with pytest.raises(AssertionError):
         parse(broken)
+
+
+def test_more_than_ec2_takes_is_refused():
+    assert len(user_data("c", http_proxy="http://p", agent_env={"V%d" % i: "x" * 100 for i in range(60)})) > 9000
+    with pytest.raises(AnsibleFilterError, match="EC2 takes at most 16384"):
+        user_data("c", agent_env={"V%d" % i: "x" * 200 for i in range(100)})
