@@ -21,7 +21,7 @@ SERVICE = "AmazonECS"
 ENV_HTTP_PROXY = "HTTP_PROXY"
 ENV_NO_PROXY = "NO_PROXY"
 # REF pitfall 10: with a proxy the agent must still reach IMDS, the credential proxy and Docker directly.
-REQUIRED_NO_PROXY = ("169.254.169.254", "169.254.170.2", "\\\\.\\pipe\\docker_engine")
+REQUIRED_NO_PROXY = _findings.NO_PROXY_REQUIRED
 # Settings that other options own, or that Initialize-ECSAgent writes itself (REF 1.2).
 OWNED_ENV = frozenset([proxy.ENV_CLUSTER, "ECS_DATADIR", "ECS_LOGFILE"]) | frozenset(proxy.INIT_FLAG_ENV.values()) | \
     frozenset(proxy.INIT_LIST_ENV.values())
