@@ -163,10 +163,10 @@ def test_recover_repairs_only_the_broken_proxies(fleet, recovered):
 # --- configure through ansible-runner, the engine AWX uses ---------------------------------------
 
 
-def runner_configure(private_data_dir):
+def runner_run(private_data_dir, playbook):
     import ansible_runner
 
-    return ansible_runner.run(private_data_dir=str(private_data_dir), playbook="configure.yml", quiet=True,
+    return ansible_runner.run(private_data_dir=str(private_data_dir), playbook=playbook, quiet=True,
                               extravars={"container_instance_cluster": "awx"})
 
 
@@ -182,7 +182,7 @@ def test_configure_through_ansible_runner_records_the_events_awx_shows(sim_facto
     env["PATH"] = ansible_env(tmp_path)["PATH"]
     (private / "env" / "envvars").write_text(json.dumps(env))
 
-    first = runner_configure(private)
+    first = runner_run(private, "configure.yml")
     assert (first.status, first.rc) == ("successful", 0), first.stdout.read()
     events = list(first.events)
     tasks = [e["event_data"]["task"] for e in events if e["event"] == "playbook_on_task_start"]
@@ -209,13 +209,20 @@ def test_configure_through_ansible_runner_records_the_events_awx_shows(sim_facto
     assert agent[0]["event_data"]["res"]["cluster"] == "awx"
 
     sim.reset_counters()
-    second = runner_configure(private)
+    second = runner_run(private, "configure.yml")
     assert (second.status, second.rc) == ("successful", 0), second.stdout.read()
     stats = [e for e in second.events if e["event"] == "playbook_on_stats"][0]["event_data"]
     assert stats["changed"] == {}
     assert not [e for e in second.events if e["event"] == "runner_on_ok" and e["event_data"]["res"].get("changed")]
     # Idempotent run: agent, credential_proxy and instance_info each cost one WinRM command.
     assert {name: sim.commands(name) for name in sim.hosts} == {name: 3 for name in sim.hosts}
+
+    # verify publishes the report summary as job artifacts (set_stats), which AWX stores with the job.
+    report = runner_run(private, "verify.yml")
+    assert (report.status, report.rc) == ("successful", 0), report.stdout.read()
+    artifact = [e for e in report.events if e["event"] == "playbook_on_stats"][0]["event_data"]["artifact_data"]
+    assert artifact["ecs_fleet_report"]["summary"]["healthy"] == 2
+    assert artifact["ecs_fleet_report"]["unhealthy"] == []
 
     # The job's recorded output and events never carry the WinRM password.
     password = sim.vars[PASSWORD_KEY]
