@@ -342,7 +342,7 @@ def plan(facts, args):
     need_init = bool(init_reasons)
     if need_init and not facts["ecstools"]["present"] and install is None:
         proxy.refuse("the agent needs initialising (%s)" % "; ".join(init_reasons),
-                [f for f in _findings.findings(facts) if f["code"] == "ecstools_missing"])
+                     [f for f in _findings.findings(facts) if f["code"] == "ecstools_missing"])
     if need_init and args["task_iam_role"] and not facts["hyperv_powershell"]:
         proxy.refuse("the agent needs initialising with IAM roles for tasks (%s)" % "; ".join(init_reasons), [{
             "code": "hyperv_powershell_missing",
