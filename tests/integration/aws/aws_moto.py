@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import pathlib
 import socket
 import sys
@@ -18,6 +19,29 @@ REGION = "eu-west-1"
 ACCOUNT = "123456789012"  # moto's default account
 # Calls that change something; an idempotent run or a refused input must make none of them.
 MUTATING_PREFIXES = ("Create", "Put", "Attach", "Detach", "Register", "Deregister", "Update", "Tag", "Untag", "Delete")
+
+
+def ansible_env(home):
+    """Environment for ansible-* commands: the venv, this collection, dummy AWS credentials, no user AWS files."""
+    env = dict(
+        os.environ,
+        PATH="%s%s%s" % (BIN, os.pathsep, os.environ.get("PATH", "")),
+        ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".venv" / "collections"),
+        ANSIBLE_HOME=str(home),
+        ANSIBLE_LOCAL_TEMP=str(home / "tmp"),
+        ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
+        ANSIBLE_PIPELINING="true",
+        ANSIBLE_DEPRECATION_WARNINGS="false",
+        ANSIBLE_LOCALHOST_WARNING="false",
+        ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+    )
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_URL", "AWS_ENDPOINT_URL"):
+        env.pop(name, None)
+    return env
 
 
 def free_port():

@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from aws_moto import BIN, REGION, ROOT, Moto, Run, free_port
+from aws_moto import BIN, REGION, Moto, Run, ansible_env, free_port
 
 
 @pytest.fixture(scope="session")
@@ -51,27 +51,10 @@ def moto(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def playbook(moto, tmp_path_factory):
-    """Run playbooks/register_task.yml through the real ansible-playbook with the given task_role_* vars."""
+def aws_playbook(moto, tmp_path_factory):
+    """Run a playbook (register_task by default) through the real ansible-playbook, pointed at moto, with these vars."""
     home = tmp_path_factory.mktemp("ansible-home")
-    env = dict(
-        os.environ,
-        PATH="%s%s%s" % (BIN, os.pathsep, os.environ.get("PATH", "")),
-        ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".venv" / "collections"),
-        ANSIBLE_HOME=str(home),
-        ANSIBLE_LOCAL_TEMP=str(home / "tmp"),
-        ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
-        ANSIBLE_PIPELINING="true",
-        ANSIBLE_DEPRECATION_WARNINGS="false",
-        ANSIBLE_LOCALHOST_WARNING="false",
-        ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-    )
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_URL", "AWS_ENDPOINT_URL"):
-        env.pop(name, None)
+    env = ansible_env(home)
     counter = iter(range(1000))
 
     def run(variables, check=False, playbook="ecs_windows.task_iam.register_task"):

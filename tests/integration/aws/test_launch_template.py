@@ -9,8 +9,8 @@ import pathlib
 HERE = pathlib.Path(__file__).resolve().parent
 
 
-def test_launch_template_carries_the_user_data(moto, playbook):
-    run = playbook({"template_name": "ecs-windows", "cluster": "windows"}, playbook=str(HERE / "launch_template.yml"))
+def test_launch_template_carries_the_user_data(moto, aws_playbook):
+    run = aws_playbook({"template_name": "ecs-windows", "cluster": "windows"}, playbook=str(HERE / "launch_template.yml"))
     assert run.rc == 0, run.failure()
     assert run.stats["changed"] == 1
     versions = moto.client("ec2").describe_launch_template_versions(LaunchTemplateName="ecs-windows")["LaunchTemplateVersions"]

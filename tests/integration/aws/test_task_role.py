@@ -61,18 +61,18 @@ def expected_trust():
     }
 
 
-def test_check_mode_then_create_then_no_change(moto, playbook):
+def test_check_mode_then_create_then_no_change(moto, aws_playbook):
     iam, ecs = moto.client("iam"), moto.client("ecs")
 
     moto.reset_recording()
-    check = playbook(WEB, check=True)
+    check = aws_playbook(WEB, check=True)
     assert check.rc == 0, check.failure()
     assert check.stats["changed"] >= 1
     assert mutating(moto.recorded_actions()) == []
     assert ecs.list_task_definitions(familyPrefix="web")["taskDefinitionArns"] == []
 
     moto.reset_recording()
-    first = playbook(WEB)
+    first = aws_playbook(WEB)
     assert first.rc == 0, first.failure()
     actions = moto.recorded_actions()
     for call in ("GetCallerIdentity", "CreateRole", "AttachRolePolicy", "PutRolePolicy", "DescribeTaskDefinition", "RegisterTaskDefinition"):
@@ -101,7 +101,7 @@ def test_check_mode_then_create_then_no_change(moto, playbook):
     assert result["role_arn"] == role["Arn"] and result["execution_role_arn"] == execution["Arn"]
 
     moto.reset_recording()
-    second = playbook(WEB)
+    second = aws_playbook(WEB)
     assert second.rc == 0, second.failure()
     assert second.stats["changed"] == 0
     assert mutating(moto.recorded_actions()) == []
@@ -136,11 +136,11 @@ def _containers(mapping, name="web"):
         ),
     ],
 )
-def test_refused_before_any_aws_call(moto, playbook, overrides, task, message):
+def test_refused_before_any_aws_call(moto, aws_playbook, overrides, task, message):
     variables = dict(copy.deepcopy(WEB), task_role_name="refused-task", task_role_family="refused")
     variables.update(overrides)
     moto.reset_recording()
-    run = playbook(variables)
+    run = aws_playbook(variables)
     assert run.rc != 0
     failed_task, msg = run.failure()
     assert failed_task.endswith(task)
@@ -196,7 +196,7 @@ CHANGES = {
 
 
 @pytest.fixture(scope="module")
-def changed_runs(moto, playbook):
+def changed_runs(moto, aws_playbook):
     """family -> task_role_result, after baseline revisions and one role run per change."""
     ecs = moto.client("ecs")
     for family in CHANGES:
@@ -213,7 +213,7 @@ def changed_runs(moto, playbook):
         )
     runs = [dict(BASE_VARS, task_role_family=family, **CHANGES[family][0]) for family in CHANGES]
     moto.reset_recording()
-    run = playbook({"runs": runs}, playbook=str(HERE / "apply_task_role_each.yml"))
+    run = aws_playbook({"runs": runs}, playbook=str(HERE / "apply_task_role_each.yml"))
     assert run.rc == 0, run.failure()
     results = run.facts("task_role_result")
     assert len(results) == len(runs)
