@@ -128,7 +128,7 @@ def _heals_at_boot(row):
 
 def _md(text):
     """Text for Markdown: `<cluster>` must not vanish as an HTML tag."""
-    return _one_line(text).replace("<", "\\<").replace(">", "\\>")
+    return _one_line(text).replace("<", "\\<")
 
 
 def _cell(text):

@@ -87,7 +87,7 @@ def test_markdown_table_escapes_cells_and_lists_details():
     assert "**2 hosts: 1 healthy, 1 broken, 0 unreachable.**" in lines
     iis = [line for line in lines if line.startswith("| h-iis |")][0]
     assert iis.count(" | ") == 6  # 7 columns, the "|" inside the cause is escaped
-    assert "Stop W3SVC \\| bind IIS to \\<host ip\\>." in iis
+    assert "Stop W3SVC \\| bind IIS to \\<host ip>." in iis
     assert "| h-ok | healthy | - | - | - | - | yes |" in lines
     assert "### h-iis" in lines
     assert text.endswith("\n")
