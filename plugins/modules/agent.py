@@ -177,7 +177,7 @@ notes:
     in check mode; 2 for a change (the probe, then one batch that applies the change, waits for registration and
     probes again to verify). Registration polling happens inside that batch."
   - Arguments are validated before anything is sent; a bad value fails with no WinRM command.
-  - ECSTools is closed source (REF 0). The module treats C(Initialize-ECSAgent) as a black box and verifies its
+  - ECSTools is closed source (no public code of C(Initialize-ECSAgent) is known). The module treats C(Initialize-ECSAgent) as a black box and verifies its
     outcome with the final probe instead of trusting it.
   - It both sets Machine C(ECS_ENABLE_TASK_IAM_ROLE=true) and passes C(-EnableTaskIAMRole), because which of the two
     turns the feature on is not documented (uncertain in the sources).
@@ -193,7 +193,8 @@ notes:
     inference, so the final probe checks the version.
   - Refused with the exact remedy, changing nothing - port 80 held by another listener such as IIS (an inference
     from the proxy's needs), 51678/51679 inside an excluded port range, duplicate "vEthernet (nat)" adapters,
-    ECSTools missing without O(install_ecstools), a cluster change without O(force_reregister).
+    ECSTools missing without O(install_ecstools), the Hyper-V PowerShell module missing (the proxy set-up needs it,
+    as AWS's C(hostsetup.ps1) does), a cluster change without O(force_reregister).
   - When the agent is stopped its registration cannot be read; a different C(ECS_CLUSTER) in the Machine environment
     then counts as registered elsewhere.
   - The Docker daemon reads C(HTTP_PROXY) when it starts; the module restarts only the agent, not Docker (that would
