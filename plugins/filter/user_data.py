@@ -86,7 +86,11 @@ options:
     type: int
     default: 3
   persist:
-    description: Appends C(<persist>true</persist>) so EC2Launch runs the script at every boot, not only the first.
+    description:
+      - Appends C(<persist>true</persist>) so EC2Launch runs the script at every boot, not only the first.
+      - Running C(Initialize-ECSAgent) again after a reboot does not by itself repair a stale credential proxy
+        (the old portproxy rule survives and keeps port 80); the C(container_instance) role's boot task
+        (C(credential_proxy) with C(on_boot)) deletes the stale parts first.
     type: bool
     default: false
   b64:
