@@ -22,11 +22,16 @@ MUTATING_PREFIXES = ("Create", "Put", "Attach", "Detach", "Register", "Deregiste
 
 
 def ansible_env(home):
-    """Environment for ansible-* commands: the venv, this collection, dummy AWS credentials, no user AWS files."""
+    """Environment for ansible-* commands: the venv, this checkout as the collection (amazon.aws and community.aws
+    come from the venv's site-packages), dummy AWS credentials, no user AWS files."""
+    link = home / "collections" / "ansible_collections" / "ecs_windows" / "task_iam"
+    if not link.exists():
+        link.parent.mkdir(parents=True)
+        link.symlink_to(ROOT)
     env = dict(
         os.environ,
         PATH="%s%s%s" % (BIN, os.pathsep, os.environ.get("PATH", "")),
-        ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".venv" / "collections"),
+        ANSIBLE_COLLECTIONS_PATH=str(home / "collections"),
         ANSIBLE_HOME=str(home),
         ANSIBLE_LOCAL_TEMP=str(home / "tmp"),
         ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
