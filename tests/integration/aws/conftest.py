@@ -24,6 +24,7 @@ def moto(tmp_path_factory):
         MOTO_ENABLE_RECORDING="true",
         MOTO_RECORDER_FILEPATH=str(recording),
         MOTO_IAM_LOAD_MANAGED_POLICIES="true",  # AWS managed policies (AmazonECSTaskExecutionRolePolicy...) exist
+        MOTO_EC2_LOAD_DEFAULT_AMIS="false",  # faster EC2 start; launch templates do not check the AMI
     )
     proc = subprocess.Popen(
         [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
