@@ -24,6 +24,8 @@ import time
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 BIN = pathlib.Path(sys.executable).parent
+sys.path.insert(0, str(REPO / "tests" / "integration"))
+from ecs_integration import Simulator  # noqa: E402  pylint: disable=wrong-import-position
 OUT = REPO / "tests" / "output" / "demo"
 HOSTS = ["ecs-sim-001", "ecs-sim-002", "ecs-sim-003", "ecs-sim-004"]
 SELF_HEALING, PLAIN = "ecs-sim-001", "ecs-sim-004"
@@ -43,7 +45,7 @@ class Demo:
     def __init__(self):
         self.started = time.monotonic()
         self.state_dir = pathlib.Path(tempfile.mkdtemp(prefix="ecs-demo-"))
-        self.inventory = self.state_dir / "inventory.yml"
+        self.sim = None
         self.env = dict(os.environ)
         self.env["PATH"] = "%s%s%s" % (BIN, os.pathsep, self.env.get("PATH", ""))
         self.env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(REPO / ".venv" / "collections"))
@@ -53,23 +55,13 @@ class Demo:
 
     # -- plumbing -------------------------------------------------------------------------------
 
-    def sim(self, *args):
-        cmd = [str(BIN / "ecs-windows-sim")] + list(args)
-        done = subprocess.run(cmd, env=self.env, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise SystemExit("%s failed:\n%s%s" % (" ".join(cmd), done.stdout, done.stderr))
-        return done.stdout
-
-    def ctl(self, *args):
-        return self.sim("ctl", "--state-dir", str(self.state_dir), *args)
-
     def commands_per_host(self):
         """WinRM commands each host ran since the last call (the simulator's counters, then reset)."""
-        counters = json.loads(self.ctl("counters", "--reset"))["hosts"]
+        counters = self.sim.reset_counters()["hosts"]
         return {host: counters[host]["commands"] for host in HOSTS}
 
     def playbook(self, name, log, *extra, expect_rc=(0,)):
-        cmd = ["ansible-playbook", "ecs_windows.task_iam.%s" % name, "-i", str(self.inventory),
+        cmd = ["ansible-playbook", "ecs_windows.task_iam.%s" % name, "-i", str(self.sim.inventory),
                "-i", str(OUT / "demo-hosts.yml")] + list(extra)
         shown = " ".join(["ansible-playbook", "ecs_windows.task_iam.%s" % name, "-i", "inventory.yml",
                           "-i", "demo-hosts.yml"] + list(extra))
@@ -128,8 +120,8 @@ class Demo:
                     % len(HOSTS), "dim"))
 
         self.step("Start the simulated fleet")
-        print("  " + self.sim("serve", "--state-dir", str(self.state_dir), "--hosts", str(len(HOSTS)),
-                              "--background").strip())
+        self.sim = Simulator.start(self.state_dir, hosts=len(HOSTS))
+        print("  " + self.sim.ready_line)
         (OUT / "demo-hosts.yml").write_text(
             "# The demo's own inventory variables (merged with the simulator's inventory).\n"
             "windows_ecs:\n"
@@ -152,12 +144,10 @@ class Demo:
 
         self.step("Reboot %s (self-healing) and %s (plain)" % (SELF_HEALING, PLAIN))
         for host in (SELF_HEALING, PLAIN):
-            self.ctl("reboot", host, "--downtime", "2")
+            self.sim.reboot(host, downtime=2, wait=False)
         began = time.monotonic()
-        while any(json.loads(self.ctl("counters", host))["status"] != "up" for host in (SELF_HEALING, PLAIN)):
-            if time.monotonic() - began > 60:
-                raise SystemExit("the rebooted hosts did not come back within 60 s")
-            time.sleep(0.2)
+        for host in (SELF_HEALING, PLAIN):
+            self.sim.wait_up(host)
         print("  Both are back after %.1f s: the reboot dropped the 169.254.170.2 address; the portproxy rule"
               % (time.monotonic() - began))
         print("  survived. %s's startup task has already run." % SELF_HEALING)
@@ -193,9 +183,8 @@ class Demo:
         print("Playbook output:     %s" % (OUT / "*.log"))
 
     def cleanup(self):
-        if (self.state_dir / "server.pid").exists():
-            subprocess.run([str(BIN / "ecs-windows-sim"), "ctl", "--state-dir", str(self.state_dir), "stop"],
-                           env=self.env, capture_output=True, check=False)
+        if self.sim:
+            self.sim.stop()
         shutil.rmtree(self.state_dir, ignore_errors=True)
         print(style("Simulator stopped and its state removed. Demo took %.0f s." % (time.monotonic() - self.started),
                     "dim"))

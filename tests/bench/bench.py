@@ -31,6 +31,8 @@ import time
 REPO = pathlib.Path(__file__).resolve().parents[2]
 BIN = pathlib.Path(sys.executable).parent
 OUT = REPO / "tests" / "output" / "bench"
+sys.path.insert(0, str(REPO / "tests" / "integration"))
+from ecs_integration import Simulator  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def environment():
@@ -44,26 +46,17 @@ def environment():
 
 class Fleet:
     def __init__(self, size, env):
-        self.size = size
         self.env = env
         self.state_dir = pathlib.Path(tempfile.mkdtemp(prefix="ecs-bench-"))
-        self.run_sim("serve", "--state-dir", str(self.state_dir), "--hosts", str(size), "--background")
-        self.inventory = self.state_dir / "inventory.yml"
+        self.sim = Simulator.start(self.state_dir, hosts=size)
         (self.state_dir / "vars.yml").write_text("windows_ecs:\n  vars:\n    container_instance_cluster: bench\n")
-
-    def run_sim(self, *args):
-        done = subprocess.run([str(BIN / "ecs-windows-sim")] + list(args), env=self.env, capture_output=True, text=True,
-                              check=False)
-        if done.returncode:
-            raise SystemExit("ecs-windows-sim %s failed: %s%s" % (" ".join(args), done.stdout, done.stderr))
-        return done.stdout
 
     def counters(self):
         """Per-host counters since the last call (then reset)."""
-        return json.loads(self.run_sim("ctl", "--state-dir", str(self.state_dir), "counters", "--reset"))["hosts"]
+        return self.sim.reset_counters()["hosts"]
 
     def playbook(self, name, forks, log, expect_rc=0):
-        cmd = [str(BIN / "ansible-playbook"), "ecs_windows.task_iam.%s" % name, "-i", str(self.inventory),
+        cmd = [str(BIN / "ansible-playbook"), "ecs_windows.task_iam.%s" % name, "-i", str(self.sim.inventory),
                "-i", str(self.state_dir / "vars.yml"), "-f", str(forks), "-e", "report_dir=%s" % self.state_dir]
         began = time.monotonic()
         with open(log, "w") as stream:
@@ -74,8 +67,7 @@ class Fleet:
         return seconds
 
     def stop(self):
-        subprocess.run([str(BIN / "ecs-windows-sim"), "ctl", "--state-dir", str(self.state_dir), "stop"],
-                       env=self.env, capture_output=True, check=False)
+        self.sim.stop()
         shutil.rmtree(self.state_dir, ignore_errors=True)
 
 
