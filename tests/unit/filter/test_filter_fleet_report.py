@@ -99,3 +99,9 @@ def test_bad_input_is_refused(bad):
         fr.fleet_report(bad)
     with pytest.raises(AnsibleFilterError):
         fr.fleet_report_markdown(bad)
+
+
+def test_every_finding_code_has_a_next_step():
+    from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils._findings import CODES
+
+    assert sorted(fr._PLAYBOOK) == sorted(CODES)
