@@ -370,8 +370,9 @@ def _ordered_literals(source):
         for body in bodies:
             for entry in body.children:
                 if entry.type == "hash_entry":
-                    key = next(c for c in entry.children if c.type == "key_expression")
-                    keys.add(_text(source, key).strip("'\""))
+                    key = next((c for c in entry.children if c.type == "key_expression"), None)
+                    if key is not None:
+                        keys.add(_text(source, key).strip("'\""))
         yield _line(node), frozenset(keys)
 
 

@@ -3,6 +3,7 @@ with the pinned ansible-core 2.19 (.venv) and ansible-core 2.18 (double encoding
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
@@ -25,13 +26,22 @@ MAIN_BIN = pathlib.Path(sys.executable).parent
 CORES = {"2.18": ("2.18.19", None), "2.21": ("2.21.5", "python3.12")}
 
 
+def find_python(name: str):
+    """A working interpreter called `name`: on PATH, else pyenv's (its shims exist but fail when not selected)."""
+    candidates = [shutil.which(name)] + sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/*/bin/" + name)))
+    for candidate in filter(None, candidates):
+        if subprocess.run([candidate, "-c", "pass"], capture_output=True, check=False).returncode == 0:
+            return candidate
+    return None
+
+
 def core_bin(version: str) -> pathlib.Path:
     if version == "2.19":
         return MAIN_BIN
     release, python = CORES[version]
     env = dict(os.environ)
     if python:
-        found = shutil.which(python)
+        found = find_python(python)
         if found is None:
             pytest.skip("ansible-core %s needs %s, which is not installed" % (release, python))
         env["PYTHON"] = found
