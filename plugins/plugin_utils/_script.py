@@ -29,6 +29,26 @@ LOADER_COMMAND = "PowerShell -NoProfile -NonInteractive -ExecutionPolicy Unrestr
 ).decode("ascii")
 
 
+def compact(text):
+    """PowerShell text without comment-only lines, blank lines and indentation (here-string bodies kept verbatim):
+    about a third fewer bytes on every round trip. The ops have no block comments or backtick line continuations
+    (tests/unit/test_script.py proves the tokens stay the same)."""
+    out, here_end = [], None
+    for line in text.split("\n"):
+        if here_end:
+            out.append(line)
+            if line.startswith(here_end):
+                here_end = None
+            continue
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        out.append(line)
+        if line.endswith(("@'", '@"')):
+            here_end = line[-1] + "@"
+    return "\n".join(out)
+
+
 def op_spec(name):
     """The contract entry of op `name`; KeyError names the unknown op."""
     try:
@@ -50,8 +70,8 @@ def build_script(calls):
     names = sorted(names)
     batch = {"contract": CONTRACT_VERSION, "ops": [{"op": op, "args": args} for op, args in calls]}
     encoded = base64.b64encode(json.dumps(batch, separators=(",", ":"), sort_keys=True).encode("utf-8")).decode("ascii")
-    parts = ["%s %s" % (CONTRACT["marker_prefix"], ",".join(names)), _read("prelude.ps1")]
-    parts.extend(_read(name + ".ps1") for name in names)
+    parts = ["%s %s" % (CONTRACT["marker_prefix"], ",".join(names)), compact(_read("prelude.ps1"))]
+    parts.extend(compact(_read(name + ".ps1")) for name in names)
     parts.append("$EcsBatch = '%s'" % encoded)
     parts.append("Invoke-EcsBatch -EncodedBatch $EcsBatch")
     return "\n".join(parts) + "\n"
