@@ -151,27 +151,14 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.conn
   - ansible.builtin.action_common_attributes.flow
+  - ecs_windows.task_iam.remote_ops
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  become:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
     details: Sends only the probe (one WinRM command) and reports the planned RV(changes).
-  connection:
-    support: full
-  delegation:
-    support: none
   diff_mode:
     support: full
     details: Before and after of the agent's managed Machine environment, service, registration and credential endpoint.
-  platform:
-    platforms: windows
 notes:
   - "WinRM commands per host (measured against the simulator, see RV(commands)): 1 when nothing needs changing or
     in check mode; 2 for a change (the probe, then one batch that applies the change, waits for registration and

@@ -42,26 +42,13 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.conn
   - ansible.builtin.action_common_attributes.flow
+  - ecs_windows.task_iam.remote_ops
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  become:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
     details: The module only reads, so check mode runs it unchanged.
-  connection:
-    support: full
-  delegation:
-    support: none
   diff_mode:
     support: none
-  platform:
-    platforms: windows
 notes:
   - Costs exactly one command on the host (one WinRM C(Command)); a dropped connection is retried with backoff
     because the probe is read-only.

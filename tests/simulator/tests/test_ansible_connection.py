@@ -28,7 +28,8 @@ CORES = {"2.18": ("2.18.19", None), "2.21": ("2.21.5", "python3.12")}
 
 def find_python(name: str):
     """A working interpreter called `name`: on PATH, else pyenv's (its shims exist but fail when not selected)."""
-    candidates = [shutil.which(name)] + sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/*/bin/" + name)))
+    pyenv_root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    candidates = [shutil.which(name)] + sorted(glob.glob(os.path.join(pyenv_root, "versions", "*", "bin", name)))
     for candidate in filter(None, candidates):
         if subprocess.run([candidate, "-c", "pass"], capture_output=True, check=False).returncode == 0:
             return candidate
