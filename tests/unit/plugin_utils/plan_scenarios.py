@@ -28,6 +28,18 @@ def valid(facts):
     return facts
 
 
+def ops(plan):
+    """The op names of a plan's apply batch, in order."""
+    return [op for op, _args in plan["calls"]]
+
+
+def call(plan, name):
+    """The arguments of the one call of op `name` in a plan."""
+    found = [a for op, a in plan["calls"] if op == name]
+    assert len(found) == 1, plan["calls"]
+    return found[0]
+
+
 def fresh():
     return valid(pd.fresh())
 

@@ -19,14 +19,7 @@ def args(**kw):
     return pa.check_args(dict(DEFAULTS, **kw))
 
 
-def ops(plan):
-    return [op for op, _args in plan["calls"]]
-
-
-def call(plan, name):
-    found = [a for op, a in plan["calls"] if op == name]
-    assert len(found) == 1, plan["calls"]
-    return found[0]
+ops, call = sc.ops, sc.call
 
 
 # --- fresh host, idempotence -----------------------------------------------------------------------------

@@ -23,14 +23,7 @@ def args(**kw):
     return pp.check_args(dict(ARGS, **kw))
 
 
-def ops(plan):
-    return [op for op, _args in plan["calls"]]
-
-
-def call(plan, name):
-    found = [a for op, a in plan["calls"] if op == name]
-    assert len(found) == 1, plan["calls"]
-    return found[0]
+ops, call = sc.ops, sc.call
 
 
 def batch_of(script):
