@@ -297,8 +297,10 @@ def _container_routes_missing(facts):
 
 
 def _boot_recovery_failed(facts):
+    # Only while the proxy is still broken: once repaired (e.g. by credential_proxy) the failed boot run is history.
     last = facts["boot_recovery_last"]
-    if not last or last.get("action") != "failed" or last.get("boot_id") != facts["host"]["boot_id"]:
+    if (not last or last.get("action") != "failed" or last.get("boot_id") != facts["host"]["boot_id"]
+            or facts["endpoints"]["proxy"]["ok"]):
         return None
     return _finding("boot_recovery_failed",
                     "the boot-time credential proxy recovery of this boot (%s) failed: %s" % (last.get("time"), last.get("error") or "no error text"),

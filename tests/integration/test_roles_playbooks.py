@@ -293,3 +293,31 @@ def test_bootstrap_containers_routes_running_containers(sim_factory, tmp_path):
     again = run_playbook("ecs_windows.task_iam.bootstrap_containers", sim.inventory, tmp_path / "again",
                          extra_vars={"container_instance_imds": "block"})
     assert again.result(host(1), "Add the missing routes inside running nat containers")["changed"] is False
+
+
+PROXY_SET_ELSEWHERE = """
+- name: An HTTP proxy set on the host by something else than this collection
+  hosts: ecs-sim-001
+  gather_facts: false
+  tasks:
+    - name: Set HTTP_PROXY without NO_PROXY
+      ecs_test_ops:
+        calls:
+          - {op: set_machine_env, args: {set: {HTTP_PROXY: "http://proxy.corp.example:3128"}, remove: []}}
+
+- name: Configure
+  ansible.builtin.import_playbook: ecs_windows.task_iam.configure
+"""
+
+
+def test_configure_fails_a_host_left_unhealthy_with_each_finding_and_fix(sim_factory, tmp_path):
+    # The role does not manage a proxy it was not given, so the agent and proxy tasks succeed and only the
+    # final verification can tell that the agent's requests to 169.254.170.2 would go through the proxy.
+    sim = sim_factory(hosts=1)
+    run = run_playbook(PROXY_SET_ELSEWHERE, sim.inventory, tmp_path, extra_vars={"container_instance_cluster": CLUSTER})
+    assert run.rc == 2, run
+    assert run.result(host(1), AGENT_TASK)["changed"] is True
+    assert run.result(host(1), ROLE + "Verify the instance")["healthy"] is False
+    message = run.result(host(1), ROLE + "Fail the host when it is not healthy, with every finding and its fix")["msg"]
+    assert message.startswith("%s is not healthy after configuration: [no_proxy_missing] " % host(1)), message
+    assert "169.254.170.2" in message and ". Fix: " in message and " | " not in message

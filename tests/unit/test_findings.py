@@ -65,6 +65,8 @@ def test_configured_host_is_healthy():
     ("routes not read (container_detail list)", lambda f: f["containers"].append(dict(pd.container(routes=False), shell=None, gateway=None, routes=None))),
     ("a failed boot recovery of an earlier boot", lambda f: f.update(boot_recovery_last={
         "time": "2024-12-31T08:00:00Z", "boot_id": f["host"]["boot_id"] - 1, "action": "failed", "error": "x"})),
+    ("a failed boot recovery of this boot, repaired since", lambda f: f.update(boot_recovery_last={
+        "time": "2025-01-01T08:01:00Z", "boot_id": f["host"]["boot_id"], "action": "failed", "error": "x"})),
     ("a repaired boot recovery of this boot", lambda f: f.update(boot_recovery_last={
         "time": "2025-01-01T08:01:00Z", "boot_id": f["host"]["boot_id"], "action": "repaired", "error": None})),
     ("ECSTools present without Hyper-V PowerShell", lambda f: f.update(hyperv_powershell=False)),
