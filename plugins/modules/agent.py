@@ -124,7 +124,7 @@ options:
     default: false
   timeout:
     description:
-      - Seconds to wait for the agent to register with O(cluster) after starting it.
+      - Seconds to wait for the agent to register with O(cluster) after starting it, 0 to 3600.
     type: int
     default: 300
   init_attempts:
@@ -135,7 +135,7 @@ options:
     default: 5
   init_retry_delay:
     description:
-      - Seconds before the first retry of C(Initialize-ECSAgent); doubled for each further retry (at most 300).
+      - Seconds before the first retry of C(Initialize-ECSAgent), 0 to 300; doubled for each further retry (at most 300).
     type: int
     default: 10
   state:

@@ -59,12 +59,12 @@ options:
     default: false
   boot_delay:
     description:
-      - Seconds after startup before the startup task runs.
+      - Seconds after startup before the startup task runs, 0 or more.
     type: int
     default: 30
   registration_timeout:
     description:
-      - Seconds to wait for the agent to register again after re-initialising it (here and in the startup task).
+      - Seconds to wait for the agent to register again after re-initialising it (here and in the startup task), 0 to 3600.
     type: int
     default: 300
   init_attempts:
@@ -75,7 +75,7 @@ options:
     default: 5
   init_retry_delay:
     description:
-      - Seconds before the first retry of C(Initialize-ECSAgent); doubled for each further retry.
+      - Seconds before the first retry of C(Initialize-ECSAgent), 0 to 300; doubled for each further retry.
     type: int
     default: 10
 extends_documentation_fragment:

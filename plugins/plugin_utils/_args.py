@@ -67,3 +67,13 @@ def validate(action, documentation, args, **conditionals):
     if messages:
         raise ArgumentError("invalid arguments for %s: %s" % (action, "; ".join(messages)), no_log_values)
     return result.validated_parameters, no_log_values
+
+
+def check_ranges(params, ranges):
+    """Raise ValueError naming the first integer option outside its range; `ranges` maps name -> (low, high or None).
+    DOCUMENTATION cannot express ranges; the op contract's schemas set them."""
+    for name, (low, high) in ranges.items():
+        value = params.get(name)
+        if value is None or (low <= value and (high is None or value <= high)):
+            continue
+        raise ValueError("%s must be %s, got %d" % (name, "%d or more" % low if high is None else "%d to %d" % (low, high), value))

@@ -12,7 +12,7 @@ import ipaddress
 import json
 import re
 
-from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _ecs_names, _findings
+from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _args, _ecs_names, _findings
 from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _plan_proxy as proxy
 
 from urllib.parse import urlsplit
@@ -62,6 +62,7 @@ def check_args(args):
         _ecs_names.validate_cluster_name(args["cluster"])
     elif args.get("cluster") is not None:
         _ecs_names.validate_cluster_name(args["cluster"])
+    _args.check_ranges(args, dict(proxy.INIT_RANGES, timeout=proxy.TIMEOUT_RANGE))
     version = args.get("version")
     if version is not None and version != "latest" and not _VERSION_RE.fullmatch(version):
         raise ValueError("version %r is not 'latest' or an agent version like 1.105.1 or v1.105.1" % version)

@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 
-from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _findings, _script
+from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _args, _findings, _script
 
 PROXY_IP = "169.254.170.2"
 PROXY_PORT = 80
@@ -50,6 +50,10 @@ INIT_LIST_ENV = {
 }
 
 HEALTHY = "healthy"
+
+# Integer options and their bounds, those of the op contract (init_agent attempts/retry_delay_s, wait_registered timeout_s).
+INIT_RANGES = {"init_attempts": (1, 10), "init_retry_delay": (0, 300)}
+TIMEOUT_RANGE = (0, 3600)
 
 
 class Refusal(Exception):
@@ -328,6 +332,7 @@ def check_args(args):
     """Cross-argument rules the DOCUMENTATION cannot express; raises ValueError naming the argument."""
     if args["state"] == "absent" and args["on_boot"]:
         raise ValueError("on_boot: true cannot be combined with state: absent (absent removes the startup task); drop on_boot")
+    _args.check_ranges(args, dict(INIT_RANGES, registration_timeout=TIMEOUT_RANGE, boot_delay=(0, None)))
     return args
 
 

@@ -26,6 +26,7 @@ BAD_ARGS = {
     "no-proxy": ({"cluster": "c", "no_proxy": ["10.0.0.0/8"]}, "no_proxy needs http_proxy"),
     "region": ({"cluster": "c", "install_ecstools": True}, "ecstools_region"),
     "typo": ({"cluster": "c", "clutser": "typo"}, "unsupported argument clutser"),
+    "init-attempts-range": ({"cluster": "c", "init_attempts": 0}, "init_attempts must be 1 to 10, got 0"),
 }
 
 

@@ -19,6 +19,7 @@ BAD_ARGS = {
     "absent-with-on-boot": ({"state": "absent", "on_boot": True}, "on_boot: true cannot be combined with state: absent"),
     "delay-type": ({"boot_delay": "soon"}, "boot_delay"),
     "state-choice": ({"state": "fixed"}, "value of state must be one of: healthy, absent"),
+    "timeout-range": ({"registration_timeout": 7200}, "registration_timeout must be 0 to 3600, got 7200"),
 }
 
 

@@ -264,6 +264,10 @@ def test_absent_stops_and_disables_and_removes_managed_env():
     ({"install_ecstools": True, "ecstools_region": "us-east-1", "ecstools_sha256": {"ECSTools.dll": "a" * 64}}, "unknown file"),
     ({"install_ecstools": True, "ecstools_region": "us-east-1", "ecstools_sha256": {"ECSTools.psm1": "abc"}}, "64 hex"),
     ({"ecstools_sha256": {"ECSTools.psm1": "a" * 64}}, "install_ecstools: true"),
+    ({"init_attempts": 0}, "init_attempts must be 1 to 10, got 0"),
+    ({"init_attempts": 11}, "init_attempts must be 1 to 10, got 11"),
+    ({"init_retry_delay": -1}, "init_retry_delay must be 0 to 300, got -1"),
+    ({"timeout": 3601}, "timeout must be 0 to 3600, got 3601"),
 ])
 def test_bad_arguments_name_the_argument(bad, match):
     with pytest.raises(ValueError, match=match):

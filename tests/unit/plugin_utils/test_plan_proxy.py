@@ -178,6 +178,17 @@ def test_on_boot_with_absent_is_an_argument_error():
         args(state="absent", on_boot=True)
 
 
+@pytest.mark.parametrize("bad, match", [
+    ({"init_attempts": 0}, "init_attempts must be 1 to 10, got 0"),
+    ({"init_retry_delay": 301}, "init_retry_delay must be 0 to 300, got 301"),
+    ({"registration_timeout": -5}, "registration_timeout must be 0 to 3600, got -5"),
+    ({"boot_delay": -1}, "boot_delay must be 0 or more, got -1"),
+])
+def test_integer_options_out_of_range_are_argument_errors(bad, match):
+    with pytest.raises(ValueError, match=match):
+        args(**bad)
+
+
 # --- boot recovery task ------------------------------------------------------------------------------
 
 
