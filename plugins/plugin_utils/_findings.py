@@ -347,7 +347,9 @@ def boot_recovery(facts):
 
 
 _SECRET_ENV = re.compile(r"AUTH|PASSWORD|SECRET|TOKEN|CREDENTIAL", re.IGNORECASE)
-_URL_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^:/@]*:)[^@/]*@")
+# scheme://userinfo@: the user information ends at the last "@" before the path, as Go's net/url (the agent) and
+# urlsplit read it, so a password may hold "@" and ":".
+_URL_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^/?#]*)@")
 
 
 def redact_env_value(name, value):
@@ -356,7 +358,10 @@ def redact_env_value(name, value):
         return None
     if _SECRET_ENV.search(name):
         return "********"
-    return _URL_PASSWORD.sub(r"\1********@", value)
+    match = _URL_USERINFO.match(value)
+    if not match or ":" not in match.group(2):
+        return value
+    return "%s%s:********@%s" % (match.group(1), match.group(2).split(":", 1)[0], value[match.end():])
 
 
 def instance_facts(probe):

@@ -51,6 +51,18 @@ def _env_value(name, value):
     raise ValueError("environment.%s must be a string, number, boolean or null (null removes it), got %s" % (name, type(value).__name__))
 
 
+def _proxy_url_ok(url):
+    """An http(s) URL with a host and a numeric port if any, and no path: otherwise part of a password could be read
+    as host, port or path (and would not be masked in output)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError when the port is not a number
+    except ValueError:
+        return False
+    return (parts.scheme in ("http", "https") and bool(parts.hostname) and parts.path in ("", "/") and not parts.query
+            and not parts.fragment and not any(c.isspace() for c in url))
+
+
 def check_args(args):
     """Cross-argument and format rules the DOCUMENTATION cannot express. Returns a normalised copy; raises ValueError
     naming the argument and what to do."""
@@ -86,10 +98,11 @@ def check_args(args):
         environment[name] = _env_value(name, value)
     args["environment"] = environment
     http_proxy = args.get("http_proxy")
-    if http_proxy:
-        parts = urlsplit(http_proxy)
-        if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in http_proxy):
-            raise ValueError("http_proxy must be a URL like http://proxy.example.com:3128 (or '' to remove HTTP_PROXY and NO_PROXY)")
+    if http_proxy and not _proxy_url_ok(http_proxy):
+        # The value is not quoted: it may hold a password.
+        raise ValueError("http_proxy must be a URL like http://proxy.example.com:3128 or http://user:password@proxy.example.com:3128, "
+                         "without a path (percent-encode '/', '?' and '#' in a user name or password), or '' to remove "
+                         "HTTP_PROXY and NO_PROXY")
     if args.get("no_proxy"):
         if not http_proxy:
             raise ValueError("no_proxy needs http_proxy: NO_PROXY is only managed together with HTTP_PROXY")

@@ -259,6 +259,10 @@ def test_absent_stops_and_disables_and_removes_managed_env():
     ({"environment": {"ECS_X": ["a"]}}, "environment.ECS_X"),
     ({"environment": {"ECS_X": ""}}, "use null"),
     ({"http_proxy": "proxy:3128"}, "http_proxy must be a URL"),
+    ({"http_proxy": "http://ops:pa/ss@proxy.example.com:3128"}, "http_proxy must be a URL"),
+    ({"http_proxy": "http://ops:12/ss@proxy.example.com:3128"}, "http_proxy must be a URL"),
+    ({"http_proxy": "http://ops:pa#ss@proxy.example.com:3128"}, "http_proxy must be a URL"),
+    ({"http_proxy": "http://proxy.example.com:31a8"}, "http_proxy must be a URL"),
     ({"no_proxy": ["10.0.0.0/8"]}, "no_proxy needs http_proxy"),
     ({"install_ecstools": True}, "ecstools_region"),
     ({"install_ecstools": True, "ecstools_region": "us-east-1", "ecstools_sha256": {"ECSTools.dll": "a" * 64}}, "unknown file"),
@@ -272,6 +276,22 @@ def test_absent_stops_and_disables_and_removes_managed_env():
 def test_bad_arguments_name_the_argument(bad, match):
     with pytest.raises(ValueError, match=match):
         args(**bad)
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("http://ops:p@ss@proxy.example.com:3128", "http://ops:********@proxy.example.com:3128"),
+    ("http://ops@corp:pw@proxy.example.com:3128", "http://ops@corp:********@proxy.example.com:3128"),
+    ("http://ops:pw:x@proxy.example.com:3128/", "http://ops:********@proxy.example.com:3128/"),
+    ("http://proxy.example.com:3128", "http://proxy.example.com:3128"),
+])
+def test_a_proxy_password_with_at_or_colon_is_masked_whole(url, shown):
+    plan = pa.plan(sc.configured(), args(http_proxy=url))
+    assert call(plan, "set_machine_env")["set"]["HTTP_PROXY"] == url
+    assert plan["diff"]["after"]["machine_env"]["HTTP_PROXY"] == shown
+    assert any(shown in c for c in plan["changes"])
+    for secret in ("p@ss", "pw"):
+        if secret in url:
+            assert secret not in repr(plan["changes"]) + repr(plan["diff"])
 
 
 def test_returned_facts_hide_the_proxy_password_and_auth_data():
