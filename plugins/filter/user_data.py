@@ -225,14 +225,16 @@ def _safe_text(name, value):
 
 
 def _proxy_url(name, value):
+    # Messages do not quote the URL (or urlsplit's error, which quotes part of it): it may hold a password.
     _safe_text(name, value)
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError as exc:
-        _fail("%s %r is not a valid URL: %s" % (name, value, exc))
+    except ValueError:
+        _fail("%s is not a valid URL: its port is not a number from 0 to 65535, or its IPv6 address is malformed "
+              "(percent-encode '/', '?' and '#' in a user name or password)" % name)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        _fail("%s %r must be an http:// or https:// URL with a host, e.g. http://proxy.example.com:3128" % (name, value))
+        _fail("%s must be an http:// or https:// URL with a host, e.g. http://proxy.example.com:3128" % name)
     return value
 
 
@@ -342,7 +344,8 @@ def user_data(
             if name.upper() in _MANAGED_ENV:
                 _fail("agent_env: %s is set through %s, not agent_env" % (name, _MANAGED_ENV[name.upper()]))
             if value is None or not isinstance(value, (str, int, bool)):
-                _fail("agent_env: the value of %s must be a string, number or boolean, got %r" % (name, value))
+                # Not quoted: it may be auth data such as ECS_ENGINE_AUTH_DATA given as a dictionary.
+                _fail("agent_env: the value of %s must be a string, number or boolean, got %s" % (name, type(value).__name__))
             settings.append((name, _env_value("agent_env.%s" % name, value)))
 
     lines = ["# ECS container instance with IAM roles for tasks (ecs_windows.task_iam.user_data)", "$ErrorActionPreference = 'Stop'"]

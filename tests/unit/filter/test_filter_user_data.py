@@ -178,8 +178,8 @@ def test_values_that_tags_or_code_pages_could_break_are_refused(bad, message):
         ("c", {"awsvpc_block_imds": True}, "awsvpc_block_imds applies to awsvpc tasks only: set enable_task_eni=true"),
         ("c", {"awsvpc_additional_local_routes": ["10.0.0.0/8"]}, "awsvpc_additional_local_routes applies to awsvpc tasks only"),
         ("c", {"enable_task_eni": "yes"}, "enable_task_eni must be a boolean"),
-        ("c", {"http_proxy": "proxy:3128"}, "http_proxy 'proxy:3128' must be an http:// or https:// URL"),
-        ("c", {"http_proxy": "http://p:99999"}, "http_proxy 'http://p:99999' is not a valid URL"),
+        ("c", {"http_proxy": "proxy:3128"}, "http_proxy must be an http:// or https:// URL"),
+        ("c", {"http_proxy": "http://p:99999"}, "http_proxy is not a valid URL"),
         ("c", {"no_proxy": ["x"]}, "no_proxy needs http_proxy"),
         ("c", {"https_proxy": "http://p"}, "https_proxy needs http_proxy"),
         ("c", {"http_proxy": "http://p", "no_proxy": ["a,b"]}, "no_proxy entry 'a,b' must be one"),
@@ -187,7 +187,7 @@ def test_values_that_tags_or_code_pages_could_break_are_refused(bad, message):
         ("c", {"agent_env": {"no_proxy": "x"}}, "agent_env: no_proxy is set through http_proxy and no_proxy"),
         ("c", {"agent_env": {"1BAD": "x"}}, "agent_env: '1BAD' is not a variable name"),
         ("c", {"agent_env": {"A; PWNED": "x"}}, "is not a variable name"),
-        ("c", {"agent_env": {"A": None}}, "agent_env: the value of A must be a string"),
+        ("c", {"agent_env": {"A": None}}, "agent_env: the value of A must be a string, number or boolean, got NoneType"),
         ("c", {"agent_env": ["A"]}, "agent_env must be a dictionary"),
         ("c", {"initialize_attempts": 0}, "initialize_attempts must be an integer from 1 to 10"),
     ],
@@ -197,6 +197,18 @@ def test_bad_input_fails_with_the_argument_named(cluster, kwargs, message):
         user_data(cluster, **kwargs)
     assert message in str(err.value)
     assert str(err.value).startswith("ecs_windows.task_iam.user_data: ")
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"http_proxy": "htp://ops:S3cret-pw@proxy.example.com:3128"},
+    {"http_proxy": "http://ops:S3cret-pw/x@proxy.example.com:3128"},
+    {"http_proxy": "http://p", "https_proxy": "ops:S3cret-pw@proxy.example.com:3128"},
+    {"agent_env": {"ECS_ENGINE_AUTH_DATA": {"registry": {"password": "S3cret-pw"}}}},
+])
+def test_errors_do_not_show_the_password(kwargs):
+    with pytest.raises(AnsibleFilterError) as err:
+        user_data("c", **kwargs)
+    assert "S3cret" not in str(err.value)
 
 
 def test_b64_is_the_plain_form_encoded():
