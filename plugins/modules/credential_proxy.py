@@ -52,11 +52,12 @@ options:
         if it is broken, deletes the proxy pieces, re-initialises the agent with the settings it had when the task was
         installed and probes again, appending one JSON line to
         C(C:\ProgramData\Amazon\ECS\log\ecs_windows.task_iam-recover.log).
-      - The script embeds the agent's current settings; rerun the module after changing them (the role does) and it
-        updates the script. Idempotent by the script's SHA-256 and the task's action and delay.
+      - The script embeds the agent's current settings; rerun the module with O(on_boot=true) after changing them
+        (the role does) and it updates the script. Idempotent by the script's SHA-256 and the task's action and delay.
       - V(false) removes the task and its script when present.
+      - Default - leave the startup task as it is, installed or not, so a repair never removes the self-healing a
+        host was configured with.
     type: bool
-    default: false
   boot_delay:
     description:
       - Seconds after startup before the startup task runs, 0 or more.

@@ -411,7 +411,7 @@ def plan(facts, args):
             why = "not installed" if before["boot_task"] is None else "its script or action differs from the current agent settings"
             out["changes"].append("install the startup task %s%s running %s (%s)" % (BOOT_TASK_PATH, BOOT_TASK_NAME, BOOT_SCRIPT_PATH, why))
             after["boot_task"] = want
-    elif before["boot_task"] is not None:
+    elif args["on_boot"] is False and before["boot_task"] is not None:
         out["calls"].append(("boot_task", boot_task_args("absent")))
         out["changes"].append("remove the startup task %s%s (on_boot is false)" % (BOOT_TASK_PATH, BOOT_TASK_NAME))
         after["boot_task"] = None

@@ -87,6 +87,7 @@ def phase3(sim, workdir, rebooted_boot_host):
     return run_phase(sim, workdir, {
         STALE: [task("credential_proxy", REPAIR)],
         BOOT: [task("credential_proxy", dict(REPAIR, on_boot=True, boot_delay=45), name="after reboot"),
+               task("credential_proxy", REPAIR, name="on_boot omitted"),
                task("credential_proxy", {"state": "absent"}, diff=True)],
     })
 
@@ -242,6 +243,12 @@ def test_after_the_self_healing_reboot_ansible_finds_nothing_to_do(phase3):
     assert result["boot_recovery"]["last"]["action"] == "repaired"
 
 
+def test_a_repair_without_on_boot_keeps_the_startup_task(phase3):
+    result = phase3.result(BOOT, "on_boot omitted")
+    assert phase3.status(BOOT, "on_boot omitted") == "ok" and result["changed"] is False and result["changes"] == []
+    assert result["boot_recovery"]["installed"] is True
+
+
 def test_absent_removes_the_proxy_pieces_and_the_startup_task(phase3):
     result = phase3.result(BOOT, "credential_proxy")
     assert phase3.status(BOOT, "credential_proxy") == "ok" and result["changed"] is True
@@ -251,4 +258,4 @@ def test_absent_removes_the_proxy_pieces_and_the_startup_task(phase3):
     assert not [t for t in state["scheduled_tasks"] if (t["path"], t["name"]) == BOOT_TASK] and BOOT_SCRIPT not in state["files"]
     assert [t["name"] for t in state["scheduled_tasks"]] == ["Initialize-ECSHostReboot"]  # ECSTools' own task stays
     assert result["diff"]["after"]["pieces"] == {"portproxy": [], "ip_bindings": [], "apipa_adapter": None, "firewall_rules": []}
-    assert phase3.commands[BOOT] == 1 + 2
+    assert phase3.commands[BOOT] == 1 + 1 + 2

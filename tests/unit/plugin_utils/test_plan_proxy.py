@@ -241,6 +241,14 @@ def test_on_boot_false_removes_an_installed_task():
     assert plan["calls"] == [("boot_task", pp.boot_task_args("absent"))]
 
 
+@pytest.mark.parametrize("facts", [sc.configured(), sc.stale()], ids=["healthy", "stale"])
+def test_on_boot_omitted_leaves_an_installed_task_as_it_is(facts):
+    facts = installed_boot_task(facts, pp.boot_script(CURRENT_INIT, 300) + "# an older script\n")
+    plan = pp.plan(facts, args(on_boot=None))
+    assert "boot_task" not in ops(plan)
+    assert plan["diff"]["after"]["boot_task"] == plan["diff"]["before"]["boot_task"] is not None
+
+
 def test_on_boot_needs_an_initialised_agent_even_when_nothing_is_broken():
     facts = sc.configured()
     del facts["machine_env"]["ECS_CLUSTER"]
