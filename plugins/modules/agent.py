@@ -243,7 +243,7 @@ EXAMPLES = r"""
 RETURN = r"""
 changes:
   description: What was changed (or, in check mode, would be) and why, one line per change.
-  returned: always
+  returned: success, and when applying the planned changes failed
   type: list
   elements: str
   sample:
@@ -278,7 +278,7 @@ facts:
   description:
     - The host's facts from the last probe, as M(ecs_windows.task_iam.instance_info) returns them (secret
       environment values masked).
-  returned: always except for argument errors
+  returned: success, and when the task refused to act or the host did not converge
   type: dict
 findings:
   description: Coded problems of the host, as M(ecs_windows.task_iam.instance_info) reports them, when the task refused to act.

@@ -91,7 +91,7 @@ EXAMPLES = r"""
 RETURN = r"""
 containers:
   description: One entry per running container seen, selected or not.
-  returned: always except for argument errors
+  returned: success, and when a selected container failed
   type: list
   elements: dict
   contains:
@@ -124,7 +124,7 @@ containers:
       sample: add 169.254.170.2/32, 169.254.169.254/32 via 172.29.80.1 with New-NetRoute -PolicyStore ActiveStore
 changes:
   description: One line per changed container.
-  returned: always
+  returned: success, and when applying the planned changes failed
   type: list
   elements: str
 commands:
@@ -134,6 +134,6 @@ commands:
   sample: 2
 facts:
   description: The host's facts from the last probe, as M(ecs_windows.task_iam.instance_info) returns them.
-  returned: always except for argument errors
+  returned: success, and when a selected container failed
   type: dict
 """

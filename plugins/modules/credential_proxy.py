@@ -147,24 +147,24 @@ cause:
       V(agent_down), or, when the task refused to act, the finding code (V(port80_in_use),
       V(agent_port_excluded), V(duplicate_nat_adapters), V(agent_not_initialized), V(agent_not_running),
       V(task_iam_disabled), V(ecstools_missing)).
-  returned: always except for argument errors
+  returned: success, and when the task refused to act or the host did not converge
   type: str
   sample: stale_after_reboot
 reason:
   description: The evidence behind RV(cause), in words.
-  returned: always except for argument errors
+  returned: success, and when the task refused to act or the host did not converge
   type: str
   sample: >-
     169.254.170.2:80 fails (A socket operation was attempted to an unreachable network 169.254.170.2:80):
     the portproxy rule survived but 169.254.170.2 is bound to no adapter
 repaired:
   description: True when the endpoint was broken and answers like the agent after the task.
-  returned: always except for argument errors
+  returned: success, and when the task refused to act or the host did not converge
   type: bool
   sample: true
 changes:
   description: What was changed (or, in check mode, would be) and why, one line per change.
-  returned: always
+  returned: success, and when applying the planned changes failed
   type: list
   elements: str
 commands:
@@ -179,7 +179,7 @@ boot_recovery:
   sample: {"installed": true, "enabled": true, "last": null}
 facts:
   description: The host's facts from the last probe, as M(ecs_windows.task_iam.instance_info) returns them.
-  returned: always except for argument errors
+  returned: success, and when the task refused to act or the host did not converge
   type: dict
 findings:
   description: Coded problems of the host, each with the exact remedy, when the task refused to act.

@@ -211,3 +211,26 @@ def test_instance_info_rejects_bad_arguments_before_sending():
     result = run(InstanceInfo, {"container_detail": "everything"}, conn)
     assert result["failed"] is True and conn.commands == []
     assert "container_detail must be one of: none, list, routes, got: everything" in result["msg"]
+
+
+# --- RETURN documentation agrees with failures --------------------------------------------------------
+
+
+@pytest.mark.parametrize("module, args", [
+    ("agent", {"cluster": "windows"}),
+    ("credential_proxy", {}),
+    ("container_routes", {}),
+    ("instance_info", {}),
+])
+def test_keys_documented_as_always_returned_are_there_when_the_probe_fails(module, args):
+    import importlib
+
+    import yaml
+
+    action = importlib.import_module("ansible_collections.ecs_windows.task_iam.plugins.action.%s" % module).ActionModule
+    doc = importlib.import_module("ansible_collections.ecs_windows.task_iam.plugins.modules.%s" % module)
+    always = [key for key, spec in yaml.safe_load(doc.RETURN).items() if spec["returned"] == "always"]
+    error = {"op": "probe", "index": 0, "category": "internal", "message": "Get-NetIPAddress : Access is denied."}
+    result = run(action, args, pd.FakeConnection(lambda ops: (0, pd.response([], error), b"")))
+    assert result["failed"] is True and "Access is denied" in result["msg"]
+    assert always and [key for key in always if key not in result] == []
