@@ -189,6 +189,7 @@ def test_configure_through_ansible_runner_records_the_events_awx_shows(sim_facto
     assert tasks == [
         "Validating arguments against arg spec 'main' - Configure a Windows ECS container instance for IAM roles "
         "for tasks, and verify it",
+        "Check container_instance_boot_delay before anything is sent",
         "Configure the ECS agent with task IAM roles",
         "Make the credential proxy healthy (and self-healing at boot)",
         "Give running nat containers their routes to the credential endpoint",
@@ -243,11 +244,18 @@ BAD_VALUES = {
     host(4): (dict(GOOD, container_instance_container_names={"not": "a list"}), "container_instance_container_names"),
     host(5): ({"container_instance_cluster": "bad name!"}, "cluster"),
     host(6): ({}, "container_instance_cluster"),
+    # Ranges, which argument_specs cannot express: the modules check theirs; boot_delay, which only credential_proxy
+    # takes, is checked by the role before the agent task could change the host.
+    host(7): (dict(GOOD, container_instance_init_attempts=0), "init_attempts must be 1 to 10, got 0"),
+    host(8): (dict(GOOD, container_instance_boot_delay=-5), "container_instance_boot_delay must be 0 or more"),
+    host(9): (dict(GOOD, container_instance_registration_timeout=99999), "timeout must be 0 to 3600"),
+    host(10): (dict(GOOD, container_instance_init_retry_delay=1000), "init_retry_delay must be 0 to 300"),
 }
+BOOT_DELAY_TASK = ROLE + "Check container_instance_boot_delay before anything is sent"
 
 
 def test_bad_role_arguments_fail_before_anything_is_sent(sim_factory, tmp_path):
-    sim = sim_factory(hosts=6)
+    sim = sim_factory(hosts=len(BAD_VALUES))
     host_vars = tmp_path / "bad-values.yml"
     host_vars.write_text(json.dumps({"windows_ecs": {
         "hosts": {name: values for name, (values, dummy) in BAD_VALUES.items()}}}))
@@ -260,11 +268,12 @@ def test_bad_role_arguments_fail_before_anything_is_sent(sim_factory, tmp_path):
         message = failures[name]["result"]["msg"]
         assert argument in message, (name, message)
         assert sim.commands(name) == 0, name
-    assert failures[host(5)]["task"] == AGENT_TASK
     assert "not a valid ECS cluster name" in failures[host(5)]["result"]["msg"]
-    for name in BAD_VALUES:
-        if name != host(5):
-            assert failures[name]["task"].startswith(ROLE + "Validating arguments against arg spec"), failures[name]
+    for name in (host(5), host(7), host(9), host(10)):
+        assert failures[name]["task"] == AGENT_TASK, failures[name]
+    assert failures[host(8)]["task"] == BOOT_DELAY_TASK
+    for name in (host(1), host(2), host(3), host(4), host(6)):
+        assert failures[name]["task"].startswith(ROLE + "Validating arguments against arg spec"), failures[name]
 
 
 def test_check_mode_plans_and_changes_nothing(sim_factory, tmp_path):
