@@ -182,6 +182,10 @@ notes:
     from the proxy's needs), 51678/51679 inside an excluded port range, duplicate "vEthernet (nat)" adapters,
     ECSTools missing without O(install_ecstools), the Hyper-V PowerShell module missing (the proxy set-up needs it,
     as AWS's C(hostsetup.ps1) does), a cluster change without O(force_reregister).
+  - When a change of its own settings needs C(Initialize-ECSAgent), the module sets Machine
+    C(ECSWINDOWS_TASK_IAM_INIT_PENDING) with them and removes it once C(Initialize-ECSAgent) succeeded. It is left
+    behind when that fails (C(Initialize-ECSAgent) writes the new settings before the step that fails, so the agent
+    keeps running with the old ones), and the next run then initialises the agent again.
   - When the agent is stopped its registration cannot be read; a different C(ECS_CLUSTER) in the Machine environment
     then counts as registered elsewhere.
   - The Docker daemon reads C(HTTP_PROXY) when it starts; the module restarts only the agent, not Docker (that would

@@ -26,6 +26,10 @@ REQUIRED_NO_PROXY = _findings.NO_PROXY_REQUIRED
 OWNED_ENV = frozenset([proxy.ENV_CLUSTER, "ECS_DATADIR", "ECS_LOGFILE"]) | frozenset(proxy.INIT_FLAG_ENV.values()) | \
     frozenset(proxy.INIT_LIST_ENV.values())
 INIT_ENV = frozenset([proxy.ENV_CLUSTER]) | frozenset(proxy.INIT_FLAG_ENV.values()) | frozenset(proxy.INIT_LIST_ENV.values())
+# Written with the agent's settings before Initialize-ECSAgent and removed once it succeeded. Initialize-ECSAgent
+# writes the Machine environment before the step that fails now and then, so after a failed run the new settings
+# would be in place while the agent still runs with the old ones, and the next run would find nothing to do.
+INIT_PENDING_ENV = "ECSWINDOWS_TASK_IAM_INIT_PENDING"
 ECSTOOLS_FILES = ("ECSTools.psm1", "ECSTools.psd1")
 ECSTOOLS_DIR = "C:\\Program Files\\WindowsPowerShell\\Modules\\ECSTools"
 _VERSION_RE = re.compile(r"v?[0-9]+\.[0-9]+\.[0-9]+")
@@ -325,7 +329,10 @@ def plan(facts, args):
     install = _plan_ecstools(facts, args, out, after)
     env_set, env_remove = _plan_env(facts, want_env, out, after)
     env_changed = sorted(list(env_set) + env_remove)
+    pending = facts["machine_env"].get(INIT_PENDING_ENV) is not None
     init_reasons = []
+    if pending:
+        init_reasons.append("the last initialisation did not finish (Machine environment %s is set)" % INIT_PENDING_ENV)
     if svc is None:
         init_reasons.append("the AmazonECS service does not exist yet")
     elif any(name in INIT_ENV for name in env_changed):
@@ -395,6 +402,9 @@ def plan(facts, args):
     else:
         out["changes"].append("AmazonECS: start type Automatic with restart on failure")
 
+    mark_pending = need_init and (pending or any(name in INIT_ENV for name in env_changed))
+    if mark_pending and not pending:
+        env_set[INIT_PENDING_ENV] = "true"
     calls = []
     if install:
         calls.append(("install_ecstools", install))
@@ -411,6 +421,8 @@ def plan(facts, args):
     if need_init:
         out["init"] = init_args(args)
         calls.append(("init_agent", out["init"]))
+        if mark_pending:
+            calls.append(("set_machine_env", {"set": {}, "remove": [INIT_PENDING_ENV]}))
         out["changes"].append("initialise the agent (%s): %s" % (proxy.init_switches(out["init"]), "; ".join(init_reasons)))
         if svc is None:  # Initialize-ECSAgent creates the service without failure actions
             calls.append(("service", {"name": SERVICE, "start_type": "Automatic", "state": "running", "failure_restart": True}))

@@ -12,11 +12,12 @@ import pytest
 
 from configure_plays import control, run_phase, setup, task
 
-MAIN, BAD, MOVE, PROXY, ABSENT, PLAIN = ("ecs-sim-%03d" % n for n in range(1, 7))
+MAIN, BAD, MOVE, PROXY, ABSENT, PLAIN, REINIT = ("ecs-sim-%03d" % n for n in range(1, 8))
 CLUSTER = {"cluster": "windows", "init_retry_delay": 0}
 PROXY_ARGS = {"cluster": "windows", "http_proxy": "http://ops:S3cret-pw@proxy.example.com:3128", "no_proxy": ["10.0.0.0/8"],
               "environment": {"ECS_ENABLE_SPOT_INSTANCE_DRAINING": True, "ECS_ENGINE_AUTH_DATA": '{"r":{"password":"Auth-pw"}}'}}
 PLAIN_ARGS = {"cluster": "windows", "install_ecstools": True, "ecstools_region": "eu-west-1"}
+DRIVERS_ARGS = {"cluster": "windows", "logging_drivers": ["json-file", "awslogs"], "init_attempts": 1, "init_retry_delay": 0}
 BAD_ARGS = {
     "hostile-cluster": ({"cluster": "x'; Remove-Item C:\\ -Recurse; '"}, "is not a valid ECS cluster name"),
     "no-cluster": ({}, "state is present but all of the following are missing: cluster"),
@@ -32,11 +33,13 @@ BAD_ARGS = {
 
 @pytest.fixture(scope="module")
 def sim(sim_factory):
-    sim = sim_factory(hosts=6)
+    sim = sim_factory(hosts=7)
     setup(sim, MOVE, "init-agent=blue", "containers=2")
     setup(sim, PROXY, "init-agent=windows")
     setup(sim, ABSENT, "init-agent=windows")
     setup(sim, PLAIN, "ecstools=absent")
+    setup(sim, REINIT, "init-agent=windows")
+    control(sim, "fault", REINIT, kind="init-adapter-not-found", count=1, ms=None)
     return sim
 
 
@@ -54,6 +57,7 @@ def phase1(sim, workdir):
         PROXY: [task("agent", PROXY_ARGS, diff=True)],
         ABSENT: [task("agent", {"state": "absent"})],
         PLAIN: [task("agent", {"cluster": "windows"}, ignore_errors=True)],
+        REINIT: [task("agent", DRIVERS_ARGS, ignore_errors=True)],
     })
 
 
@@ -65,6 +69,7 @@ def phase2(sim, workdir, phase1):
         PROXY: [task("agent", PROXY_ARGS)],
         ABSENT: [task("agent", {"state": "absent"})],
         PLAIN: [task("agent", dict(PLAIN_ARGS, ecstools_sha256={"ECSTools.psm1": "0" * 64}), ignore_errors=True)],
+        REINIT: [task("agent", DRIVERS_ARGS)],
     })
 
 
@@ -213,3 +218,21 @@ def test_ecstools_installed_from_the_regional_bucket(phase3):
     assert phase3.status(PLAIN) == "ok", phase3.run
     assert result["changes"][0].startswith("install ECSTools from https://s3.eu-west-1.amazonaws.com/amazon-ecs-agent-eu-west-1/")
     assert healthy(result["facts"], "windows") and result["facts"]["ecstools"]["present"] and phase3.commands[PLAIN] == 2
+
+
+# --- a failed initialisation is completed by the next run -------------------------------------------------------
+
+
+def test_a_failed_initialisation_is_run_again_by_the_next_run(phase1, phase2):
+    # Initialize-ECSAgent writes the new settings before the step that failed: the agent still runs with the old ones.
+    result = phase1.result(REINIT)
+    assert phase1.status(REINIT) == "failed" and result["changed"] is True and "op init_agent failed" in result["msg"]
+    state = phase1.states[REINIT]
+    assert state["machine_env"]["ECS_AVAILABLE_LOGGING_DRIVERS"] == '["json-file","awslogs"]'
+    assert "ECS_AVAILABLE_LOGGING_DRIVERS" not in state["agent"]["running_config"]
+    result = phase2.result(REINIT)
+    assert phase2.status(REINIT) == "ok" and result["changed"] is True, phase2.run
+    assert any("the last initialisation did not finish" in c for c in result["changes"])
+    state = phase2.states[REINIT]
+    assert state["agent"]["running_config"]["ECS_AVAILABLE_LOGGING_DRIVERS"] == '["json-file","awslogs"]'
+    assert not [name for name in state["machine_env"] if "INIT_PENDING" in name]

@@ -20,6 +20,7 @@ def args(**kw):
 
 
 ops, call = sc.ops, sc.call
+PENDING = pa.INIT_PENDING_ENV
 
 
 # --- fresh host, idempotence -----------------------------------------------------------------------------
@@ -27,8 +28,9 @@ ops, call = sc.ops, sc.call
 
 def test_fresh_host_is_initialised_with_task_iam_and_made_automatic_with_restart():
     plan = pa.plan(sc.fresh(), args())
-    assert ops(plan) == ["set_machine_env", "init_agent", "service", "wait_registered"]
-    assert call(plan, "set_machine_env") == {"set": {"ECS_CLUSTER": "windows", "ECS_ENABLE_TASK_IAM_ROLE": "true"}, "remove": []}
+    assert ops(plan) == ["set_machine_env", "init_agent", "set_machine_env", "service", "wait_registered"]
+    assert plan["calls"][0][1] == {"set": {"ECS_CLUSTER": "windows", "ECS_ENABLE_TASK_IAM_ROLE": "true", PENDING: "true"}, "remove": []}
+    assert plan["calls"][2][1] == {"set": {}, "remove": [PENDING]}
     assert call(plan, "init_agent") == {"cluster": "windows", "enable_task_iam_role": True, "version": None, "logging_drivers": None,
                                         "enable_task_eni": False, "awsvpc_block_imds": False, "awsvpc_additional_local_routes": None,
                                         "attempts": 5, "retry_delay_s": 10}
@@ -64,17 +66,32 @@ def test_version_latest_does_not_reinitialise_and_a_pin_does():
 def test_init_setting_change_sets_env_then_initialises():
     plan = pa.plan(sc.configured(), args(enable_task_eni=True, awsvpc_block_imds=True, awsvpc_additional_local_routes=["172.31.42.23/32"],
                                          logging_drivers=["json-file", "awslogs"]))
-    assert ops(plan) == ["set_machine_env", "init_agent", "wait_registered"]
-    assert call(plan, "set_machine_env")["set"] == {
+    assert ops(plan) == ["set_machine_env", "init_agent", "set_machine_env", "wait_registered"]
+    assert plan["calls"][0][1]["set"] == {
         "ECS_ENABLE_TASK_ENI": "true", "ECS_AWSVPC_BLOCK_IMDS": "true", "ECS_AWSVPC_ADDITIONAL_LOCAL_ROUTES": '["172.31.42.23/32"]',
-        "ECS_AVAILABLE_LOGGING_DRIVERS": '["json-file","awslogs"]'}
+        "ECS_AVAILABLE_LOGGING_DRIVERS": '["json-file","awslogs"]', PENDING: "true"}
     assert "-EnableTaskENI -AwsvpcBlockIMDS" in " ".join(plan["changes"])
 
 
 def test_switch_turned_off_is_removed_from_the_environment():
     plan = pa.plan(sc.configured(ECS_ENABLE_TASK_ENI="true"), args())
-    assert call(plan, "set_machine_env") == {"set": {}, "remove": ["ECS_ENABLE_TASK_ENI"]}
+    assert plan["calls"][0] == ("set_machine_env", {"set": {PENDING: "true"}, "remove": ["ECS_ENABLE_TASK_ENI"]})
     assert "init_agent" in ops(plan)
+
+
+def test_an_initialisation_that_did_not_finish_is_run_again():
+    # A failed Initialize-ECSAgent leaves the new settings written but the agent running with the old ones.
+    plan = pa.plan(sc.configured(ECS_AVAILABLE_LOGGING_DRIVERS='["json-file","awslogs"]', **{PENDING: "true"}),
+                   args(logging_drivers=["json-file", "awslogs"]))
+    assert ops(plan) == ["init_agent", "set_machine_env", "wait_registered"]
+    assert call(plan, "set_machine_env") == {"set": {}, "remove": [PENDING]}
+    assert any("the last initialisation did not finish" in c for c in plan["changes"])
+    assert PENDING not in plan["diff"]["after"]["machine_env"]
+
+
+def test_settings_that_need_no_initialisation_are_not_marked():
+    plan = pa.plan(sc.configured(), args(environment={"ECS_RESERVED_MEMORY": "256"}))
+    assert PENDING not in call(plan, "set_machine_env")["set"]
 
 
 def test_extra_environment_only_restarts_the_agent():
@@ -153,7 +170,7 @@ def test_stale_proxy_is_removed_before_reinitialising():
 
 def test_broken_proxy_is_ignored_without_task_iam_roles():
     plan = pa.plan(sc.stale(), args(task_iam_role=False))
-    assert call(plan, "set_machine_env") == {"set": {}, "remove": ["ECS_ENABLE_TASK_IAM_ROLE"]}
+    assert plan["calls"][0] == ("set_machine_env", {"set": {PENDING: "true"}, "remove": ["ECS_ENABLE_TASK_IAM_ROLE"]})
     assert "remove_proxy" not in ops(plan)
 
 
@@ -192,8 +209,8 @@ def test_cluster_change_of_a_stopped_agent_is_refused_too():
 
 def test_forced_cluster_change_resets_registration_before_init():
     plan = pa.plan(sc.configured(), args(cluster="other", force_reregister=True))
-    assert ops(plan) == ["reset_agent_data", "set_machine_env", "init_agent", "wait_registered"]
-    assert call(plan, "set_machine_env")["set"] == {"ECS_CLUSTER": "other"}
+    assert ops(plan) == ["reset_agent_data", "set_machine_env", "init_agent", "set_machine_env", "wait_registered"]
+    assert plan["calls"][1][1]["set"] == {"ECS_CLUSTER": "other", PENDING: "true"}
     assert any("stranded" in c for c in plan["changes"])
 
 
