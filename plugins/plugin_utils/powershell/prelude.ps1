@@ -583,11 +583,28 @@ function Invoke-EcsDocker {
     return Invoke-EcsNative -FilePath 'docker.exe' -ArgumentList $ArgumentList -TimeoutSeconds $TimeoutSeconds
 }
 
+function ConvertFrom-EcsCliXmlError {
+    # The error text of a CLIXML stream. powershell.exe -EncodedCommand (our scripts inside containers) writes
+    # its errors to a redirected stderr as "#< CLIXML" + <Objs><S S="Error">line_x000D__x000A_</S>...</Objs>:
+    # XML-escaped, control characters as _xHHHH_.
+    param([string]$Text)
+    $builder = New-Object -TypeName System.Text.StringBuilder
+    foreach ($match in [System.Text.RegularExpressions.Regex]::Matches($Text, '<S S="Error">([^<]*)</S>')) {
+        $escaped = [System.Net.WebUtility]::HtmlDecode($match.Groups[1].Value)
+        $null = $builder.Append([System.Xml.XmlConvert]::DecodeName($escaped))
+    }
+    return $builder.ToString()
+}
+
 function Get-EcsFirstErrorLine {
     # The first non-empty line of a failed command's stderr (or stdout), for per-container errors.
     param($Run)
-    foreach ($text in @($Run.stderr, $Run.stdout)) {
-        foreach ($line in ([string]$text -split "`r?`n")) {
+    foreach ($stream in @($Run.stderr, $Run.stdout)) {
+        $text = [string]$stream
+        if ($text.TrimStart().StartsWith('#< CLIXML', [System.StringComparison]::Ordinal)) {
+            $text = ConvertFrom-EcsCliXmlError -Text $text
+        }
+        foreach ($line in ($text -split "`r?`n")) {
             if ($line.Trim().Length -gt 0) {
                 return $line.Trim()
             }
