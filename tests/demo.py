@@ -157,10 +157,11 @@ class Demo:
         (OUT / "after-reboot").mkdir(exist_ok=True)
         text, seconds, rc = self.playbook("verify", "2-verify-after-reboot.log", "-e", "report_dir=after-reboot",
                                           expect_rc=(2,))
+        counts = sorted(set(self.commands_per_host().values()))
         self.show_report(self.report(OUT / "after-reboot" / "fleet-report.json"))
-        print(style("  %.1f s, 1 WinRM command per host. verify exits %d because a host is broken, so a scheduled run "
-                    "or an AWX job fails visibly." % (seconds, rc), "dim"))
-        self.commands_per_host()
+        print(style("  %.1f s, %s WinRM command%s per host. verify exits %d because a host is broken, so a scheduled "
+                    "run or an AWX job fails visibly." % (seconds, " to ".join(map(str, counts)),
+                                                          "" if counts == [1] else "s", rc), "dim"))
 
         self.step("recover: repair only the hosts whose credential proxy is broken, then verify again")
         text, seconds, dummy = self.playbook("recover", "3-recover.log")
