@@ -680,6 +680,11 @@ function Invoke-EcsBatch {
     param([Parameter(Mandatory = $true)][string]$EncodedBatch)
     $ErrorActionPreference = 'Stop'
     $ProgressPreference = 'SilentlyContinue'
+    # Commands defined in modules (the CDXML ones such as Remove-NetIPAddress or Get-ScheduledTask, and
+    # ECSTools) read the global preferences, not this scope's. The loader sets them globally; the boot task
+    # runs this script with -File, so set them here too, or module errors there would be dropped silently.
+    $global:ErrorActionPreference = 'Stop'
+    $global:ProgressPreference = 'SilentlyContinue'
     # 5.1 serialises a PSObject-wrapped array as {"value":[...],"Count":n} because of this ETS entry.
     if ($null -ne (Get-TypeData -TypeName System.Array)) {
         Remove-TypeData -TypeName System.Array
