@@ -22,6 +22,7 @@ from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _scrip
 # Connection plugins do not turn every transport error into AnsibleConnectionFailure (winrm lets
 # requests/pywinrm errors through, psrp its own), so these count as "the connection failed" too.
 _TRANSPORT_ERRORS = [AnsibleConnectionFailure, ConnectionError, TimeoutError]
+_AUTH_ERRORS = []
 try:
     from requests.exceptions import RequestException
 except ImportError:  # pragma: no cover - requests comes with pywinrm/pypsrp
@@ -29,11 +30,12 @@ except ImportError:  # pragma: no cover - requests comes with pywinrm/pypsrp
 else:
     _TRANSPORT_ERRORS.append(RequestException)
 try:
-    from winrm.exceptions import WinRMError, WinRMOperationTimeoutError, WinRMTransportError
+    from winrm.exceptions import AuthenticationError, WinRMError, WinRMOperationTimeoutError, WinRMTransportError
 except ImportError:  # pragma: no cover
     pass
 else:
     _TRANSPORT_ERRORS.extend((WinRMError, WinRMOperationTimeoutError, WinRMTransportError))
+    _AUTH_ERRORS.append(AuthenticationError)
 try:
     from pypsrp import exceptions as _psrp_exceptions
 except ImportError:  # pragma: no cover - pypsrp is only there for the psrp connection
@@ -41,10 +43,14 @@ except ImportError:  # pragma: no cover - pypsrp is only there for the psrp conn
 else:
     _TRANSPORT_ERRORS.extend(getattr(_psrp_exceptions, name) for name in ("WinRMError", "WinRMTransportError")
                              if hasattr(_psrp_exceptions, name))
+    _AUTH_ERRORS.extend(getattr(_psrp_exceptions, name) for name in ("AuthenticationError",) if hasattr(_psrp_exceptions, name))
 _TRANSPORT_ERRORS = tuple(_TRANSPORT_ERRORS)
+_AUTH_ERRORS = tuple(_AUTH_ERRORS)
 
 # AnsibleError texts the winrm plugin raises for what is really a transport failure.
 _TRANSPORT_MESSAGES = ("the connection attempt timed out", "winrm send_input failed")
+# How the winrm (NTLM, Basic, CredSSP; kinit), psrp and ssh plugins report rejected credentials.
+_AUTH_MESSAGES = ("credentials were rejected", "kerberos auth failure", "failed to authenticate", "permission denied")
 
 display = Display()
 
@@ -73,6 +79,11 @@ def is_transport_error(exc):
     if isinstance(exc, _TRANSPORT_ERRORS):
         return True
     return isinstance(exc, AnsibleError) and not isinstance(exc, RemoteError) and str(exc).startswith(_TRANSPORT_MESSAGES)
+
+
+def is_auth_failure(exc):
+    """The host refused the credentials: retrying cannot help, and every attempt counts towards the account's lockout."""
+    return isinstance(exc, _AUTH_ERRORS) or any(text in to_text(exc).lower() for text in _AUTH_MESSAGES)
 
 
 def backoff_delay(attempt, cap=12.0, rand=random.random):
@@ -174,6 +185,12 @@ class OpRunner:
                 if not is_transport_error(exc):
                     raise
                 failure = "%s: %s" % (type(exc).__name__, to_text(exc).strip().splitlines()[-1] if to_text(exc).strip() else "")
+                if is_auth_failure(exc):
+                    raise RemoteUnreachable(
+                        "connection to %s failed (%s); not retried, because every attempt with rejected credentials counts "
+                        "towards the account's lockout: check ansible_user and ansible_password (or the Kerberos ticket) "
+                        "for this host, then run again" % (self.host, failure)
+                    ) from exc
                 if not retry_safe:
                     unsafe = [op for op, _args in calls if not _script.op_spec(op)["safe_to_retry"]]
                     raise RemoteUnreachable(

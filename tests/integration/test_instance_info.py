@@ -224,3 +224,14 @@ def test_retries_while_winrm_refuses_after_a_reboot(fleet, playbook):
     assert result["commands"] >= 2
     assert "connection failed" in run.stdout and "retrying in" in run.stdout
     assert fleet.counters(CONFIGURED)["commands"] == 1
+
+
+def test_rejected_credentials_are_tried_once(fleet, playbook):
+    # Each retry would be one more failed logon towards the account's lockout threshold.
+    fleet.reset_counters()
+    run = playbook(READ, fleet, extra_vars={"ansible_password": "not-the-password"}, limit=FRESH)
+    result = run.result(FRESH, "Read the instance")
+    assert run.status(FRESH, "Read the instance") == "unreachable", run
+    assert "credentials were rejected" in result["msg"] and "not retried" in result["msg"]
+    assert result["commands"] == 1
+    assert fleet.counters(FRESH)["auth_failures"] == 1

@@ -7,7 +7,7 @@ import pytest
 import requests
 from ansible.errors import AnsibleConnectionFailure, AnsibleError
 from ansible.utils.display import Display
-from winrm.exceptions import WinRMTransportError
+from winrm.exceptions import InvalidCredentialsError, WinRMTransportError
 
 import probe_data as pd
 from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _runner, _script
@@ -117,6 +117,22 @@ def test_retries_stop_after_the_attempt_limit_with_capped_backoff():
     assert run.commands == 6 and conn.events.count("exec") == 6
     assert [int(s) for s in run.sleeps] == [1, 2, 4, 5, 5]
     assert all(0 <= s - int(s) < 1 for s in run.sleeps)
+
+
+@pytest.mark.parametrize("failure", [
+    AnsibleConnectionFailure("ntlm: the specified credentials were rejected by the server"),
+    AnsibleConnectionFailure("Kerberos auth failure for principal ops@EXAMPLE.COM: kinit: Password incorrect"),
+    AnsibleConnectionFailure("failed to authenticate with the server: Bad HTTP response returned from the server. Code: 401"),
+    AnsibleConnectionFailure("Failed to connect to the host via ssh: ops@win-1: Permission denied (publickey,password)."),
+    InvalidCredentialsError("the specified credentials were rejected by the server"),
+])
+def test_rejected_credentials_are_not_retried(failure):
+    conn = pd.FakeConnection(queue=[failure, ok(("probe", {}))])
+    run = runner(conn)
+    with pytest.raises(_runner.RemoteUnreachable) as exc:
+        run.run([PROBE])
+    assert "not retried" in str(exc.value) and "ansible_password" in str(exc.value)
+    assert run.commands == 1 and conn.events == ["exec"] and run.sleeps == []
 
 
 def test_unsafe_batch_is_never_sent_twice():
