@@ -17,7 +17,7 @@ function Assert-EcsToolsSignature {
 function Invoke-EcsOpInstallEcsTools {
     # Installs ECSTools.psm1/.psd1 from the regional bucket (as ecs-anywhere-install.ps1 does, REF 0)
     # into C:\Program Files\WindowsPowerShell\Modules\ECSTools. Each file is downloaded to a temporary
-    # folder under its own name (Authenticode needs the extension), checked, then moved into place
+    # folder under its own name (Authenticode needs the extension), checked, then copied into place
     # only when it differs from the installed one.
     param($Arguments)
     $files = @($Arguments.files)
@@ -69,7 +69,9 @@ function Invoke-EcsOpInstallEcsTools {
             if ((Test-Path -LiteralPath $target -PathType Leaf) -and (Get-FileHash -LiteralPath $target -Algorithm SHA256).Hash.ToLowerInvariant() -eq $file.hash) {
                 continue
             }
-            Move-Item -LiteralPath $file.path -Destination $target -Force
+            # A copy, not a move: a moved file keeps the temp folder's owner-only ACL instead of inheriting
+            # the module folder's (Users: read and execute).
+            Copy-Item -LiteralPath $file.path -Destination $target -Force
             $installed.Add($file.name)
         }
     }
