@@ -179,7 +179,10 @@ services:
     docker: {status: Running, start_type: Automatic, failure_restart: false}
     W3SVC: null
 machine_env:
-  description: Machine-scope environment variables that configure the agent (C(ECS_*), proxy variables).
+  description:
+    - Every Machine-scope environment variable (the agent reads its configuration from the C(ECS_*) and proxy ones).
+    - Values of names containing C(AUTH), C(PASSWORD), C(SECRET), C(TOKEN) or C(CREDENTIAL) are shown as
+      C(********), and the password of a URL such as C(HTTP_PROXY) is masked.
   returned: success
   type: dict
   sample: {ECS_CLUSTER: windows, ECS_ENABLE_TASK_IAM_ROLE: "true"}

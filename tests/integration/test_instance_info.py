@@ -108,6 +108,7 @@ def test_configured_host_is_healthy(fleet, first_read):
     assert result["services"]["AmazonECS"]["status"] == "Running"
     assert result["machine_env"]["ECS_CLUSTER"] == "windows"
     assert result["machine_env"]["ECS_ENABLE_TASK_IAM_ROLE"] == "true"
+    assert "ComSpec" in result["machine_env"]  # every Machine variable, as documented
     assert result["registration"]["cluster"] == "windows"
     assert re.fullmatch(r"arn:aws:ecs:[a-z0-9-]+:\d{12}:container-instance/windows/[0-9a-f]{32}", result["registration"]["container_instance_arn"])
     assert result["endpoints"]["proxy"] == {"ok": True, "status": 400, "code": "NoIdInRequest", "error": None}
