@@ -167,10 +167,14 @@ def _proxy_stale_after_reboot(facts):
                     "with on_boot: true the host repairs itself after every reboot")
 
 
+def _is_portproxy_listener(item):
+    # probe joins the services of a shared svchost with commas (small instances group services: "BITS,...,iphlpsvc").
+    return item["local_address"] == PROXY_IP and "iphlpsvc" in (item["service"] or "").split(",")
+
+
 def _port80_others(facts):
     return [item for item in facts["port80_listeners"]
-            if (item["local_address"] in _WILDCARDS or item["local_address"] == PROXY_IP)
-            and not (item["local_address"] == PROXY_IP and item["service"] == "iphlpsvc")]
+            if (item["local_address"] in _WILDCARDS or item["local_address"] == PROXY_IP) and not _is_portproxy_listener(item)]
 
 
 def _proxy_dead_rule(facts):

@@ -53,6 +53,8 @@ def test_configured_host_is_healthy():
 
 @pytest.mark.parametrize("name, change", [
     ("iis installed but stopped", lambda f: f["services"].update(W3SVC={"status": "Stopped", "start_type": "Disabled", "failure_restart": False})),
+    ("the portproxy listener in a shared svchost (small instances)", lambda f: f["port80_listeners"][0].update(
+        service="BITS,iphlpsvc,Schedule")),
     ("a listener on the host's own address", lambda f: f["port80_listeners"].append(
         {"local_address": "10.0.1.23", "local_port": 80, "pid": 900, "process": "nginx", "service": None})),
     ("excluded range away from the agent ports", lambda f: f["excluded_port_ranges"].append({"start": 51680, "end": 51779})),
