@@ -26,18 +26,16 @@ class ActionModule(EcsAction):
             planned = _plan_agent.plan(facts, params)
         except _plan_proxy.Refusal as exc:
             raise HostStateError(str(exc), findings=_findings.findings(facts), facts=_findings.instance_facts(facts)) from None
-        if not hasattr(self, "_planned"):
-            self._planned = planned
-        return Plan(planned["changes"], planned["calls"], planned["diff"]["before"], planned["diff"]["after"])
+        return Plan.from_planner(planned)
 
-    def report(self, params, facts, results):
+    def report(self, params, facts, results, plan):
         reg = facts["registration"]
         out = {
             "cluster": reg["cluster"] if reg["container_instance_arn"] else None,
             "container_instance_arn": reg["container_instance_arn"],
             "agent_version": facts["agent"]["version"],
         }
-        for (op, _args), result in zip(self._planned["calls"], results):
+        for (op, _args), result in zip(plan.calls, results):
             if op == "init_agent":
                 out["init"] = result
             elif op == "recover_proxy":

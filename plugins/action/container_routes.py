@@ -22,13 +22,10 @@ class ActionModule(EcsAction):
         return {"container_detail": "routes", "files": []}
 
     def plan(self, params, facts):
-        planned = _plan_routes.plan(facts, params)
-        if not hasattr(self, "_planned"):
-            self._planned = planned
-        return Plan(planned["changes"], planned["calls"], planned["diff"]["before"], planned["diff"]["after"])
+        return Plan.from_planner(_plan_routes.plan(facts, params))
 
-    def report(self, params, facts, results):
-        self._report = _plan_routes.merge_results(self._planned["containers"], results[0] if results else None, facts)
+    def report(self, params, facts, results, plan):
+        self._report = _plan_routes.merge_results(plan.detail["containers"], results[0] if results else None, facts)
         return {"containers": self._report}
 
     def verify(self, params, facts):

@@ -28,12 +28,10 @@ class ActionModule(EcsAction):
             diag = _plan_proxy.diagnose(facts)
             raise HostStateError(str(exc), cause=exc.problems[0]["code"], reason=diag["reason"], repaired=False,
                                  findings=_findings.findings(facts), facts=_findings.instance_facts(facts)) from None
-        if not hasattr(self, "_planned"):
-            self._planned = planned
-        return Plan(planned["changes"], planned["calls"], planned["diff"]["before"], planned["diff"]["after"])
+        return Plan.from_planner(planned)
 
-    def report(self, params, facts, results):
-        first = self._planned
+    def report(self, params, facts, results, plan):
+        first = plan.detail
         out = {
             "cause": first["cause"],
             "reason": first["reason"],

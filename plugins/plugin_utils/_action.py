@@ -33,13 +33,20 @@ class HostStateError(Exception):
 
 
 class Plan:
-    """What apply will do: human-readable `changes`, the op `calls`, and the diff of the managed view."""
+    """What apply will do: human-readable `changes`, the op `calls`, the diff of the managed view, and the
+    planner's own `detail` (whatever report() needs from it)."""
 
-    def __init__(self, changes=(), calls=(), before=None, after=None):
+    def __init__(self, changes=(), calls=(), before=None, after=None, detail=None):
         self.changes = list(changes)
         self.calls = list(calls)
         self.before = before if before is not None else {}
         self.after = after if after is not None else {}
+        self.detail = detail if detail is not None else {}
+
+    @classmethod
+    def from_planner(cls, planned):
+        """A Plan from a planner's dict ({changes, calls, diff: {before, after}, ...}), kept whole as `detail`."""
+        return cls(planned["changes"], planned["calls"], planned["diff"]["before"], planned["diff"]["after"], detail=planned)
 
     def __bool__(self):
         return bool(self.changes)
@@ -98,8 +105,9 @@ class EcsAction(ActionBase):
         """Pure: a Plan from the validated params and the probe facts; raise HostStateError to refuse."""
         raise NotImplementedError
 
-    def report(self, params, facts, results):
-        """Module-specific result keys from the final facts and the apply batch's op results."""
+    def report(self, params, facts, results, plan):
+        """Module-specific result keys from the final facts, the apply batch's op results (one per plan.calls
+        item; empty when nothing was applied) and the plan made from the first probe."""
         return {}
 
     def verify(self, params, facts):
@@ -118,7 +126,7 @@ class EcsAction(ActionBase):
             result["diff"] = {"before": plan.before, "after": plan.after}
         if not plan or self._task.check_mode:
             result["facts"] = _findings.instance_facts(facts)
-            result.update(self.report(params, facts, []))
+            result.update(self.report(params, facts, [], plan))
             return result
         try:
             results = runner.run(plan.calls + [probe])
@@ -129,7 +137,7 @@ class EcsAction(ActionBase):
             raise
         facts = results[-1]
         result["facts"] = _findings.instance_facts(facts)
-        result.update(self.report(params, facts, results[:-1]))
+        result.update(self.report(params, facts, results[:-1], plan))
         left = self.verify(params, facts)
         if left:
             raise HostStateError("%s applied %s but the host did not converge: %s"

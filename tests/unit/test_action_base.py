@@ -45,7 +45,7 @@ class Toy(EcsAction):
                     calls=[("set_machine_env", {"set": {"TOY": params["value"]}, "remove": []})],
                     before={"TOY": current}, after={"TOY": params["value"]})
 
-    def report(self, params, facts, results):
+    def report(self, params, facts, results, plan):
         return {"toy": facts["machine_env"].get("TOY"), "op_results": results}
 
 
