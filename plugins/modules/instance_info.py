@@ -213,7 +213,7 @@ endpoints:
   returned: success
   type: dict
   sample:
-    agent_tmds: {ok: true, status: 400, code: InvalidIdInRequest, error: null}
+    agent_tmds: {ok: true, status: 400, code: NoIdInRequest, error: null}
     proxy: {ok: false, status: null, code: null, error: "A socket operation was attempted to an unreachable network. 169.254.170.2:80"}
 proxy:
   description: The pieces of the credential proxy found on the host.

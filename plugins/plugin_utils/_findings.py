@@ -20,7 +20,9 @@ TMDS_PORT = 51679
 INTROSPECTION_PORT = 51678
 DOCKER_PIPE = "\\\\.\\pipe\\docker_engine"
 NO_PROXY_REQUIRED = (IMDS_IP, PROXY_IP, DOCKER_PIPE)
-BOOT_TASK = ("\\ecs_windows.task_iam\\", "Recover-ECSCredentialProxy")
+# The startup task credential_proxy (on_boot) installs.
+BOOT_TASK_PATH = "\\ecs_windows.task_iam\\"
+BOOT_TASK_NAME = "Recover-ECSCredentialProxy"
 _WILDCARDS = ("0.0.0.0", "::", "[::]", "*")
 
 # Every code findings() can report, in the order it reports them.
@@ -340,9 +342,17 @@ def findings(facts):
     return found
 
 
+def find_boot_task(facts):
+    """The collection's startup task among the probed tasks, or None (Task Scheduler names are case-insensitive)."""
+    for task in facts["scheduled_tasks"]:
+        if task["path"].lower() == BOOT_TASK_PATH.lower() and task["name"].lower() == BOOT_TASK_NAME.lower():
+            return task
+    return None
+
+
 def boot_recovery(facts):
     """Whether the collection's boot-time recovery task is installed, and its last logged run."""
-    task = next((t for t in facts["scheduled_tasks"] if (t["path"], t["name"]) == BOOT_TASK), None)
+    task = find_boot_task(facts)
     return {
         "installed": task is not None,
         "enabled": bool(task and task["enabled"]),

@@ -23,8 +23,7 @@ FIREWALL_DISPLAY_NAME = "Allow Inbound Port 51679"
 
 ECSTOOLS_REBOOT_TASK_PATH = "\\"
 ECSTOOLS_REBOOT_TASK_NAME = "Initialize-ECSHostReboot"
-BOOT_TASK_PATH = "\\ecs_windows.task_iam\\"
-BOOT_TASK_NAME = "Recover-ECSCredentialProxy"
+BOOT_TASK_PATH, BOOT_TASK_NAME = _findings.BOOT_TASK_PATH, _findings.BOOT_TASK_NAME
 BOOT_SCRIPT_PATH = "C:\\ProgramData\\Amazon\\ECS\\ecs_windows.task_iam\\recover-credential-proxy.ps1"
 BOOT_LOG_PATH = "C:\\ProgramData\\Amazon\\ECS\\log\\ecs_windows.task_iam-recover.log"
 # recover_proxy runs from Ansible log elsewhere, so the boot log (instance_info's boot_recovery) stays about boots.
@@ -273,16 +272,9 @@ def script_sha256(script):
     return hashlib.sha256(b"\xef\xbb\xbf" + script.encode("utf-8")).hexdigest()
 
 
-def find_boot_task(facts):
-    for task in facts["scheduled_tasks"]:
-        if task["path"].lower() == BOOT_TASK_PATH.lower() and task["name"].lower() == BOOT_TASK_NAME.lower():
-            return task
-    return None
-
-
 def boot_view(facts):
     """The startup task as installed: what the diff shows and what is compared."""
-    task = find_boot_task(facts)
+    task = _findings.find_boot_task(facts)
     sha = facts["files"].get(BOOT_SCRIPT_PATH)
     if task is None and sha is None:
         return None
