@@ -60,6 +60,6 @@ def test_built_script_layout():
 
 def test_an_ops_dependencies_travel_with_it():
     script = _script.build_script([("recover_proxy", {})])
-    assert script.split("\n")[0].endswith(" init_agent,recover_proxy,remove_proxy,wait_registered")
+    assert script.split("\n", 1)[0].endswith(" init_agent,recover_proxy,remove_proxy,wait_registered")
     for name in ("Invoke-EcsOpInitAgent", "Invoke-EcsOpRemoveProxy", "Invoke-EcsOpWaitRegistered", "Invoke-EcsOpRecoverProxy"):
         assert "function %s" % name in script

@@ -246,7 +246,8 @@ def test_on_boot_omitted_leaves_an_installed_task_as_it_is(facts):
     facts = installed_boot_task(facts, pp.boot_script(CURRENT_INIT, 300) + "# an older script\n")
     plan = pp.plan(facts, args(on_boot=None))
     assert "boot_task" not in ops(plan)
-    assert plan["diff"]["after"]["boot_task"] == plan["diff"]["before"]["boot_task"] is not None
+    assert plan["diff"]["before"]["boot_task"] is not None
+    assert plan["diff"]["after"]["boot_task"] == plan["diff"]["before"]["boot_task"]
 
 
 def test_on_boot_needs_an_initialised_agent_even_when_nothing_is_broken():
