@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from sim_scripts import LOADER_COMMAND, build_script
+from sim_scripts import build_script, winrm_script
 
 HOSTS = 100
 
@@ -29,14 +29,7 @@ PROBE = build_script([("probe", {"container_detail": "none", "files": []})])
 
 
 def probe_host(sim, host: str) -> str:
-    protocol = sim.protocol(host)
-    shell = protocol.open_shell(codepage=65001)
-    executable, arguments = LOADER_COMMAND.split(" ", 1)
-    command = protocol.run_command(shell, executable, arguments.split(" "), console_mode_stdin=False)
-    protocol.send_command_input(shell, command, PROBE.encode("ascii"), end=True)
-    stdout, stderr, rc = protocol.get_command_output(shell, command)
-    protocol.cleanup_command(shell, command)
-    protocol.close_shell(shell)
+    rc, stdout, stderr = winrm_script(sim, host, PROBE)
     assert rc == 0, stderr
     return json.loads(stdout)["results"][0]["result"]["host"]["hostname"]
 
