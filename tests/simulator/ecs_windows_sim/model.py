@@ -52,6 +52,31 @@ def random_hex(length: int) -> str:
     return secrets.token_hex(length // 2)
 
 
+# --- operating system ---------------------------------------------------------------------------
+
+# Windows Server build -> release, as the ECS agent names the family (ecs.os-family WINDOWS_SERVER_<release>_<edition>).
+RELEASES = {17763: "2019", 20348: "2022", 26100: "2025"}
+
+
+def os_build(state: dict) -> int:
+    """CurrentBuildNumber: the third part of Win32_OperatingSystem.Version (10.0.<build>)."""
+    return int(state["os"]["version"].split(".")[2])
+
+
+def os_release(state: dict) -> str:
+    return RELEASES[os_build(state)]
+
+
+def os_core(state: dict) -> bool:
+    """HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion InstallationType is 'Server Core' on Core editions."""
+    return state["os"].get("installation_type", "Server") == "Server Core"
+
+
+def ecs_os_family(state: dict) -> str:
+    """The agent's ecs.os-family attribute / runtimePlatform.operatingSystemFamily of this host."""
+    return "WINDOWS_SERVER_%s_%s" % (os_release(state), "CORE" if os_core(state) else "FULL")
+
+
 # --- network -----------------------------------------------------------------------------------
 
 def adapter_by_index(state: dict, index: int) -> dict | None:

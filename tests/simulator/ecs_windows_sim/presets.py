@@ -39,8 +39,8 @@ ECSTOOLS_FILES: dict[str, bytes] = ecstools_files()
 ECSTOOLS_SHA256: dict[str, str] = {name: hashlib.sha256(data).hexdigest() for name, data in ECSTOOLS_FILES.items()}
 
 _OS = {
-    "2022": {"caption": "Microsoft Windows Server 2022 Datacenter", "version": "10.0.20348"},
-    "2019": {"caption": "Microsoft Windows Server 2019 Datacenter", "version": "10.0.17763"},
+    "2022": {"caption": "Microsoft Windows Server 2022 Datacenter", "version": "10.0.20348", "installation_type": "Server"},
+    "2019": {"caption": "Microsoft Windows Server 2019 Datacenter", "version": "10.0.17763", "installation_type": "Server"},
 }
 
 # Machine-scope variables of a fresh Windows Server instance (the probe reports all Machine variables).

@@ -83,7 +83,7 @@ def _containers(state: dict, key: str, value: str) -> None:
     config = model.agent_config(state)
     cluster = config.get("ECS_CLUSTER") or "default"
     account, region = model.ACCOUNT_REGION
-    release = "2022" if state["os"]["version"].startswith("10.0.20348") else "2019"
+    release = model.os_release(state)
     for number in range(count):
         task = model.random_hex(32)
         if mode == "nat":
