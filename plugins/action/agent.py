@@ -6,8 +6,22 @@
 from __future__ import annotations
 
 from ansible_collections.ecs_windows.task_iam.plugins.modules.agent import DOCUMENTATION
-from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _findings, _plan_agent, _plan_proxy
-from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils._action import EcsAction, HostStateError, Plan
+from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _plan_agent
+from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils._action import EcsAction
+
+
+def agent_report(facts, applied):
+    """The agent's result keys: registration and version after the task, and the last Initialize-ECSAgent run."""
+    reg = facts["registration"]
+    out = {
+        "cluster": reg["cluster"] if reg["container_instance_arn"] else None,
+        "container_instance_arn": reg["container_instance_arn"],
+        "agent_version": facts["agent"]["version"],
+    }
+    for op, result in applied:
+        if op == "init_agent":
+            out["init"] = result
+    return out
 
 
 class ActionModule(EcsAction):
@@ -22,22 +36,7 @@ class ActionModule(EcsAction):
         return {"container_detail": "list", "files": _plan_agent.probe_files(params)}
 
     def plan(self, params, facts):
-        try:
-            planned = _plan_agent.plan(facts, params)
-        except _plan_proxy.Refusal as exc:
-            raise HostStateError(str(exc), findings=_findings.findings(facts), facts=_findings.instance_facts(facts)) from None
-        return Plan.from_planner(planned)
+        return _plan_agent.plan(facts, params)
 
-    def report(self, params, facts, results, plan):
-        reg = facts["registration"]
-        out = {
-            "cluster": reg["cluster"] if reg["container_instance_arn"] else None,
-            "container_instance_arn": reg["container_instance_arn"],
-            "agent_version": facts["agent"]["version"],
-        }
-        for (op, _args), result in zip(plan.calls, results):
-            if op == "init_agent":
-                out["init"] = result
-            elif op == "recover_proxy":
-                out["recover"] = result
-        return out
+    def report(self, params, facts, plan, applied):
+        return agent_report(facts, applied)

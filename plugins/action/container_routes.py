@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from ansible_collections.ecs_windows.task_iam.plugins.modules.container_routes import DOCUMENTATION
 from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _plan_routes
-from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils._action import EcsAction, HostStateError, Plan
+from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils._action import EcsAction, HostStateError
+
+
+def routes_report(facts, plan, applied):
+    """The per-container report: as planned, then as the op did it, checked against the final probe."""
+    op_result = next((result for op, result in applied if op == "container_routes"), None)
+    return _plan_routes.merge_results(plan.detail.get("containers", []), op_result, facts)
+
+
+def failed_containers(entries):
+    return ["%s (%s): %s" % (e["name"], e["id"][:12], e["reason"]) for e in entries if e["action"] == "failed"]
 
 
 class ActionModule(EcsAction):
@@ -22,19 +32,17 @@ class ActionModule(EcsAction):
         return {"container_detail": "routes", "files": []}
 
     def plan(self, params, facts):
-        return Plan.from_planner(_plan_routes.plan(facts, params))
+        return _plan_routes.plan(facts, params)
 
-    def report(self, params, facts, results, plan):
-        self._report = _plan_routes.merge_results(plan.detail["containers"], results[0] if results else None, facts)
-        return {"containers": self._report}
+    def report(self, params, facts, plan, applied):
+        return {"containers": routes_report(facts, plan, applied)}
 
-    def verify(self, params, facts):
-        return ["%s: %s" % (entry["name"], entry["reason"]) for entry in self._report if entry["action"] == "failed"]
+    def verify(self, params, facts, plan, applied):
+        return failed_containers(routes_report(facts, plan, applied))
 
     def execute(self, params, runner):
         result = self.converge(params, runner)
-        failed = [entry for entry in result["containers"] if entry["action"] == "failed"]
+        failed = failed_containers(result["containers"])
         if failed:
-            raise HostStateError("%d selected container(s) could not be routed: %s" % (
-                len(failed), "; ".join("%s (%s): %s" % (e["name"], e["id"][:12], e["reason"]) for e in failed)), **result)
+            raise HostStateError("%d selected container(s) could not be routed: %s" % (len(failed), "; ".join(failed)), **result)
         return result

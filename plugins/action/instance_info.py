@@ -5,18 +5,24 @@
 
 from __future__ import annotations
 
+import secrets
+
 from ansible_collections.ecs_windows.task_iam.plugins.modules.instance_info import DOCUMENTATION
-from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _findings
 from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils._action import EcsAction
 
 
 class ActionModule(EcsAction):
 
     DOCUMENTATION = DOCUMENTATION
+    OPTIMISTIC = True
+
+    def probe_args(self, params):
+        return {"container_detail": params["container_detail"], "files": params["files"]}
 
     def execute(self, params, runner):
-        probe = runner.run([("probe", {"container_detail": params["container_detail"], "files": params["files"]})])[0]
-        found = _findings.findings(probe)
-        result = _findings.instance_facts(probe)
-        result.update(changed=False, findings=found, healthy=not found)
-        return result
+        facts = self.probe(params, runner, secrets.token_hex(8))
+        result = self.host_result(params, facts)
+        found = result.pop("findings")
+        out = result.pop("facts")
+        out.update(changed=False, findings=found, healthy=result["healthy"])
+        return out

@@ -19,125 +19,16 @@ description:
     O(cluster) (C(http://localhost:51678/v1/metadata) has a C(ContainerInstanceArn)), and, with O(task_iam_role),
     the credential endpoint C(169.254.170.2:80) answering like the agent.
   - Runs C(Initialize-ECSAgent) only when something it configures differs (the service is missing, a setting of
-    its own changes, a pinned version differs, the cluster changes, or the credential proxy is broken). It retries
-    the known sporadic "VMNetwork adapter 'vEthernet (nat)*' not found" failure with backoff, then waits for
-    registration, all inside one WinRM command; a final probe verifies the outcome.
+    its own changes, a pinned version differs, the cluster changes, or the credential proxy is broken), in a child
+    C(powershell.exe) bounded by O(init_timeout). It retries the known sporadic "VMNetwork adapter 'vEthernet (nat)*'
+    not found" failure with backoff and waits for registration from the controller, in short rounds with a
+    progress line each; a final probe verifies the outcome.
   - A broken credential proxy (stale after a reboot, or a dead portproxy rule) is deleted before re-initialising,
     because initialising on top of it keeps a dead rule holding port 80.
   - Reports every change and why in RV(changes).
 author:
   - ecs_windows.task_iam contributors (@ecs-windows)
 options:
-  cluster:
-    description:
-      - Name of the ECS cluster to register with. Required with O(state=present).
-      - 1 to 255 letters, digits, hyphens and underscores.
-      - Changing it on an instance already registered with another cluster is refused unless O(force_reregister=true).
-    type: str
-  task_iam_role:
-    description:
-      - Enable IAM roles for tasks (C(-EnableTaskIAMRole) and Machine C(ECS_ENABLE_TASK_IAM_ROLE=true)), which sets
-        up the credential proxy on C(169.254.170.2:80).
-      - V(false) removes C(ECS_ENABLE_TASK_IAM_ROLE); the proxy pieces stay until
-        M(ecs_windows.task_iam.credential_proxy) with O(ecs_windows.task_iam.credential_proxy#module:state=absent)
-        removes them.
-    type: bool
-    default: true
-  version:
-    description:
-      - Agent version for C(Initialize-ECSAgent -Version), V(latest) or a version such as V(1.105.1) or V(v1.105.1).
-      - A pinned version that differs from the installed one re-initialises the agent with it. V(latest) is only
-        passed when the agent is initialised for another reason (there is no way to compare it).
-      - Default - keep the version installed on the AMI.
-    type: str
-  logging_drivers:
-    description:
-      - Docker logging drivers the agent offers (C(-LoggingDrivers), Machine C(ECS_AVAILABLE_LOGGING_DRIVERS)),
-        for example V([json-file, awslogs]).
-      - Default - not managed.
-    type: list
-    elements: str
-  enable_task_eni:
-    description:
-      - Task networking for the C(awsvpc) network mode (C(-EnableTaskENI), Machine C(ECS_ENABLE_TASK_ENI)).
-    type: bool
-    default: false
-  awsvpc_block_imds:
-    description:
-      - Block instance metadata (IMDS) access for C(awsvpc) tasks (C(-AwsvpcBlockIMDS), Machine C(ECS_AWSVPC_BLOCK_IMDS)).
-    type: bool
-    default: false
-  awsvpc_additional_local_routes:
-    description:
-      - IPv4 CIDRs that C(awsvpc) tasks reach through the host (C(-AwsvpcAdditionalLocalRoutes),
-        Machine C(ECS_AWSVPC_ADDITIONAL_LOCAL_ROUTES)), for example V(172.31.42.23/32).
-      - Default - not managed.
-    type: list
-    elements: str
-  environment:
-    description:
-      - Extra Machine-scope agent settings, C(ECS_*) name to value, for example
-        C(ECS_ENABLE_AWSLOGS_EXECUTIONROLE_OVERRIDE) or C(ECS_ENABLE_SPOT_INSTANCE_DRAINING). Booleans become
-        V(true)/V(false); a V(null) value removes the variable. Names not listed are left alone.
-      - Names that other options own (C(ECS_CLUSTER), C(ECS_ENABLE_TASK_IAM_ROLE), ...) or that
-        C(Initialize-ECSAgent) writes (C(ECS_DATADIR), C(ECS_LOGFILE)) are refused.
-      - A change restarts the agent (it reads its environment when it starts).
-      - Values of names containing C(AUTH), C(PASSWORD), C(SECRET), C(TOKEN) or C(CREDENTIAL) are never shown.
-    type: dict
-    default: {}
-  http_proxy:
-    description:
-      - URL of an HTTP proxy for the agent (Machine C(HTTP_PROXY)). When set, Machine C(NO_PROXY) always contains
-        C(169.254.169.254), C(169.254.170.2) and C(\\.\pipe\docker_engine), followed by O(no_proxy).
-      - An empty string removes C(HTTP_PROXY) and C(NO_PROXY). Default - not managed.
-      - A password in the URL is masked in all output.
-    type: str
-  no_proxy:
-    description:
-      - Extra C(NO_PROXY) entries (hosts, domains, addresses, CIDRs). Needs O(http_proxy).
-    type: list
-    elements: str
-  install_ecstools:
-    description:
-      - When the ECSTools PowerShell module is missing (plain Windows Server), download C(ECSTools.psm1) and
-        C(ECSTools.psd1) from C(https://s3.<region>.amazonaws.com/amazon-ecs-agent-<region>/) into
-        C(C:\Program Files\WindowsPowerShell\Modules\ECSTools), check their Authenticode signature and, with
-        O(ecstools_sha256), their checksums.
-      - Without it, a host without ECSTools is refused with that remedy.
-    type: bool
-    default: false
-  ecstools_region:
-    description:
-      - AWS region of the bucket to install ECSTools from, for example V(us-east-1). Required with O(install_ecstools=true).
-    type: str
-  ecstools_sha256:
-    description:
-      - Expected SHA-256 (hex) per file, keys V(ECSTools.psm1) and/or V(ECSTools.psd1). A download that does not
-        match fails. An installed file whose hash differs is installed again.
-    type: dict
-  force_reregister:
-    description:
-      - Allow moving an instance registered with another cluster to O(cluster) - deletes the agent's saved
-        registration (C(C:\ProgramData\Amazon\ECS\data)) before re-initialising. The instance registers as a new
-        container instance; tasks still running on it are stranded, so drain it first.
-    type: bool
-    default: false
-  timeout:
-    description:
-      - Seconds to wait for the agent to register with O(cluster) after starting it, 0 to 3600.
-    type: int
-    default: 300
-  init_attempts:
-    description:
-      - How often C(Initialize-ECSAgent) is tried when it fails with the sporadic
-        "VMNetwork adapter 'vEthernet (nat)*' not found". Other failures are not retried. 1 to 10.
-    type: int
-    default: 5
-  init_retry_delay:
-    description:
-      - Seconds before the first retry of C(Initialize-ECSAgent), 0 to 300; doubled for each further retry (at most 300).
-    type: int
-    default: 10
   state:
     description:
       - V(present) configures and starts the agent.
@@ -152,6 +43,9 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes.conn
   - ansible.builtin.action_common_attributes.flow
   - ecs_windows.task_iam.remote_ops
+  - ecs_windows.task_iam.host_options.agent
+  - ecs_windows.task_iam.host_options.init
+  - ecs_windows.task_iam.host_options.lock
 attributes:
   check_mode:
     support: full
@@ -161,8 +55,9 @@ attributes:
     details: Before and after of the agent's managed Machine environment, service, registration and credential endpoint.
 notes:
   - "WinRM commands per host (measured against the simulator, see RV(commands)): 1 when nothing needs changing or
-    in check mode; 2 for a change (the probe, then one batch that applies the change, waits for registration and
-    probes again to verify). Registration polling happens inside that batch."
+    in check mode; 2 for a change (the probe, then one batch that applies the change, waits for registration for up
+    to 20 seconds and probes again to verify); one more per 10 seconds of registration wait beyond that, and a probe
+    plus a batch per retried initialisation."
   - Arguments are validated before anything is sent; a bad value fails with no WinRM command.
   - ECSTools is closed source (no public code of C(Initialize-ECSAgent) is known). The module treats C(Initialize-ECSAgent) as a black box and verifies its
     outcome with the final probe instead of trusting it.
@@ -274,10 +169,10 @@ agent_version:
   type: str
   sample: 1.105.1
 init:
-  description: How C(Initialize-ECSAgent) went when it ran - attempts used and the sporadic errors retried.
+  description: How the last C(Initialize-ECSAgent) run went - its duration and the last lines it printed (URL credentials masked).
   returned: when the agent was initialised
   type: dict
-  sample: {"attempts": 2, "retried_errors": ["VMNetwork adapter 'vEthernet (nat)*' not found"]}
+  sample: {"duration_s": 41.3, "output": ["[INFO]:Agent initialized"]}
 facts:
   description:
     - The host's facts from the last probe, as M(ecs_windows.task_iam.instance_info) returns them (secret
@@ -285,9 +180,13 @@ facts:
   returned: success, and when the task refused to act or the host did not converge
   type: dict
 findings:
-  description: Coded problems of the host, as M(ecs_windows.task_iam.instance_info) reports them, when the task refused to act.
-  returned: when refused
+  description: Coded problems of the host after the task, as M(ecs_windows.task_iam.instance_info) reports them.
+  returned: always when the host was probed
   type: list
   elements: dict
   sample: [{"code": "port80_in_use", "message": "port 80 is held by ...", "fix": "stop IIS: ..."}]
+healthy:
+  description: Whether RV(findings) is empty.
+  returned: always when the host was probed
+  type: bool
 """

@@ -29,25 +29,13 @@ options:
     type: list
     elements: str
     default: ['*']
-  task_families:
-    description:
-      - Select only containers whose C(com.amazonaws.ecs.task-definition-family) label is one of these. Empty means any.
-    type: list
-    elements: str
-    default: []
-  imds:
-    description:
-      - V(allow) also routes C(169.254.169.254/32) (instance metadata) via the gateway, as the AWS bootstrap script does.
-      - V(block) removes an existing C(169.254.169.254/32) route and adds none, so tasks can use only their task role,
-        not the instance role - the secure choice when tasks should not act as the instance.
-    type: str
-    choices: [allow, block]
-    default: allow
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.conn
   - ansible.builtin.action_common_attributes.flow
   - ecs_windows.task_iam.remote_ops
+  - ecs_windows.task_iam.host_options.routes
+  - ecs_windows.task_iam.host_options.lock
 attributes:
   check_mode:
     support: full

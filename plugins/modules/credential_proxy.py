@@ -23,7 +23,7 @@ description:
     exactly the identified proxy pieces in the safe order (portproxy rule, the C(169.254.170.2) binding, a legacy
     APIPA vNIC), re-initialises the agent with its current settings (read from its Machine environment), waits for
     registration and verifies with a final probe. A merely stopped agent is started first, and the proxy repaired
-    only if it still fails then.
+    (in a second batch) only if it still fails then.
   - Refuses, changing nothing, what re-initialising cannot fix, with the exact remedy - port 80 held by another
     listener such as IIS, 51678/51679 inside an excluded port range, duplicate "vEthernet (nat)" adapters - and
     what M(ecs_windows.task_iam.agent) must do first (agent not initialised or disabled, IAM roles for tasks off,
@@ -43,47 +43,14 @@ options:
     type: str
     choices: [healthy, absent]
     default: healthy
-  on_boot:
-    description:
-      - Install (or update) the startup task C(\ecs_windows.task_iam\Recover-ECSCredentialProxy), run as SYSTEM at
-        startup after O(boot_delay), which runs
-        C(C:\ProgramData\Amazon\ECS\ecs_windows.task_iam\recover-credential-proxy.ps1) - it waits while ECSTools' own
-        startup task C(\Initialize-ECSHostReboot) is running (so the two never race), probes the endpoint and, only
-        if it is broken, deletes the proxy pieces, re-initialises the agent with the settings it had when the task was
-        installed and probes again, appending one JSON line to
-        C(C:\ProgramData\Amazon\ECS\log\ecs_windows.task_iam-recover.log).
-      - The script embeds the agent's current settings; rerun the module with O(on_boot=true) after changing them
-        (the role does) and it updates the script. Idempotent by the script's SHA-256 and the task's action and delay.
-      - V(false) removes the task and its script when present.
-      - Default - leave the startup task as it is, installed or not, so a repair never removes the self-healing a
-        host was configured with.
-    type: bool
-  boot_delay:
-    description:
-      - Seconds after startup before the startup task runs, 0 or more.
-    type: int
-    default: 30
-  registration_timeout:
-    description:
-      - Seconds to wait for the agent to register again after re-initialising it (here and in the startup task), 0 to 3600.
-    type: int
-    default: 300
-  init_attempts:
-    description:
-      - How often C(Initialize-ECSAgent) is tried when it fails with the sporadic
-        "VMNetwork adapter 'vEthernet (nat)*' not found". 1 to 10.
-    type: int
-    default: 5
-  init_retry_delay:
-    description:
-      - Seconds before the first retry of C(Initialize-ECSAgent), 0 to 300; doubled for each further retry.
-    type: int
-    default: 10
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.conn
   - ansible.builtin.action_common_attributes.flow
   - ecs_windows.task_iam.remote_ops
+  - ecs_windows.task_iam.host_options.proxy
+  - ecs_windows.task_iam.host_options.init
+  - ecs_windows.task_iam.host_options.lock
 attributes:
   check_mode:
     support: full
@@ -93,8 +60,9 @@ attributes:
     details: Before and after of the endpoint state, the proxy pieces and the startup task.
 notes:
   - "WinRM commands per host (measured against the simulator, see RV(commands)): 1 when healthy or in check mode;
-    2 for a repair or a startup task change (the probe, then one batch that changes, waits for registration and
-    probes again to verify). Registration polling happens inside that batch."
+    2 for a repair or a startup task change (the probe, then one batch that changes, waits for registration for up to
+    20 seconds and probes again to verify); more only while something is waited for (registration, ECSTools' own
+    startup task, the host lock) or a repair needs a second pass."
   - Arguments are validated before anything is sent; a bad value fails with no WinRM command.
   - The causes it tells apart - C(stale_after_reboot) (the rule survived, the address did not), C(dead_rule) (rule,
     address and agent are there but nothing answers - a "ghost" rule created before the address was ready, or one
@@ -106,8 +74,6 @@ notes:
     startup task of this module waits for it to finish and then only acts if the endpoint is still broken.
   - An IIS (or other) listener on C(0.0.0.0:80) conflicting with C(169.254.170.2:80) is an inference from the agent
     reserving port 80 for the proxy; the module refuses rather than stopping another service.
-  - Repairs that run from Ansible log to C(C:\ProgramData\Amazon\ECS\log\ecs_windows.task_iam-credential_proxy.log)
-    when the agent was only stopped; the startup task's log stays about boots.
 seealso:
   - module: ecs_windows.task_iam.agent
   - module: ecs_windows.task_iam.instance_info
@@ -182,9 +148,13 @@ facts:
   returned: success, and when the task refused to act or the host did not converge
   type: dict
 findings:
-  description: Coded problems of the host, each with the exact remedy, when the task refused to act.
-  returned: when refused
+  description: Coded problems of the host after the task (or why it refused to act), each with the exact remedy.
+  returned: always when the host was probed
   type: list
   elements: dict
   sample: [{"code": "port80_in_use", "message": "port 80 is held by 0.0.0.0:80 by System (pid 4) ...", "fix": "stop IIS: ..."}]
+healthy:
+  description: Whether RV(findings) is empty; M(ecs_windows.task_iam.instance_info)'s verdict on the final probe.
+  returned: always when the host was probed
+  type: bool
 """

@@ -1,55 +1,47 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, ecs_windows.task_iam contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Base of the collection's action plugins: validate -> probe -> plan -> apply -> report.
+"""Base of the collection's host action plugins: validate -> probe -> plan -> apply -> wait -> verify -> report.
 
 A module subclasses EcsAction, sets DOCUMENTATION (imported from its stub) and either
 
-- implements `probe_args(params)`, `plan(params, facts)` (a pure function returning a Plan) and
-  optionally `report(...)`, and gets check mode, diff, honest `changed` and verification from
-  `converge`; or
+- implements `plan(params, facts)` (a pure function returning a _plan.Plan, raising _plan.Refusal to refuse),
+  optionally `probe_args(params)` and `report(params, facts, plan, results)`, and gets check mode, diff, honest
+  `changed`, the controller-owned waits and verification from `converge`; or
 - overrides `execute(params, runner)` (read-only modules such as instance_info).
+
+The controller owns every long wait (docs/dev/op-contract.md "Waits"): a registration is waited for in short rounds
+with a progress line each; a `retryable` Initialize-ECSAgent failure is retried after a backoff; ECSTools' own reboot
+task (`busy`) and another run's host lock (`locked`) are waited out; each then re-probes and plans again.
 
 FOR INTERNAL COLLECTION USE ONLY. Changes may be made in ANY release.
 """
 
 from __future__ import annotations
 
+import secrets
+import time
+
 from ansible.module_utils.basic import remove_values
 from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
 
-from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _args, _findings, _runner
+from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _args, _contract, _findings, _host, _runner
+from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils._plan import EcsError, Plan, Refusal
 
-# Ops that only read: a failed apply batch in which only these completed changed nothing.
-READ_ONLY_OPS = frozenset(("probe", "wait_registered", "wait_task_idle"))
+display = Display()
+
+# A follow-up pass plans again on the verifying probe (a rule found dead once the agent answers, say).
+MAX_PASSES = 3
+# Rounds of the controller's waits, each one WinRM command ending in a probe.
+REGISTRATION_ROUND_S = 10
+ECSTOOLS_ROUND_S = 10
+ECSTOOLS_WAIT_S = 300
+LOCK_ROUND_S = 30
 
 
-class HostStateError(Exception):
-    """The host is in a state the module will not change; the message names it and the fix."""
-
-    def __init__(self, message, **result):
-        super().__init__(message)
-        self.result = result
-
-
-class Plan:
-    """What apply will do: human-readable `changes`, the op `calls`, the diff of the managed view, and the
-    planner's own `detail` (whatever report() needs from it)."""
-
-    def __init__(self, changes=(), calls=(), before=None, after=None, detail=None):
-        self.changes = list(changes)
-        self.calls = list(calls)
-        self.before = before if before is not None else {}
-        self.after = after if after is not None else {}
-        self.detail = detail if detail is not None else {}
-
-    @classmethod
-    def from_planner(cls, planned):
-        """A Plan from a planner's dict ({changes, calls, diff: {before, after}, ...}), kept whole as `detail`."""
-        return cls(planned["changes"], planned["calls"], planned["diff"]["before"], planned["diff"]["after"], detail=planned)
-
-    def __bool__(self):
-        return bool(self.changes)
+class HostStateError(EcsError):
+    """The host is in a state the module will not change, or did not converge; the message names it and the fix."""
 
 
 class EcsAction(ActionBase):
@@ -57,6 +49,8 @@ class EcsAction(ActionBase):
 
     TRANSFERS_FILES = False
     DOCUMENTATION = None
+    # Read-only modules send their first command without code, betting the host has the op library cached.
+    OPTIMISTIC = False
     # ArgumentSpecValidator conditionals DOCUMENTATION cannot express (mutually_exclusive, required_if, ...).
     ARG_CONDITIONALS = {}
 
@@ -75,17 +69,23 @@ class EcsAction(ActionBase):
         except ValueError as exc:
             result.update(failed=True, changed=False, msg="invalid arguments for %s: %s" % (self._task.action, exc), commands=0)
             return remove_values(result, no_log_values)
-        host = (task_vars or {}).get("inventory_hostname") or self._play_context.remote_addr
-        runner = _runner.OpRunner(self._connection, host, self._task.action)
+        self._host_name = (task_vars or {}).get("inventory_hostname") or self._play_context.remote_addr
+        runner = _runner.OpRunner(self._connection, self._host_name, self._task.action,
+                                  lock_wait_s=min(LOCK_ROUND_S, params.get("lock_timeout", LOCK_ROUND_S)), progress=self._progress,
+                                  store=not self._task.check_mode, optimistic=self.OPTIMISTIC)
         try:
             result.update(self.execute(params, runner))
         except _runner.RemoteUnreachable as exc:
-            result.update(unreachable=True, msg=str(exc))
-        except (_runner.RemoteError, HostStateError) as exc:
+            result.update(unreachable=True, msg=str(exc), **exc.result)
+        except (_runner.RemoteError, EcsError) as exc:
             result.update(failed=True, msg=str(exc), **exc.result)
         result.setdefault("changed", False)
         result["commands"] = runner.commands
         return remove_values(result, no_log_values)
+
+    def _progress(self, text):
+        """A progress line at default verbosity (as ansible.windows' win_updates prints while it waits)."""
+        display.display("%s: %s" % (self._host_name, text))
 
     def check_args(self, params):
         """Rules DOCUMENTATION cannot express (formats, cross-argument); raise ValueError naming the argument.
@@ -96,50 +96,166 @@ class EcsAction(ActionBase):
         """Result keys of this module (without `commands`); default: converge."""
         return self.converge(params, runner)
 
-    # --- probe -> plan -> apply -------------------------------------------------------------
+    # --- probe -> plan -> apply -------------------------------------------------------------------------------------
 
     def probe_args(self, params):
         return {"container_detail": "none", "files": []}
 
-    def plan(self, params, facts):
-        """Pure: a Plan from the validated params and the probe facts; raise HostStateError to refuse."""
+    def plan(self, params, facts) -> Plan:
+        """Pure: a Plan from the validated params and the probe facts; raise _plan.Refusal to refuse."""
         raise NotImplementedError
 
-    def report(self, params, facts, results, plan):
-        """Module-specific result keys from the final facts, the apply batch's op results (one per plan.calls
-        item; empty when nothing was applied) and the plan made from the first probe."""
+    def report(self, params, facts, plan, results):
+        """Module-specific result keys from the final facts, the first plan and the op results of the applied
+        batches (op, result) in order (empty when nothing was applied)."""
         return {}
 
-    def verify(self, params, facts):
+    def verify(self, params, facts, plan, results):
         """Problems left after apply (list of str); default: what a new plan on the final facts would still change."""
         try:
             return self.plan(params, facts).changes
-        except HostStateError as exc:
+        except Refusal as exc:
             return [str(exc)]
 
+    def refusal_result(self, params, facts, exc):
+        """Result keys of a refused run."""
+        return {"findings": exc.problems, "facts": _findings.instance_facts(facts)}
+
+    def host_result(self, params, facts):
+        """What every host module returns about the host: its facts and findings (as instance_info)."""
+        found = _findings.findings(facts, params.get("cluster"))
+        return {"facts": _findings.instance_facts(facts), "findings": found, "healthy": not found}
+
+    def probe(self, params, runner, salt):
+        facts = runner.run([self._probe_call(params, salt)])[0]
+        self._show_timings(facts)
+        return facts
+
+    def _probe_call(self, params, salt):
+        return ("probe", dict(self.probe_args(params), salt=salt))
+
+    def _show_timings(self, facts):
+        slowest = sorted(facts["timings_ms"].items(), key=lambda item: -item[1])[:3]
+        display.v("probe of %s took %d ms; slowest sections: %s" % (self._host_name, sum(facts["timings_ms"].values()),
+                                                                 ", ".join("%s %d ms" % item for item in slowest)), host=self._host_name)
+
+    def _plan(self, params, facts):
+        try:
+            return self.plan(params, facts)
+        except Refusal as exc:
+            raise HostStateError(str(exc), **self.refusal_result(params, facts, exc)) from None
+
     def converge(self, params, runner):
-        probe = ("probe", self.probe_args(params))
-        facts = runner.run([probe])[0]
-        plan = self.plan(params, facts)
-        result = {"changed": bool(plan), "changes": plan.changes}
+        salt = secrets.token_hex(8)
+        facts = self.probe(params, runner, salt)
+        first = plan = self._plan(params, facts)
+        result = {"changed": bool(plan), "changes": list(plan.changes)}
         if self._task.diff and plan:
             result["diff"] = {"before": plan.before, "after": plan.after}
         if not plan or self._task.check_mode:
-            result["facts"] = _findings.instance_facts(facts)
-            result.update(self.report(params, facts, [], plan))
+            result.update(self.host_result(params, facts))
+            result.update(self.report(params, facts, plan, []))
             return result
-        try:
-            results = runner.run(plan.calls + [probe])
-        except _runner.RemoteOpError as exc:
-            done = plan.calls[:len(exc.result.get("op_results") or [])]
-            exc.result["changed"] = any(op not in READ_ONLY_OPS for op, _args in done)
-            exc.result["changes"] = plan.changes
-            raise
-        facts = results[-1]
-        result["facts"] = _findings.instance_facts(facts)
-        result.update(self.report(params, facts, results[:-1], plan))
-        left = self.verify(params, facts)
+        applied, passes, retries = [], 0, 0
+        while plan and passes < MAX_PASSES:
+            try:
+                results = runner.run(plan.calls + [self._probe_call(params, salt)])
+            except _runner.RemoteOpError as exc:
+                done = list(zip(plan.calls, exc.result.get("op_results") or []))
+                applied += [(call[0], value) for call, value in done]
+                wait = self._after_failure(exc, params, runner, retries)
+                if wait is None:
+                    exc.result.update(changed=any(not _contract.read_only(op) for op, _value in applied), changes=result["changes"])
+                    raise
+                retries += 1
+                facts = self.probe(params, runner, salt)
+                plan = self._plan(params, facts)
+                continue
+            passes += 1
+            applied += [(call[0], value) for call, value in zip(plan.calls, results[:-1])]
+            facts, waited_out = self._wait(plan, runner, results[-1], params, salt)
+            plan = Plan() if waited_out else self._follow_up(params, facts)
+            result["changes"] += [change for change in plan.changes if passes < MAX_PASSES]
+        result["changed"] = any(not _contract.read_only(op) for op, _value in applied)
+        result.update(self.host_result(params, facts))
+        result.update(self.report(params, facts, first, applied))
+        left = self.verify(params, facts, first, applied)
         if left:
             raise HostStateError("%s applied %s but the host did not converge: %s"
-                                 % (self._task.action, "; ".join(plan.changes), "; ".join(left)), **result)
+                                 % (self._task.action, "; ".join(result["changes"]), "; ".join(left)), **result)
         return result
+
+    def _follow_up(self, params, facts):
+        try:
+            return self.plan(params, facts)
+        except Refusal:
+            return Plan()  # reported by verify
+
+    # --- the controller's waits -------------------------------------------------------------------------------------
+
+    def _after_failure(self, exc, params, runner, retries):
+        """Wait out what a failed batch ran into, or None when the failure stands: `retryable` Initialize-ECSAgent
+        failures (the sporadic adapter error) up to init_attempts, ECSTools' reboot task, another run's lock."""
+        category = exc.result.get("category")
+        if category == "retryable" and retries + 1 < params.get("init_attempts", 1):
+            delay = min(params.get("init_retry_delay", 0) * 2 ** retries, 300)
+            self._progress("%s; trying again in %d s (attempt %d of %d)" % (exc.result.get("op_message"), delay, retries + 2,
+                                                                           params["init_attempts"]))
+            self._sleep(delay, "before the next Initialize-ECSAgent attempt")
+            return True
+        if category == "busy":
+            return self._wait_ecstools(runner)
+        if category == "locked":
+            return self._wait_lock(exc, params, retries)
+        return None
+
+    def _sleep(self, seconds, what):
+        end = time.monotonic() + seconds
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, _runner.PROGRESS_EVERY_S))
+            if end - time.monotonic() > 0:
+                self._progress("waiting %s: %d s of %d s" % (what, seconds - (end - time.monotonic()), seconds))
+
+    def _wait_ecstools(self, runner):
+        """Rounds of wait_task_idle on ECSTools' Initialize-ECSHostReboot until it has run since this boot and is idle."""
+        started = time.monotonic()
+        while time.monotonic() - started < ECSTOOLS_WAIT_S:
+            self._progress("waiting for ECSTools' %s%s to finish (it reconfigures the agent at startup): %d s of %d s" % (
+                _host.ECSTOOLS_REBOOT_TASK_PATH, _host.ECSTOOLS_REBOOT_TASK_NAME, time.monotonic() - started, ECSTOOLS_WAIT_S))
+            answer = runner.run([("wait_task_idle", {"task_path": _host.ECSTOOLS_REBOOT_TASK_PATH,
+                                                     "task_name": _host.ECSTOOLS_REBOOT_TASK_NAME,
+                                                     "timeout_s": ECSTOOLS_ROUND_S, "busy_error": False})])[0]
+            if answer["idle"]:
+                return True
+        return None
+
+    def _wait_lock(self, exc, params, retries):
+        budget = params.get("lock_timeout", LOCK_ROUND_S)
+        if (retries + 1) * LOCK_ROUND_S >= budget:
+            return None
+        self._progress("%s: waiting for it (%d s of lock_timeout %d s)" % (exc.result.get("op_message"),
+                                                                          (retries + 1) * LOCK_ROUND_S, budget))
+        return True
+
+    def _wait(self, plan, runner, facts, params, salt):
+        """The registration waits of a plan, in rounds of wait_registered + probe with a progress line each: (the
+        facts of the last probe, whether a wait ran out of time)."""
+        for wait in plan.waits:
+            started = time.monotonic()
+            while not _registered(facts, wait.cluster):
+                waited = time.monotonic() - started
+                if waited >= wait.timeout_s:
+                    return facts, True
+                self._progress("waiting for the agent to register to %s: %d s of %d s" % (wait.cluster, waited, wait.timeout_s))
+                round_s = int(min(REGISTRATION_ROUND_S, max(1, wait.timeout_s - waited)))
+                facts = runner.run([("wait_registered", {"cluster": wait.cluster, "timeout_s": round_s, "interval_s": 2}),
+                                    self._probe_call(params, salt)])[-1]
+        return facts, False
+
+
+def _registered(facts, cluster):
+    reg = facts["registration"]
+    return bool(reg["reachable"] and reg["container_instance_arn"] and reg["cluster"] == cluster)

@@ -12,6 +12,8 @@ FOR INTERNAL COLLECTION USE ONLY. Changes may be made in ANY release.
 
 from __future__ import annotations
 
+import importlib
+
 import yaml
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
@@ -32,10 +34,27 @@ class ArgumentError(ValueError):
         self.no_log_values = set(no_log_values)
 
 
+_OWN_FRAGMENTS = "ecs_windows.task_iam."
+
+
+def _fragment_options(name):
+    """The options of one of the collection's doc fragments (`ecs_windows.task_iam.<module>[.<section>]`)."""
+    module, _sep, section = name[len(_OWN_FRAGMENTS):].partition(".")
+    fragments = importlib.import_module("ansible_collections.ecs_windows.task_iam.plugins.doc_fragments.%s" % module)
+    text = getattr(fragments.ModuleDocFragment, section.upper() if section else "DOCUMENTATION")
+    return yaml.safe_load(text).get("options") or {}
+
+
 def argument_spec(documentation):
-    """argument_spec dict of a DOCUMENTATION YAML text (or already parsed dict)."""
+    """argument_spec dict of a DOCUMENTATION YAML text (or already parsed dict), with the options of the collection's
+    own doc fragments it extends (as ansible-doc shows them)."""
     doc = yaml.safe_load(documentation) if isinstance(documentation, str) else documentation
-    return _options_spec(doc.get("options") or {})
+    options = {}
+    for name in doc.get("extends_documentation_fragment") or []:
+        if name.startswith(_OWN_FRAGMENTS):
+            options.update(_fragment_options(name))
+    options.update(doc.get("options") or {})
+    return _options_spec(options)
 
 
 def _options_spec(options):
@@ -49,15 +68,35 @@ def _options_spec(options):
     return spec
 
 
+# The bounds of every integer option of the host modules (DOCUMENTATION cannot express ranges; each option's
+# description states its bounds: tests/unit/test_args.py holds the two together).
+RANGES = {
+    "registration_timeout": (0, 3600),
+    "init_attempts": (1, 10),
+    "init_retry_delay": (0, 300),
+    "init_timeout": (30, 3600),
+    "boot_delay": (0, 3600),
+    "lock_timeout": (0, 3600),
+}
+
+
 def validate(action, documentation, args, **conditionals):
-    """Validated task args (defaults applied, types coerced) and the set of no_log values.
+    """Validated task args (defaults applied, types coerced, integers within RANGES) and the set of no_log values.
 
     `conditionals` are ArgumentSpecValidator's mutually_exclusive, required_if, ... which
     DOCUMENTATION cannot express. Raises ArgumentError whose message names the argument.
     """
     spec = argument_spec(documentation)
+    # Python's bool is an int, so ArgumentSpecValidator takes `true` for an integer option: refused here.
+    booleans = ["%s must be an integer, got a boolean (%s)" % (name, str(args[name]).lower()) for name, entry in spec.items()
+                if entry["type"] == "int" and isinstance(args.get(name), bool)]
     result = ArgumentSpecValidator(spec, **conditionals).validate(dict(args))
-    messages = [error.msg for error in result.errors if not isinstance(error, UnsupportedError)]
+    messages = booleans + [error.msg for error in result.errors if not isinstance(error, UnsupportedError)]
+    if not messages:
+        try:
+            check_ranges(result.validated_parameters, {name: RANGES[name] for name in spec if name in RANGES})
+        except ValueError as exc:
+            messages.append(str(exc))
     if result.unsupported_parameters:
         names = sorted(".".join(p) if isinstance(p, tuple) else p for p in result.unsupported_parameters)
         messages.insert(0, "unsupported argument%s %s (supported: %s)" % (
@@ -70,10 +109,9 @@ def validate(action, documentation, args, **conditionals):
 
 
 def check_ranges(params, ranges):
-    """Raise ValueError naming the first integer option outside its range; `ranges` maps name -> (low, high or None).
-    DOCUMENTATION cannot express ranges; the op contract's schemas set them."""
+    """Raise ValueError naming the first integer option outside its range; `ranges` maps name -> (low, high)."""
     for name, (low, high) in ranges.items():
         value = params.get(name)
-        if value is None or (low <= value and (high is None or value <= high)):
+        if value is None or low <= value <= high:
             continue
-        raise ValueError("%s must be %s, got %d" % (name, "%d or more" % low if high is None else "%d to %d" % (low, high), value))
+        raise ValueError("%s must be %d to %d, got %d" % (name, low, high, value))

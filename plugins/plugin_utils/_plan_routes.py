@@ -13,12 +13,17 @@ from __future__ import annotations
 
 import fnmatch
 
-CREDENTIALS_ROUTE = "169.254.170.2/32"
-IMDS_ROUTE = "169.254.169.254/32"
-FAMILY_LABEL = "com.amazonaws.ecs.task-definition-family"
+from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _findings, _host
+from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils._plan import Plan, refuse
+
+CREDENTIALS_ROUTE = _host.CREDENTIALS_ROUTE
+IMDS_ROUTE = _host.IMDS_ROUTE
+FAMILY_LABEL = _host.TASK_FAMILY_LABEL
+# Seconds each container may take to answer a docker exec (a container that does not is that container's error).
+CONTAINER_TIMEOUT_S = 60
 
 
-def check_args(args):
+def check_args(args: dict) -> dict:
     """Formats the DOCUMENTATION cannot express; raises ValueError naming the argument."""
     for key in ("names", "task_families"):
         for value in args.get(key) or []:
@@ -40,8 +45,10 @@ def _entry(container, action, reason, added=(), removed=()):
             "added": list(added), "removed": list(removed), "reason": reason}
 
 
-def plan(facts, args):
-    """-> plan dict: containers (the per-container report, as planned), changes, calls, diff."""
+def plan(facts: dict, args: dict) -> Plan:
+    """-> Plan (detail `containers`: the per-container report, as planned). Refuses when docker does not answer."""
+    if facts["containers"] is None:
+        refuse("the containers cannot be routed", [f for f in _findings.findings(facts) if f["code"] == "docker_not_answering"])
     want = [CREDENTIALS_ROUTE] + ([IMDS_ROUTE] if args["imds"] == "allow" else [])
     unwanted = [] if args["imds"] == "allow" else [IMDS_ROUTE]
     report, op_containers, changes = [], [], []
@@ -57,6 +64,9 @@ def plan(facts, args):
             continue
         if mode not in ("nat", "default"):
             report.append(_entry(container, "skipped", "network mode %s: only nat (default) containers need routes" % mode))
+            continue
+        if container["error"]:
+            report.append(_entry(container, "failed", container["error"]))
             continue
         if not container["gateway"]:
             report.append(_entry(container, "failed", "no default gateway (0.0.0.0/0 route) found inside the container"))
@@ -87,15 +97,14 @@ def plan(facts, args):
         reason = "; ".join(reasons)
         report.append(_entry(container, "added" if add else "removed", reason, [a["destination"] for a in add], remove))
         changes.append("container %s: %s" % (label, reason))
-    calls = [("container_routes", {"containers": op_containers})] if op_containers else []
-    return {"containers": report, "changes": changes, "calls": calls,
-            "diff": {"before": before, "after": after}}
+    calls = [("container_routes", {"containers": op_containers, "timeout_s": CONTAINER_TIMEOUT_S})] if op_containers else []
+    return Plan(changes, calls, before, after, detail={"containers": report})
 
 
-def merge_results(planned, op_result, final_facts):
+def merge_results(planned: list[dict], op_result: dict | None, final_facts: dict) -> list[dict]:
     """The per-container report after the apply batch: the op's per-container outcome, checked against the final probe."""
     outcome = dict((c["id"], c) for c in (op_result or {}).get("containers", []))
-    final = dict((c["id"], c) for c in final_facts["containers"])
+    final = dict((c["id"], c) for c in final_facts["containers"] or [])
     report = []
     for entry in planned:
         entry = dict(entry)

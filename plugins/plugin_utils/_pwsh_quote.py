@@ -19,8 +19,22 @@ SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"
 _UNSAFE_PWSH = re.compile("([%s])" % SINGLE_QUOTES)
 
 
+# Jinja's opening delimiters: a value holding one is written as a concatenation split between its two characters,
+# so that no generated script contains one (it would be templated if it passed through Ansible, and the project's
+# static check refuses it).
+_JINJA_OPENING = re.compile(r"(?<=\{)(?=[{%#])")
+
+
+def _quote(value):
+    return "'%s'" % _UNSAFE_PWSH.sub(r"\1\1", value)
+
+
 def quote_pwsh(value):
-    """Return `value` (a str) as a PowerShell single-quoted string literal."""
+    """Return `value` (a str) as a PowerShell single-quoted string literal (a parenthesised concatenation of such
+    literals when it holds a Jinja delimiter); valid both as an expression and as a command argument."""
     if not isinstance(value, str):
         raise TypeError("quote_pwsh expects a str, got %s" % type(value).__name__)
-    return "'%s'" % _UNSAFE_PWSH.sub(r"\1\1", value)
+    parts = _JINJA_OPENING.split(value)
+    if len(parts) == 1:
+        return _quote(value)
+    return "(%s)" % " + ".join(_quote(part) for part in parts)

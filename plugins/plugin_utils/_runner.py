@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import random
 import re
+import threading
 import time
 
 from ansible.errors import AnsibleConnectionFailure, AnsibleError
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.utils.display import Display
 
-from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _script
+from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _contract, _script
 
 # Connection plugins do not turn every transport error into AnsibleConnectionFailure (winrm lets
 # requests/pywinrm errors through, psrp its own), so these count as "the connection failed" too.
@@ -60,7 +61,12 @@ class RemoteError(AnsibleError):
 
     def __init__(self, message, **result):
         super().__init__(message)
+        self.plain_message = message
         self.result = result
+
+    def __str__(self):
+        # AnsibleError's own message appends the chained cause ("...: (AnsibleError: stderr)"); ours says it all.
+        return self.plain_message
 
 
 class RemoteOpError(RemoteError):
@@ -107,8 +113,13 @@ def clean_stderr(stderr):
     return decoded.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'").replace("&amp;", "&").strip()
 
 
+class CacheMiss(Exception):
+    """The host does not have the library a command without code asked for: send the code."""
+
+
 def parse_response(calls, rc, stdout, stderr, host):
-    """Results (one dict per call) of a finished round trip; raises RemoteOpError or RemoteScriptError."""
+    """(results (one dict per call), the host's library cache state) of a finished round trip; raises CacheMiss,
+    RemoteOpError or RemoteScriptError."""
     err_text = clean_stderr(stderr)
     out_text = to_text(stdout, errors="surrogate_or_replace").strip()
     if rc != 0:
@@ -124,11 +135,13 @@ def parse_response(calls, rc, stdout, stderr, host):
             % (host, out_text[:200], "; stderr: %s" % err_text if err_text else ""),
             rc=rc, stderr=err_text,
         ) from None
-    if not isinstance(doc, dict) or doc.get("contract") != _script.CONTRACT_VERSION or not isinstance(doc.get("results"), list):
+    if not isinstance(doc, dict) or doc.get("contract") != _contract.VERSION or not isinstance(doc.get("results"), list):
         raise RemoteScriptError(
-            "the remote script on %s answered outside op contract %s (got %r)" % (host, _script.CONTRACT_VERSION, out_text[:200]),
+            "the remote script on %s answered outside op contract %s (got %r)" % (host, _contract.VERSION, out_text[:200]),
             rc=rc, stderr=err_text,
         )
+    if doc.get("cache") == "miss":
+        raise CacheMiss()
     results = doc["results"]
     names = [op for op, _args in calls]
     answered = [item.get("op") if isinstance(item, dict) else item for item in results]
@@ -142,37 +155,66 @@ def parse_response(calls, rc, stdout, stderr, host):
         category = error.get("category") or "internal"
         raise RemoteOpError(
             "op %s failed on %s (%s): %s" % (op, host, category, error.get("message") or "no message"),
-            op=op, category=category, op_message=error.get("message"), op_results=values,
+            op=op, category=category, op_message=error.get("message"), op_results=values, cache=doc.get("cache"),
         )
     if len(values) != len(names):
         raise RemoteScriptError("the remote script on %s returned %d results for %d ops" % (host, len(values), len(names)), rc=rc, stderr=err_text)
-    return values
+    return values, doc.get("cache")
+
+
+# While one command runs this long, a progress line says so (a real host takes seconds per command; Initialize-ECSAgent
+# may take minutes); the controller owns every longer wait (docs/dev/op-contract.md "Waits").
+PROGRESS_EVERY_S = 15.0
 
 
 class OpRunner:
     """Sends batches of ops over `connection`, one WinRM command per batch.
 
-    `commands` counts the commands sent (retries included) so results can report it.
+    A batch with a mutating op holds the host lock (waiting at most `lock_wait_s` on the host). `commands` counts the
+    commands sent (retries included) so results can report it; `progress(text)` shows a line at default verbosity.
     """
 
-    def __init__(self, connection, host, action, attempts=4, backoff_cap=12.0, sleep=time.sleep):
+    def __init__(self, connection, host, action, attempts=4, backoff_cap=12.0, sleep=time.sleep, lock_wait_s=30,
+                 progress=None, store=False, optimistic=False):
         self.connection = connection
         self.host = host
         self.action = action
         self.attempts = attempts
         self.backoff_cap = backoff_cap
         self.sleep = sleep
+        self.lock_wait_s = lock_wait_s
+        self.progress = progress
+        # The library cache (docs/dev/op-contract.md "The library"): `store` lets batches send it to be kept (not in
+        # check mode); `cached` is what the host said last (None: not asked yet); `optimistic` sends the first
+        # command without code, betting the host has the library (read-only modules: a miss costs one command).
+        self.store = store
+        self.cached = True if optimistic else None
         self.commands = 0
+        self.bytes_sent = 0
 
     def _say(self, text):
         return "%s: %s" % (self.action, text)
 
+    def lock_for(self, calls):
+        if _contract.batch_is_read_only(calls):
+            return None
+        return {"wait_s": self.lock_wait_s, "holder": "Ansible task %s" % self.action}
+
     def run(self, calls):
         """Run [(op, args), ...] in one round trip; return the list of op results in order."""
         calls = list(calls)
+        try:
+            return self._run(calls)
+        except CacheMiss:
+            self.cached = False
+            display.vv(self._say("the host does not have this version's op library; sending the code"), host=self.host)
+            return self._run(calls)
+
+    def _run(self, calls):
         names = ",".join(op for op, _args in calls)
-        script = to_bytes(_script.build_script(calls))
-        retry_safe = _script.batch_is_retry_safe(calls)
+        stdin = _script.pack(calls, self.lock_for(calls), self.store, send_code=self.cached is not True,
+                             send_library=self.store and self.cached is False)
+        retry_safe = _contract.batch_is_retry_safe(calls)
         display.vv(self._say("running ops %s" % names), host=self.host)
         attempt = 0
         while True:
@@ -180,7 +222,8 @@ class OpRunner:
             started = time.monotonic()
             try:
                 self.commands += 1
-                rc, stdout, stderr = self.connection.exec_command(_script.LOADER_COMMAND, in_data=script, sudoable=False)
+                self.bytes_sent += len(stdin)
+                rc, stdout, stderr = self._exec(stdin, names)
             except Exception as exc:
                 if not is_transport_error(exc):
                     raise
@@ -192,11 +235,11 @@ class OpRunner:
                         "for this host, then run again" % (self.host, failure)
                     ) from exc
                 if not retry_safe:
-                    unsafe = [op for op, _args in calls if not _script.op_spec(op)["safe_to_retry"]]
+                    unsafe = [op for op, _args in calls if not _contract.op_spec(op)["safe_to_retry"]]
                     raise RemoteUnreachable(
-                        "connection to %s failed while running %s (%s); not sent again because %s may have run: "
-                        "run the task again, it probes the host before it changes anything"
-                        % (self.host, names, failure, ", ".join(unsafe))
+                        "connection to %s failed while running %s (%s); the response was lost, so it is not known "
+                        "whether %s ran, and it is not sent again: run the task again, it probes the host before it "
+                        "changes anything" % (self.host, names, failure, ", ".join(unsafe)), response_lost=True,
                     ) from exc
                 if attempt >= self.attempts:
                     raise RemoteUnreachable(
@@ -208,10 +251,47 @@ class OpRunner:
                 self._reset()
                 self.sleep(delay)
                 continue
-            display.vvvv(self._say("round trip %s: sent %d bytes of script, rc %s, %d bytes stdout, %d bytes stderr, %.2f s"
-                                   % (names, len(script), rc, len(stdout or b""), len(stderr or b""), time.monotonic() - started)),
+            display.vvvv(self._say("round trip %s: sent %d bytes on stdin, rc %s, %d bytes stdout, %d bytes stderr, %.2f s"
+                                   % (names, len(stdin), rc, len(stdout or b""), len(stderr or b""), time.monotonic() - started)),
                          host=self.host)
-            return parse_response(calls, rc, stdout or b"", stderr or b"", self.host)
+            try:
+                values, cache = parse_response(calls, rc, stdout or b"", stderr or b"", self.host)
+            except RemoteOpError as exc:
+                self._learn(exc.result.get("cache"))
+                raise
+            self._learn(cache)
+            return values
+
+    def _learn(self, cache):
+        if cache in ("hit", "present", "stored"):
+            self.cached = True
+        elif cache == "absent":
+            self.cached = False
+
+    def _exec(self, stdin, names):
+        """exec_command, with a progress line every PROGRESS_EVERY_S while it runs (from this thread; the command
+        runs in another)."""
+        if self.progress is None:
+            return self.connection.exec_command(_script.LOADER_COMMAND, in_data=stdin, sudoable=False)
+        outcome = {}
+
+        def call():
+            try:
+                outcome["value"] = self.connection.exec_command(_script.LOADER_COMMAND, in_data=stdin, sudoable=False)
+            except BaseException as exc:  # re-raised in the caller's thread
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=call, name="ecs-%s" % self.host, daemon=True)
+        started = time.monotonic()
+        worker.start()
+        while True:
+            worker.join(PROGRESS_EVERY_S)
+            if not worker.is_alive():
+                break
+            self.progress("still running %s on the host: %d s" % (names, time.monotonic() - started))
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]
 
     def _reset(self):
         # close() first: some connection plugins keep the old WSMan shell open on reset() (as ansible.windows' _reboot.py notes).

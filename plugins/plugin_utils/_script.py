@@ -1,7 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, ecs_windows.task_iam contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Build the one script a round trip sends (see docs/dev/op-contract.md).
+"""Build the one script a round trip sends (docs/dev/op-contract.md "One round trip").
+
+A script is: the marker line, the $Ecs... values its code reads (from contract.json and _host), the prelude
+blocks its ops use (found by following references from the op files), the op files, the batch. Its code travels
+deflated and base64-encoded on stdin, or not at all when the host has the library (every op) cached: the loader
+(powershell/loader.ps1) verifies the cached library by its sha256 before it runs it.
 
 FOR INTERNAL COLLECTION USE ONLY. Changes may be made in ANY release.
 """
@@ -9,19 +14,24 @@ FOR INTERNAL COLLECTION USE ONLY. Changes may be made in ANY release.
 from __future__ import annotations
 
 import base64
+import functools
+import hashlib
 import json
 import os
+import re
+import zlib
 
-_PS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "powershell")
+from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _contract, _host
+from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils._pwsh_quote import quote_pwsh
+
+CONTRACT = _contract.CONTRACT
+CONTRACT_VERSION = _contract.VERSION
 
 
-def _read(name):
-    with open(os.path.join(_PS_DIR, name), encoding="ascii") as handle:
+def _read(name: str) -> str:
+    with open(os.path.join(_contract.PS_DIR, name), encoding="ascii") as handle:
         return handle.read().replace("\r\n", "\n").rstrip("\n")
 
-
-CONTRACT = json.loads(_read("contract.json"))
-CONTRACT_VERSION = CONTRACT["contract"]
 
 # Fixed command line: `-EncodedCommand` carries only the loader; the script travels on stdin.
 LOADER_COMMAND = "PowerShell -NoProfile -NonInteractive -ExecutionPolicy Unrestricted -EncodedCommand " + base64.b64encode(
@@ -29,10 +39,10 @@ LOADER_COMMAND = "PowerShell -NoProfile -NonInteractive -ExecutionPolicy Unrestr
 ).decode("ascii")
 
 
-def compact(text):
-    """PowerShell text without comment-only lines, blank lines and indentation (here-string bodies kept verbatim):
-    about a third fewer bytes on every round trip. The ops have no block comments or backtick line continuations
-    (tests/unit/test_script.py proves the tokens stay the same)."""
+def compact(text: str) -> str:
+    """PowerShell text without comment-only lines, blank lines and indentation (here-string bodies kept verbatim).
+    The ops have no block comments or backtick line continuations (tests/unit/test_script.py proves the tokens
+    stay the same)."""
     out, here_end = [], None
     for line in text.split("\n"):
         if here_end:
@@ -49,29 +59,144 @@ def compact(text):
     return "\n".join(out)
 
 
-def op_spec(name):
-    """The contract entry of op `name`; KeyError names the unknown op."""
-    try:
-        return CONTRACT["ops"][name]
-    except KeyError:
-        raise KeyError("unknown remote op %r (known: %s)" % (name, ", ".join(sorted(CONTRACT["ops"])))) from None
+def blocks(text: str) -> dict[str, str]:
+    """Top-level blocks of a .ps1 file by the name they define: `function Name {...}` up to its closing `}` at the
+    start of a line, `$Name = @'...'@`, or a one-line `$Name = ...`; comment lines go with the block after them."""
+    found, lines, index, comments = {}, text.split("\n"), 0, []
+    while index < len(lines):
+        line = lines[index]
+        if line.startswith("function "):
+            end = lines.index("}", index)
+            found[line.split()[1]] = "\n".join(comments + lines[index:end + 1])
+        elif re.match(r"\$\w+\s*=\s*@'$", line):
+            end = lines.index("'@", index)
+            found[line.split()[0][1:]] = "\n".join(comments + lines[index:end + 1])
+        elif re.match(r"\$\w+\s*=", line):
+            found[line.split()[0][1:]] = "\n".join(comments + [line])
+            end = index
+        else:
+            if line.startswith("#"):
+                comments.append(line)
+            elif line.strip():
+                raise ValueError("unexpected top-level line %d in a .ps1 file: %r" % (index + 1, line))
+            index += 1
+            continue
+        comments = []
+        index = end + 1
+    return found
 
 
-def batch_is_retry_safe(calls):
-    return all(op_spec(op)["safe_to_retry"] for op, _args in calls)
+def _value(value) -> str:
+    if isinstance(value, bool):
+        return "$true" if value else "$false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return "@(%s)" % ", ".join(_value(item) for item in value)
+    return quote_pwsh(value)
 
 
-def build_script(calls):
-    """Script text for a batch of (op, args) calls: marker, prelude, op functions, base64 JSON batch."""
+@functools.lru_cache(maxsize=None)
+def _definitions() -> tuple[dict[str, str], "re.Pattern[str]"]:
+    """name -> PowerShell text of everything a script may need besides the op files, and a pattern that finds
+    references to those names."""
+    values = dict(_host.POWERSHELL, EcsContractVersion=CONTRACT_VERSION, EcsErrorCategories=list(_contract.ERROR_CATEGORIES))
+    definitions = {name: "$%s = %s" % (name, _value(value)) for name, value in values.items()}
+    for name, text in blocks(_read("prelude.ps1")).items():
+        if name in definitions:
+            raise ValueError("prelude.ps1 defines $%s, which the builder writes from _host.py or contract.json" % name)
+        definitions[name] = compact(text)
+    names = "|".join(sorted(map(re.escape, definitions), key=len, reverse=True))
+    return definitions, re.compile(r"(?<![\w$-])\$?(%s)(?![\w-])" % names, re.IGNORECASE)
+
+
+def _uses(text: str) -> set[str]:
+    definitions, pattern = _definitions()
+    canonical = {name.lower(): name for name in definitions}
+    return {canonical[match.group(1).lower()] for match in pattern.finditer(text)}
+
+
+def needed(texts) -> list[str]:
+    """The definitions the given PowerShell texts use, directly or through each other, in prelude order."""
+    definitions, _pattern = _definitions()
+    wanted, queue = set(), set()
+    for text in texts:
+        queue |= _uses(text)
+    while queue:
+        name = queue.pop()
+        if name not in wanted:
+            wanted.add(name)
+            queue |= _uses(definitions[name]) - wanted
+    return [name for name in definitions if name in wanted]
+
+
+def op_names(calls) -> list[str]:
+    """The ops a batch needs defined: its own and those they use, sorted."""
     names = set()
     for op, _args in calls:
         names.add(op)
-        names.update(op_spec(op)["uses"])
-    names = sorted(names)
-    batch = {"contract": CONTRACT_VERSION, "ops": [{"op": op, "args": args} for op, args in calls]}
-    encoded = base64.b64encode(json.dumps(batch, separators=(",", ":"), sort_keys=True).encode("utf-8")).decode("ascii")
-    parts = ["%s %s" % (CONTRACT["marker_prefix"], ",".join(names)), compact(_read("prelude.ps1"))]
-    parts.extend(compact(_read(name + ".ps1")) for name in names)
-    parts.append("$EcsBatch = '%s'" % encoded)
-    parts.append("Invoke-EcsBatch -EncodedBatch $EcsBatch")
+        names.update(_contract.op_spec(op)["uses"])
+    return sorted(names)
+
+
+def _batch_text(calls, lock, store) -> str:
+    batch = {"contract": CONTRACT_VERSION, "lock": lock, "store": store, "ops": [{"op": op, "args": args} for op, args in calls]}
+    return base64.b64encode(json.dumps(batch, separators=(",", ":"), sort_keys=True).encode("utf-8")).decode("ascii")
+
+
+def code(calls) -> str:
+    """The code a batch runs: marker, the definitions its ops use, the op files, the call of Invoke-EcsBatch (which
+    reads the batch from $EcsBatch)."""
+    names = op_names(calls)
+    ops = [compact(_read(name + ".ps1")) for name in names]
+    definitions, _pattern = _definitions()
+    parts = ["%s %s" % (CONTRACT["marker_prefix"], ",".join(names))]
+    parts += [definitions[name] for name in needed(ops + ["Invoke-EcsBatch"])]
+    parts += ops
+    parts.append(INVOKE)
     return "\n".join(parts) + "\n"
+
+
+INVOKE = "Invoke-EcsBatch -EncodedBatch $EcsBatch"
+
+
+@functools.lru_cache(maxsize=None)
+def library() -> str:
+    """Every op with everything they use: what a host keeps in its cache (docs/dev/op-contract.md "The library"), so
+    that a command to a host that has it carries only the batch."""
+    return code([(name, None) for name in sorted(CONTRACT["ops"])])
+
+
+@functools.lru_cache(maxsize=None)
+def library_sha256() -> str:
+    return hashlib.sha256(library().encode("utf-8")).hexdigest()
+
+
+def build_script(calls, lock=None, store=False) -> str:
+    """One script text for a batch of (op, args) calls (what the boot task runs as a file): its code with the
+    batch assigned to $EcsBatch; `lock` ({wait_s, holder}) makes the batch hold the host lock."""
+    text = code(calls)
+    batch_line = "$EcsBatch = '%s'\n" % _batch_text(calls, lock, store)
+    return text[:-len(INVOKE) - 1] + batch_line + INVOKE + "\n"
+
+
+def _deflate(text: str) -> str:
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return base64.b64encode(packer.compress(text.encode("utf-8")) + packer.flush()).decode("ascii")
+
+
+@functools.lru_cache(maxsize=None)
+def bootstrap() -> str:
+    """The first code the loader runs (powershell/bootstrap.ps1 with the values it reads)."""
+    text = compact(_read("bootstrap.ps1"))
+    definitions, _pattern = _definitions()
+    return "\n".join([definitions[name] for name in needed([text])] + [text]) + "\n"
+
+
+def pack(calls, lock=None, store=False, send_code=True, send_library=False) -> bytes:
+    """What travels on stdin (loader.ps1 and bootstrap.ps1 read it): five lines - the bootstrap; the library's
+    sha256; the batch's code (empty: run the library the host has cached); the library to cache (empty: none); the
+    batch. Code travels deflated and base64-encoded."""
+    lines = [_deflate(bootstrap()), library_sha256(), _deflate(code(calls)) if send_code else "",
+             _deflate(library()) if send_library else "", _batch_text(calls, lock, store)]
+    return ("\n".join(lines) + "\n").encode("ascii")

@@ -22,10 +22,8 @@ from tree_sitter import Language, Parser
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PS_DIR = ROOT / "plugins" / "plugin_utils" / "powershell"
-# _script.py has no imports from the collection, so it loads from its file without a collection path.
-_SPEC = importlib.util.spec_from_file_location("ecs_script_under_test", ROOT / "plugins" / "plugin_utils" / "_script.py")
-_script = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(_script)
+from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _contract, _script  # noqa: E402  (conftest: collection path)
+
 CONTRACT = json.loads((PS_DIR / "contract.json").read_text(encoding="ascii"))
 PARSER = Parser(Language(tree_sitter_powershell.language()))
 
@@ -335,17 +333,25 @@ def test_op_reads_exactly_its_schema_arguments(op):
     assert read == set(CONTRACT["ops"][op]["args"]["properties"])
 
 
-def test_prelude_error_categories_match_contract():
+def test_contract_facts_reach_the_powershell_from_the_contract():
+    # The contract version and error categories are written into every script by the builder, from contract.json;
+    # the prelude does not restate them (and Invoke-EcsBatch checks the batch's version against it).
     prelude = (PS_DIR / "prelude.ps1").read_text(encoding="ascii")
-    match = re.search(r"^\$EcsErrorCategories = @\(([^)]*)\)", prelude, re.M)
-    assert match, "prelude.ps1 must define $EcsErrorCategories"
-    assert re.findall(r"'([a-z_]+)'", match.group(1)) == CONTRACT["error_categories"]
+    assert not re.search(r"^\$Ecs(ContractVersion|ErrorCategories)\s*=", prelude, re.M)
+    script = _script.build_script([("probe", _contract.example("probe"))])
+    version = re.search(r"^\$EcsContractVersion = (\d+)$", script, re.M)
+    categories = re.search(r"^\$EcsErrorCategories = @\(([^)]*)\)$", script, re.M)
+    assert version and int(version.group(1)) == CONTRACT["contract"]
+    assert categories and re.findall(r"'([a-z_]+)'", categories.group(1)) == CONTRACT["error_categories"]
+    assert "$batch.contract -ne $EcsContractVersion" in prelude
 
 
 def _schema_key_sets(schema, found=None):
-    """Property-name sets of every object schema inside a JSON schema."""
+    """Property-name sets of every object schema inside a JSON schema ($refs into the contract's $defs followed)."""
     found = set() if found is None else found
     if isinstance(schema, dict):
+        if "$ref" in schema:
+            _schema_key_sets(CONTRACT["$defs"][schema["$ref"].rsplit("/", 1)[1]], found)
         if isinstance(schema.get("properties"), dict):
             found.add(frozenset(schema["properties"]))
         for key in ("properties",):
@@ -353,6 +359,8 @@ def _schema_key_sets(schema, found=None):
                 _schema_key_sets(child, found)
         for key in ("items", "additionalProperties"):
             _schema_key_sets(schema.get(key), found)
+        for option in schema.get("oneOf", ()):
+            _schema_key_sets(option, found)
     return found
 
 
@@ -411,54 +419,16 @@ def test_result_object_check_can_fail():
     assert [keys for _line, keys in _ordered_literals(typo) if keys not in allowed]
 
 
-# Representative arguments per op (valid against the contract); hostile strings where the schema allows
-# any string, to show they stay inside the base64 batch.
+# Representative arguments per op: the contract's examples, with hostile strings where the schema allows any
+# string, to show they stay inside the base64 batch.
 HOSTILE = "x'; Remove-Item C:\\ -Recurse; '$(Stop-Computer)`\n\"&&"
-INIT_ARGS = {
-    "cluster": "prod-cluster_1", "enable_task_iam_role": True, "version": "1.105.1",
-    "logging_drivers": ["json-file", "awslogs"], "enable_task_eni": False, "awsvpc_block_imds": False,
-    "awsvpc_additional_local_routes": None, "attempts": 5, "retry_delay_s": 10,
+HOSTILE_OVERLAY = {
+    "set_machine_env": {"set": {"ECS_CLUSTER": HOSTILE, "NO_PROXY": "169.254.169.254"}},
+    "wait_registered": {"cluster": HOSTILE},
+    "boot_task": {"script": HOSTILE, "description": HOSTILE},
+    "wait_task_idle": {"task_name": HOSTILE},
 }
-REPRESENTATIVE_ARGS = {
-    "probe": {"container_detail": "routes", "files": ["C:\\ProgramData\\x.ps1", HOSTILE]},
-    "set_machine_env": {"set": {"ECS_CLUSTER": HOSTILE, "NO_PROXY": "169.254.169.254"}, "remove": ["HTTP_PROXY"]},
-    "install_ecstools": {
-        "files": [
-            {"name": "ECSTools.psm1", "url": "https://s3.us-east-1.amazonaws.com/amazon-ecs-agent-us-east-1/ECSTools.psm1",
-             "sha256": "0" * 64},
-            {"name": "ECSTools.psd1", "url": "https://s3.us-east-1.amazonaws.com/amazon-ecs-agent-us-east-1/ECSTools.psd1",
-             "sha256": None},
-        ],
-        "require_signature": True,
-    },
-    "reset_agent_data": {},
-    "init_agent": INIT_ARGS,
-    "service": {"name": "AmazonECS", "start_type": "Automatic", "state": "running", "failure_restart": True},
-    "wait_registered": {"cluster": HOSTILE, "timeout_s": 300, "interval_s": 5},
-    "remove_proxy": {
-        "portproxy": [{"listen_address": "169.254.170.2", "listen_port": 80}],
-        "ip_bindings": [{"ip_address": "169.254.170.2", "interface_index": 12}],
-        "apipa_adapter": "vEthernet (APIPA)",
-        "firewall_rules": ["{0c1d2e3f-aaaa-bbbb-cccc-000000000000}"],
-    },
-    "boot_task": {
-        "state": "present", "task_path": "\\ecs_windows.task_iam\\", "task_name": "Recover-ECSCredentialProxy",
-        "script_path": "C:\\ProgramData\\Amazon\\ECS\\ecs_windows.task_iam\\recover-credential-proxy.ps1",
-        "script": HOSTILE, "delay": "PT30S", "description": HOSTILE,
-    },
-    "wait_task_idle": {"task_path": "\\", "task_name": "Initialize-ECSHostReboot", "timeout_s": 600},
-    "recover_proxy": {
-        "init": INIT_ARGS, "registration_timeout_s": 300,
-        "log_path": "C:\\ProgramData\\Amazon\\ECS\\log\\ecs_windows.task_iam-recover.log",
-    },
-    "container_routes": {
-        "containers": [
-            {"id": "a" * 64, "shell": "powershell", "add": [{"destination": "169.254.170.2/32", "next_hop": "172.29.80.1"}],
-             "remove": []},
-            {"id": "b" * 64, "shell": "cmd", "add": [], "remove": ["169.254.169.254/32"]},
-        ]
-    },
-}
+REPRESENTATIVE_ARGS = {op: dict(_contract.example(op), **HOSTILE_OVERLAY.get(op, {})) for op in CONTRACT["ops"]}
 
 
 def test_representative_args_cover_every_op():
@@ -468,7 +438,7 @@ def test_representative_args_cover_every_op():
 @pytest.mark.parametrize("op", sorted(CONTRACT["ops"]))
 def test_built_script_parses_cleanly(op):
     args = REPRESENTATIVE_ARGS[op]
-    jsonschema.validate(args, CONTRACT["ops"][op]["args"])
+    jsonschema.validate(args, _contract.schema(op, "args"))
     script = _script.build_script([(op, args)])
     assert check_powershell(script.encode("ascii")) == []
     assert HOSTILE not in script

@@ -20,7 +20,8 @@ function Invoke-EcsContainerRouteChange {
         [Parameter(Mandatory = $true)][string]$Shell,
         [Parameter(Mandatory = $true)][string]$Destination,
         [Parameter(Mandatory = $true)][int]$InterfaceIndex,
-        [string]$NextHop = $null
+        [string]$NextHop = $null,
+        [int]$TimeoutSeconds = 60
     )
     $exec = @('exec', '--user', 'ContainerAdministrator')
     if ($Shell -eq 'powershell') {
@@ -38,7 +39,7 @@ function Invoke-EcsContainerRouteChange {
     else {
         $command = $exec + @($Id, 'netsh.exe', 'interface', 'ipv4', 'delete', 'route', ('prefix=' + $Destination), ('interface=' + $InterfaceIndex), 'store=active')
     }
-    return Invoke-EcsDocker -ArgumentList $command
+    return Invoke-EcsDocker -ArgumentList $command -TimeoutSeconds $TimeoutSeconds -Description ('docker exec {0} (route {1})' -f $Id.Substring(0, 12), $Destination)
 }
 
 function Assert-EcsContainerRoutesArguments {
@@ -61,14 +62,32 @@ function Assert-EcsContainerRoutesArguments {
 
 function Set-EcsContainerRoutes {
     # One container: removals, then additions; stops at its first failure (reported, not raised; the
-    # routes changed before it stay).
-    param($Container)
+    # routes changed before it stay). A container that does not answer within TimeoutSeconds is its own failure.
+    param($Container, [int]$TimeoutSeconds)
     $id = [string]$Container.id
     $shell = [string]$Container.shell
     $added = New-Object -TypeName System.Collections.Generic.List[string]
     $removed = New-Object -TypeName System.Collections.Generic.List[string]
     $failure = $null
-    $inspect = Invoke-EcsDocker -ArgumentList @('inspect', '--type', 'container', '--format', (ConvertTo-EcsDockerFormat -Template '<<.State.Running>>'), $id)
+    try {
+        $failure = Update-EcsContainerRouteTable -Container $Container -TimeoutSeconds $TimeoutSeconds -Added $added -Removed $removed
+    }
+    catch {
+        if ((Get-EcsOpErrorCategory -Exception $_.Exception) -ne 'timeout') {
+            throw
+        }
+        $failure = $_.Exception.Message
+    }
+    return [ordered]@{ id = $id; added = $added.ToArray(); removed = $removed.ToArray(); error = $failure }
+}
+
+function Update-EcsContainerRouteTable {
+    # The route changes of one container, recorded in Added/Removed; returns the failure message or $null.
+    param($Container, [int]$TimeoutSeconds, $Added, $Removed)
+    $id = [string]$Container.id
+    $shell = [string]$Container.shell
+    $failure = $null
+    $inspect = Invoke-EcsDocker -ArgumentList @('inspect', '--type', 'container', '--format', (ConvertTo-EcsDockerFormat -Template '<<.State.Running>>'), $id) -TimeoutSeconds $TimeoutSeconds -Description ('docker inspect {0}' -f $id)
     if ($inspect.exit_code -ne 0) {
         $failure = 'No such container: {0}' -f $id
     }
@@ -76,7 +95,7 @@ function Set-EcsContainerRoutes {
         $failure = 'container {0} is not running' -f $id
     }
     else {
-        $table = Get-EcsContainerRouteTable -Id $id -Shell $shell
+        $table = Get-EcsContainerRouteTable -Id $id -Shell $shell -TimeoutSeconds $TimeoutSeconds
         $default = $null
         if ($table.ok) {
             $default = Get-EcsDefaultRoute -Routes $table.routes
@@ -96,26 +115,26 @@ function Set-EcsContainerRoutes {
                 if ($null -ne $existing) {
                     $interfaceIndex = $existing.interface_index
                 }
-                $run = Invoke-EcsContainerRouteChange -Id $id -Shell $shell -Destination $destination -InterfaceIndex $interfaceIndex
+                $run = Invoke-EcsContainerRouteChange -Id $id -Shell $shell -Destination $destination -InterfaceIndex $interfaceIndex -TimeoutSeconds $TimeoutSeconds
                 if ($run.exit_code -ne 0) {
                     $failure = '{0}: {1}' -f $destination, (Get-EcsFirstErrorLine -Run $run)
                     break
                 }
-                $removed.Add([string]$destination)
+                $Removed.Add([string]$destination)
             }
             if ($null -eq $failure) {
                 foreach ($route in @($Container.add)) {
-                    $run = Invoke-EcsContainerRouteChange -Id $id -Shell $shell -Destination $route.destination -InterfaceIndex $default.interface_index -NextHop $route.next_hop
+                    $run = Invoke-EcsContainerRouteChange -Id $id -Shell $shell -Destination $route.destination -InterfaceIndex $default.interface_index -NextHop $route.next_hop -TimeoutSeconds $TimeoutSeconds
                     if ($run.exit_code -ne 0) {
                         $failure = '{0}: {1}' -f $route.destination, (Get-EcsFirstErrorLine -Run $run)
                         break
                     }
-                    $added.Add([string]$route.destination)
+                    $Added.Add([string]$route.destination)
                 }
             }
         }
     }
-    return [ordered]@{ id = $id; added = $added.ToArray(); removed = $removed.ToArray(); error = $failure }
+    return $failure
 }
 
 function Invoke-EcsOpContainerRoutes {
@@ -126,7 +145,7 @@ function Invoke-EcsOpContainerRoutes {
     Assert-EcsContainerRoutesArguments -Containers $Arguments.containers
     $results = New-Object -TypeName System.Collections.Generic.List[object]
     foreach ($container in @($Arguments.containers)) {
-        $results.Add((Set-EcsContainerRoutes -Container $container))
+        $results.Add((Set-EcsContainerRoutes -Container $container -TimeoutSeconds ([int]$Arguments.timeout_s)))
     }
     return [ordered]@{ containers = $results.ToArray() }
 }

@@ -1,21 +1,58 @@
-function Invoke-EcsInitializeAgentOnce {
-    # One Initialize-ECSAgent call. ECSTools is closed source and written for the default
-    # ErrorActionPreference (Continue, as in AWS's user data), so it runs with that; its host/log output
-    # is collected instead of reaching stdout. Returns {failure (message or null), log (lines)}.
-    param([Parameter(Mandatory = $true)][hashtable]$Parameters)
-    $log = New-Object -TypeName System.Collections.Generic.List[string]
-    $failure = $null
-    $previous = $global:ErrorActionPreference
-    try {
-        $global:ErrorActionPreference = 'Continue'
-        Import-Module -Name 'ECSTools' -ErrorAction Stop *>&1 | ForEach-Object { $log.Add(([string]$_).Trim()) }
-        Initialize-ECSAgent @Parameters *>&1 | ForEach-Object { $log.Add(([string]$_).Trim()) }
+# Runs in a child powershell.exe (Initialize-ECSAgent may hang, write to the console, prompt or call exit: none of
+# that can reach the op's JSON). It reads its settings from $EcsInitSettings (base64 JSON, data only) and ends with
+# one line `#ecs_windows.task_iam init-result <base64 JSON>`.
+$EcsInitChildScript = @'
+$ErrorActionPreference = 'Continue'
+$ProgressPreference = 'SilentlyContinue'
+try { [System.Console]::OutputEncoding = [System.Text.Encoding]::UTF8 } catch { $null = $_ }
+$settings = ConvertFrom-Json -InputObject ([System.Text.Encoding]::UTF8.GetString([System.Convert]::FromBase64String($EcsInitSettings)))
+$parameters = @{ Cluster = [string]$settings.cluster }
+if ($settings.enable_task_iam_role -eq $true) { $parameters.EnableTaskIAMRole = $true }
+if (-not [string]::IsNullOrEmpty([string]$settings.version)) { $parameters.Version = [string]$settings.version }
+if ($null -ne $settings.logging_drivers) { $parameters.LoggingDrivers = ConvertTo-Json -InputObject ([string[]]@($settings.logging_drivers)) -Compress }
+if ($settings.enable_task_eni -eq $true) { $parameters.EnableTaskENI = $true }
+if ($settings.awsvpc_block_imds -eq $true) { $parameters.AwsvpcBlockIMDS = $true }
+if ($null -ne $settings.awsvpc_additional_local_routes) { $parameters.AwsvpcAdditionalLocalRoutes = ConvertTo-Json -InputObject ([string[]]@($settings.awsvpc_additional_local_routes)) -Compress }
+$failure = $null
+try {
+    Import-Module -Name 'ECSTools' -Force -ErrorAction Stop
+    Initialize-ECSAgent @parameters *>&1 | ForEach-Object { Write-Output -InputObject ([string]$_) }
+}
+catch {
+    $failure = $_.Exception.Message
+}
+$outcome = @{ failure = $failure } | ConvertTo-Json -Compress
+Write-Output -InputObject ('#ecs_windows.task_iam init-result ' + [System.Convert]::ToBase64String([System.Text.Encoding]::UTF8.GetBytes($outcome)))
+'@
+
+function Invoke-EcsInitializeAgent {
+    # One Initialize-ECSAgent run in a child powershell.exe, killed (with its children) after TimeoutSeconds.
+    # Returns {failure (message or null), output (the child's lines), duration_s}.
+    param(
+        [Parameter(Mandatory = $true)]$Settings,
+        [Parameter(Mandatory = $true)][int]$TimeoutSeconds
+    )
+    $encodedSettings = [System.Convert]::ToBase64String([System.Text.Encoding]::UTF8.GetBytes((ConvertTo-EcsJson -Value $Settings)))
+    $script = ("`$EcsInitSettings = '{0}'" -f $encodedSettings) + "`n" + $EcsInitChildScript
+    $stopwatch = [System.Diagnostics.Stopwatch]::StartNew()
+    $run = Invoke-EcsNative -FilePath 'powershell.exe' -ArgumentList @('-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-EncodedCommand', (ConvertTo-EcsEncodedCommand -Script $script)) -TimeoutSeconds $TimeoutSeconds -Encoding 'UTF8' -Description 'Initialize-ECSAgent'
+    $lines = New-Object -TypeName System.Collections.Generic.List[string]
+    $failure = 'Initialize-ECSAgent ended without a result (powershell.exe exit code {0}: ECSTools may have called exit)' -f $run.exit_code
+    foreach ($line in ($run.stdout -split "`r?`n")) {
+        if ($line -match '^#ecs_windows\.task_iam init-result ([A-Za-z0-9+/=]+)$') {
+            $outcome = ConvertFrom-Json -InputObject ([System.Text.Encoding]::UTF8.GetString([System.Convert]::FromBase64String($Matches[1])))
+            $failure = $outcome.failure
+            if ($null -ne $failure) {
+                $failure = ConvertTo-EcsMaskedText -Text ([string]$failure)
+            }
+        }
+        elseif ($line.Trim().Length -gt 0) {
+            $lines.Add((ConvertTo-EcsMaskedText -Text $line.Trim()))
+        }
     }
-    catch {
-        $failure = $_.Exception.Message
-    }
-    finally {
-        $global:ErrorActionPreference = $previous
+    $errorText = ConvertFrom-EcsCliXmlError -Text ([string]$run.stderr)
+    if ($errorText.Trim().Length -gt 0) {
+        $lines.Add((ConvertTo-EcsMaskedText -Text $errorText.Trim()))
     }
     if ($null -eq $failure) {
         # Verify the outcome rather than trust the module: it ends by (re)starting AmazonECS.
@@ -25,57 +62,41 @@ function Invoke-EcsInitializeAgentOnce {
             if ($null -ne $service) {
                 $status = $service.Status.ToString()
             }
-            $tail = @($log | Where-Object { $_.Length -gt 0 } | Select-Object -Last 3) -join ' | '
+            $tail = @($lines | Select-Object -Last 3) -join ' | '
             $failure = 'service AmazonECS is {0} after Initialize-ECSAgent; last output: {1}' -f $status, $tail
         }
     }
-    return [pscustomobject]@{ failure = $failure; log = $log.ToArray() }
+    return [pscustomobject]@{ failure = $failure; output = $lines.ToArray(); duration_s = [System.Math]::Round($stopwatch.Elapsed.TotalSeconds, 1) }
+}
+
+function Assert-EcsAgentSettings {
+    # Only values the contract allows reach Initialize-ECSAgent (the schema holds them too; this is the host's check).
+    param($Settings)
+    if ([string]$Settings.cluster -cnotmatch '^[A-Za-z0-9_-]{1,255}$') {
+        New-EcsOpError -Category 'invalid_argument' -Message ("cluster '{0}' is not a valid ECS cluster name (letters, digits, - and _, at most 255)" -f $Settings.cluster)
+    }
+    if ($null -ne $Settings.version -and [string]$Settings.version -cnotmatch '^(latest|v?[0-9]+\.[0-9]+\.[0-9]+)$') {
+        New-EcsOpError -Category 'invalid_argument' -Message ("version '{0}' is not latest or X.Y.Z" -f $Settings.version)
+    }
 }
 
 function Invoke-EcsOpInitAgent {
-    # Import-Module ECSTools; Initialize-ECSAgent with switches from the arguments (REF 1.1), retrying only
-    # the sporadic "VMNetwork adapter 'vEthernet (nat)*' not found" (REF pitfall 5) with backoff.
+    # One Initialize-ECSAgent run with the given settings (docs/dev/host-facts.md "Initialize-ECSAgent"). The
+    # sporadic "VMNetwork adapter 'vEthernet (nat)*' not found" is `retryable` (the controller waits and runs the
+    # batch again); a run past timeout_s is stopped and reported as `timeout`.
     param($Arguments)
-    $cluster = [string]$Arguments.cluster
-    if ($cluster -cnotmatch '^[A-Za-z0-9_-]{1,255}$') {
-        New-EcsOpError -Category 'invalid_argument' -Message ("cluster '{0}' is not a valid ECS cluster name (letters, digits, - and _, at most 255)" -f $cluster)
-    }
-    $attempts = [int]$Arguments.attempts
-    $retryDelay = [int]$Arguments.retry_delay_s
-    if ($attempts -lt 1 -or $attempts -gt 10 -or $retryDelay -lt 0 -or $retryDelay -gt 300) {
-        New-EcsOpError -Category 'invalid_argument' -Message ('attempts must be 1-10 and retry_delay_s 0-300, got {0} and {1}' -f $attempts, $retryDelay)
-    }
-    $parameters = @{ Cluster = $cluster }
-    if ($Arguments.enable_task_iam_role -eq $true) {
-        $parameters.EnableTaskIAMRole = $true
-    }
-    if (-not [string]::IsNullOrEmpty([string]$Arguments.version)) {
-        $parameters.Version = [string]$Arguments.version
-    }
-    if ($null -ne $Arguments.logging_drivers) {
-        $parameters.LoggingDrivers = ConvertTo-EcsJsonArrayText -Items $Arguments.logging_drivers
-    }
-    if ($Arguments.enable_task_eni -eq $true) {
-        $parameters.EnableTaskENI = $true
-    }
-    if ($Arguments.awsvpc_block_imds -eq $true) {
-        $parameters.AwsvpcBlockIMDS = $true
-    }
-    if ($null -ne $Arguments.awsvpc_additional_local_routes) {
-        $parameters.AwsvpcAdditionalLocalRoutes = ConvertTo-EcsJsonArrayText -Items $Arguments.awsvpc_additional_local_routes
-    }
-    $retried = New-Object -TypeName System.Collections.Generic.List[string]
-    for ($attempt = 1; $attempt -le $attempts; $attempt++) {
-        $run = Invoke-EcsInitializeAgentOnce -Parameters $parameters
-        if ($null -eq $run.failure) {
-            return [ordered]@{ attempts = $attempt; retried_errors = $retried.ToArray() }
-        }
+    $settings = $Arguments.settings
+    Assert-EcsAgentSettings -Settings $settings
+    $timeout = [int]$Arguments.timeout_s
+    $run = Invoke-EcsInitializeAgent -Settings $settings -TimeoutSeconds $timeout
+    if ($null -ne $run.failure) {
         # ECSTools may log the adapter message and then fail with another one, so both are searched.
-        $adapterMissing = $run.failure.Contains($EcsInitAdapterError) -or (@($run.log | Where-Object { $_.Contains($EcsInitAdapterError) }).Count -gt 0)
-        if (-not $adapterMissing -or $attempt -eq $attempts) {
-            New-EcsOpError -Category 'init_failed' -Message ('Initialize-ECSAgent failed (attempt {0} of {1}): {2}' -f $attempt, $attempts, $run.failure)
+        $adapterMissing = ([string]$run.failure).Contains($EcsInitAdapterError) -or (@($run.output | Where-Object { $_.Contains($EcsInitAdapterError) }).Count -gt 0)
+        $category = 'init_failed'
+        if ($adapterMissing) {
+            $category = 'retryable'
         }
-        $retried.Add($run.failure)
-        Start-Sleep -Seconds ([int][System.Math]::Min($retryDelay * [System.Math]::Pow(2, $attempt - 1), 300))
+        New-EcsOpError -Category $category -Message ('Initialize-ECSAgent failed after {0} s: {1}' -f $run.duration_s, $run.failure)
     }
+    return [ordered]@{ duration_s = $run.duration_s; output = @($run.output | Select-Object -Last 20) }
 }

@@ -45,36 +45,71 @@ function Add-EcsRecoverLogLine {
     [System.IO.File]::AppendAllText($Path, (ConvertTo-EcsJson -Value $Entry) + "`r`n", $encoding)
 }
 
-function Invoke-EcsOpRecoverProxy {
-    # Boot-time self-healing (runs from the startup task without Ansible, or over WinRM): probe
-    # 169.254.170.2; if broken delete the proxy pieces in the safe order, Initialize-ECSAgent again, wait
-    # for registration and re-probe (AWS: "delete the proxy interface and initialize the agent again",
-    # REF 2; the teardown commands are an [inference], so the outcome is verified by the probe).
-    param($Arguments)
-    $init = $Arguments.init
-    $registrationTimeout = [int]$Arguments.registration_timeout_s
-    $logPath = Assert-EcsWindowsPath -Value $Arguments.log_path -Name 'log_path'
-    if ($null -eq $init) {
-        New-EcsOpError -Category 'invalid_argument' -Message 'init (the Initialize-ECSAgent settings) is required'
+function Invoke-EcsRecoverProxyRepair {
+    # Remove the broken pieces, Initialize-ECSAgent with the host's current settings (retrying the sporadic adapter
+    # error with backoff), wait for registration. Returns the failure message or $null; fills Removed.
+    param($Settings, $Arguments, $Removed)
+    $removal = Invoke-EcsOpRemoveProxy -Arguments (Get-EcsRecoverProxyPieces)
+    foreach ($item in @($removal.removed)) {
+        $Removed.Add([string]$item)
     }
-    $before = Get-EcsProxyHealth
-    $after = $before
-    $removed = @()
-    $failure = $null
-    $action = 'none'
-    if (-not $before.ok) {
+    $attempts = [int]$Arguments.attempts
+    for ($attempt = 1; $attempt -le $attempts; $attempt++) {
         try {
-            $removal = Invoke-EcsOpRemoveProxy -Arguments (Get-EcsRecoverProxyPieces)
-            $removed = $removal.removed
-            $null = Invoke-EcsOpInitAgent -Arguments $init
-            $cluster = [string]$init.cluster
-            $wait = Invoke-EcsOpWaitRegistered -Arguments ([pscustomobject]@{ cluster = $cluster; timeout_s = $registrationTimeout; interval_s = 5 })
-            if (-not $wait.registered) {
-                $failure = "the agent did not register with cluster '{0}' within {1} s (it reports cluster {2})" -f $cluster, $registrationTimeout, (ConvertTo-EcsJson -Value $wait.cluster)
-            }
+            $null = Invoke-EcsOpInitAgent -Arguments ([pscustomobject]@{ settings = $Settings; timeout_s = [int]$Arguments.init_timeout_s })
+            break
         }
         catch {
-            $failure = $_.Exception.Message
+            if ((Get-EcsOpErrorCategory -Exception $_.Exception) -ne 'retryable' -or $attempt -eq $attempts) {
+                return ('{0} (attempt {1} of {2})' -f $_.Exception.Message, $attempt, $attempts)
+            }
+            Start-Sleep -Seconds ([int][System.Math]::Min([int]$Arguments.retry_delay_s * [System.Math]::Pow(2, $attempt - 1), 300))
+        }
+    }
+    $cluster = [string]$Settings.cluster
+    $timeout = [int]$Arguments.registration_timeout_s
+    $stopwatch = [System.Diagnostics.Stopwatch]::StartNew()
+    while ($true) {
+        $round = [int][System.Math]::Max(0, [System.Math]::Min(60, $timeout - $stopwatch.Elapsed.TotalSeconds))
+        $wait = Invoke-EcsOpWaitRegistered -Arguments ([pscustomobject]@{ cluster = $cluster; timeout_s = $round; interval_s = 5 })
+        if ($wait.registered) {
+            return $null
+        }
+        if ($stopwatch.Elapsed.TotalSeconds -ge $timeout) {
+            return ("the agent did not register with cluster '{0}' within {1} s (it reports cluster {2})" -f $cluster, $timeout, (ConvertTo-EcsJson -Value $wait.cluster))
+        }
+    }
+}
+
+function Invoke-EcsOpRecoverProxy {
+    # Boot-time self-healing (the startup task runs it without Ansible): probe 169.254.170.2; if broken delete the
+    # proxy pieces in the safe order, Initialize-ECSAgent again with the settings the host has now (read from its
+    # Machine environment, so a setting changed since the task was installed is never undone), wait for
+    # registration and re-probe (AWS: "delete the proxy interface and initialize the agent again",
+    # docs/dev/host-facts.md; the teardown commands are an [inference], so the outcome is verified by the probe).
+    # Logs a `started` line first, so a run that dies half-way still leaves a trace.
+    param($Arguments)
+    $logPath = Assert-EcsWindowsPath -Value $Arguments.log_path -Name 'log_path'
+    $bootId = Get-EcsBootId
+    Add-EcsRecoverLogLine -Path $logPath -Entry ([pscustomobject]@{ time = Get-EcsUtcNow; boot_id = $bootId; action = 'started'; pid = $PID })
+    $before = Get-EcsProxyHealth
+    $after = $before
+    $removed = New-Object -TypeName System.Collections.Generic.List[string]
+    $failure = $null
+    $action = 'none'
+    $settings = $null
+    if (-not $before.ok) {
+        $settings = Get-EcsAgentSettings
+        if ($null -eq $settings) {
+            $failure = 'Machine environment ECS_CLUSTER is not set: the agent was never initialised, so there are no settings to re-create the proxy with'
+        }
+        else {
+            try {
+                $failure = Invoke-EcsRecoverProxyRepair -Settings $settings -Arguments $Arguments -Removed $removed
+            }
+            catch {
+                $failure = $_.Exception.Message
+            }
         }
         if ($null -eq $failure) {
             $after = Wait-EcsProxyHealthy
@@ -94,8 +129,8 @@ function Invoke-EcsOpRecoverProxy {
             $action = 'repaired'
         }
     }
-    $result = [ordered]@{ action = $action; before = $before; after = $after; removed = @($removed); error = $failure }
-    $entry = [ordered]@{ time = Get-EcsUtcNow; boot_id = Get-EcsBootId; action = $action; before = $before; after = $after; removed = @($removed); error = $failure }
+    $result = [ordered]@{ action = $action; before = $before; after = $after; removed = $removed.ToArray(); settings = $settings; error = $failure }
+    $entry = [ordered]@{ time = Get-EcsUtcNow; boot_id = $bootId; action = $action; before = $before; after = $after; removed = $removed.ToArray(); error = $failure }
     Add-EcsRecoverLogLine -Path $logPath -Entry $entry
     return $result
 }

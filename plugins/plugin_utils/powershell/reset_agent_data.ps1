@@ -1,10 +1,10 @@
 function Invoke-EcsOpResetAgentData {
-    # Stops the agent and deletes its saved state (C:\ProgramData\Amazon\ECS\data), so that the next
-    # start registers a new container instance: the only way to move an instance to another cluster.
+    # Stops the agent (bounded wait) and deletes its saved state (C:\ProgramData\Amazon\ECS\data), so that the
+    # next start registers a new container instance: the only way to move an instance to another cluster.
     param($Arguments)
-    $service = Get-Service -Name 'AmazonECS' -ErrorAction SilentlyContinue
-    if ($null -ne $service -and $service.Status.ToString() -ne 'Stopped') {
-        Stop-Service -Name 'AmazonECS' -Force
+    $timeout = [int]$Arguments.stop_timeout_s
+    if ($null -ne (Get-Service -Name 'AmazonECS' -ErrorAction SilentlyContinue)) {
+        $null = Stop-EcsService -Name 'AmazonECS' -TimeoutSeconds $timeout
     }
     $removed = $false
     if (Test-Path -LiteralPath $EcsAgentDataDir -PathType Container) {

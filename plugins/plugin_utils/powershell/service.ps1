@@ -14,8 +14,8 @@ function Set-EcsServiceFailureRestart {
 }
 
 function Assert-EcsServiceStaysRunning {
-    # Start-Service returns once the service reports Running; the agent exits right after that when it
-    # cannot start (e.g. saved cluster differs), so the outcome is checked a little later.
+    # A service reports Running once its process started; the agent exits right after that when it cannot start
+    # (e.g. saved cluster differs), so the outcome is checked a little later.
     param([Parameter(Mandatory = $true)][string]$Name)
     Start-Sleep -Seconds 3
     $status = (Get-Service -Name $Name).Status.ToString()
@@ -31,6 +31,7 @@ function Invoke-EcsOpService {
     $startType = $Arguments.start_type
     $state = $Arguments.state
     $failureRestart = $Arguments.failure_restart
+    $timeout = [int]$Arguments.timeout_s
     if (@('AmazonECS', 'docker', 'W3SVC') -cnotcontains $name) {
         New-EcsOpError -Category 'invalid_argument' -Message ("name must be AmazonECS, docker or W3SVC, got '{0}'" -f $name)
     }
@@ -62,12 +63,17 @@ function Invoke-EcsOpService {
     }
     try {
         if ($state -eq 'stopped' -and $facts.status -ne 'Stopped') {
-            Stop-Service -Name $name -Force
+            $null = Stop-EcsService -Name $name -TimeoutSeconds $timeout
             $changed = $true
         }
         elseif ($state -eq 'restarted' -or ($state -eq 'running' -and $facts.status -ne 'Running')) {
+            # As Restart-Service -Force: the services that depend on this one are stopped with it and started again.
             $changed = $true
-            Restart-Service -Name $name -Force
+            $dependents = Stop-EcsService -Name $name -TimeoutSeconds $timeout
+            Start-EcsService -Name $name -TimeoutSeconds $timeout
+            foreach ($dependent in $dependents) {
+                Start-EcsService -Name $dependent -TimeoutSeconds $timeout
+            }
             Assert-EcsServiceStaysRunning -Name $name
         }
     }

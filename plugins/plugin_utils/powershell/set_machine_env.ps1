@@ -1,6 +1,7 @@
 function Invoke-EcsOpSetMachineEnv {
     # Sets and removes Machine-scope environment variables (the Windows agent's configuration, REF 1.2),
-    # writing only what differs. `changed` lists the names written, then the names removed.
+    # writing only what differs, under the spelling a name already has (names are case-insensitive). `changed`
+    # lists the names written, then the names removed.
     param($Arguments)
     $namePattern = '^[A-Za-z_][A-Za-z0-9_]*$'
     $toSet = New-Object -TypeName System.Collections.Generic.List[object]
@@ -11,6 +12,9 @@ function Invoke-EcsOpSetMachineEnv {
             }
             if (-not ($property.Value -is [string]) -or $property.Value.Length -eq 0) {
                 New-EcsOpError -Category 'invalid_argument' -Message ("set: {0} needs a non-empty string value (an empty value would delete it: use remove)" -f $property.Name)
+            }
+            if ($property.Value.Length -gt 32767 -or $property.Value.IndexOf([char]0) -ge 0) {
+                New-EcsOpError -Category 'invalid_argument' -Message ("set: the value of {0} must be at most 32767 characters without NUL" -f $property.Name)
             }
             $toSet.Add($property)
         }

@@ -1,12 +1,13 @@
 function Invoke-EcsOpWaitRegistered {
-    # Polls the agent's introspection endpoint until it reports a ContainerInstanceArn for the cluster.
-    # Running out of time is a result (registered = false), not an error: the caller decides.
+    # Polls the agent's introspection endpoint for one short round until it reports a ContainerInstanceArn for the
+    # cluster. Running out of time is a result (registered = false), not an error: the controller decides, and
+    # polls again in another round while its own registration timeout lasts.
     param($Arguments)
     $cluster = [string]$Arguments.cluster
     $timeoutSeconds = [int]$Arguments.timeout_s
     $intervalSeconds = [int]$Arguments.interval_s
-    if ($timeoutSeconds -lt 0 -or $intervalSeconds -lt 1) {
-        New-EcsOpError -Category 'invalid_argument' -Message ('timeout_s must be >= 0 and interval_s >= 1, got {0} and {1}' -f $timeoutSeconds, $intervalSeconds)
+    if ($timeoutSeconds -lt 0 -or $timeoutSeconds -gt 60 -or $intervalSeconds -lt 1) {
+        New-EcsOpError -Category 'invalid_argument' -Message ('timeout_s must be 0-60 and interval_s >= 1, got {0} and {1}' -f $timeoutSeconds, $intervalSeconds)
     }
     $stopwatch = [System.Diagnostics.Stopwatch]::StartNew()
     while ($true) {

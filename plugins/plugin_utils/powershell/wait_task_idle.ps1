@@ -1,6 +1,27 @@
+function Test-EcsTaskIdle {
+    # A task is idle when it is neither Queued nor Running and, if it is an enabled startup task, has run since
+    # the last boot (Ready but not yet fired at startup is not idle: it is about to run).
+    param($Facts, [datetime]$BootTime)
+    if ($null -eq $Facts) {
+        return $true
+    }
+    if (@('Queued', 'Running') -contains $Facts.state) {
+        return $false
+    }
+    if (-not $Facts.enabled -or -not $Facts.at_startup) {
+        return $true
+    }
+    if ($null -eq $Facts.last_run_time) {
+        return $false
+    }
+    return [datetime]::Parse($Facts.last_run_time, [System.Globalization.CultureInfo]::InvariantCulture, [System.Globalization.DateTimeStyles]::AdjustToUniversal) -ge $BootTime
+}
+
 function Invoke-EcsOpWaitTaskIdle {
-    # Waits while a scheduled task (e.g. ECSTools' \Initialize-ECSHostReboot) is Running, so that two
-    # boot-time fixes never run Initialize-ECSAgent at the same time. A missing task is idle (state null).
+    # Waits up to timeout_s while a scheduled task (ECSTools' \Initialize-ECSHostReboot) is Queued, Running or an
+    # enabled startup task that has not yet run since this boot, so that two Initialize-ECSAgent runs never
+    # overlap. A missing task is idle (state null). With busy_error, a task still busy is an error (`busy`), so
+    # that the ops after this one in the batch do not run.
     param($Arguments)
     $taskPath = [string]$Arguments.task_path
     $taskName = [string]$Arguments.task_name
@@ -10,18 +31,28 @@ function Invoke-EcsOpWaitTaskIdle {
             New-EcsOpError -Category 'invalid_argument' -Message ("task_path and task_name must be non-empty and without wildcards, got '{0}'" -f $value)
         }
     }
+    $bootTime = (Get-CimInstance -ClassName Win32_OperatingSystem).LastBootUpTime.ToUniversalTime()
     $stopwatch = [System.Diagnostics.Stopwatch]::StartNew()
-    $state = $null
     while ($true) {
         $task = Get-EcsScheduledTask -TaskPath $taskPath -TaskName $taskName
-        $state = $null
+        $facts = $null
         if ($null -ne $task) {
-            $state = $task.State.ToString()
+            $facts = Get-EcsScheduledTaskFacts -Task $task
         }
-        if ($state -ne 'Running' -or $stopwatch.Elapsed.TotalSeconds -ge $timeoutSeconds) {
+        $idle = Test-EcsTaskIdle -Facts $facts -BootTime $bootTime
+        if ($idle -or $stopwatch.Elapsed.TotalSeconds -ge $timeoutSeconds) {
             break
         }
         Start-Sleep -Seconds 2
     }
-    return [ordered]@{ state = $state; waited_s = [System.Math]::Round($stopwatch.Elapsed.TotalSeconds, 1) }
+    $state = $null
+    $lastRun = $null
+    if ($null -ne $facts) {
+        $state = $facts.state
+        $lastRun = $facts.last_run_time
+    }
+    if (-not $idle -and $Arguments.busy_error -eq $true) {
+        New-EcsOpError -Category 'busy' -Message ("scheduled task {0}{1} is {2} (last run {3}); waited {4} s" -f $taskPath, $taskName, $state, $lastRun, $timeoutSeconds)
+    }
+    return [ordered]@{ state = $state; last_run_time = $lastRun; idle = [bool]$idle; waited_s = [System.Math]::Round($stopwatch.Elapsed.TotalSeconds, 1) }
 }

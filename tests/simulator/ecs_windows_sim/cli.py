@@ -3,7 +3,7 @@
     ecs-windows-sim serve --state-dir DIR --hosts N [--preset NAME] [--scheme http|https] [--auth basic|ntlm]
                           [--user U --password P] [--base-port P] [--listen 127.0.0.1] [--background]
     ecs-windows-sim ctl --state-dir DIR reboot HOST [--downtime S]
-    ecs-windows-sim ctl --state-dir DIR fault HOST KIND [--count N] [--ms MS]
+    ecs-windows-sim ctl --state-dir DIR fault HOST KIND [--count N] [--ms MS] [--container NAME]
     ecs-windows-sim ctl --state-dir DIR state HOST
     ecs-windows-sim ctl --state-dir DIR counters [HOST] [--reset]
     ecs-windows-sim ctl --state-dir DIR set HOST KEY=VALUE...
@@ -108,7 +108,9 @@ def _config(args, state_dir: pathlib.Path):
 def serve(args, argv) -> int:
     check_loopback(args.listen)
     state_dir = pathlib.Path(args.state_dir).resolve()
-    state_dir.mkdir(parents=True, exist_ok=True)
+    # The state dir holds the WinRM password (inventory.yml, ntlm_users) and the hosts' Machine environments.
+    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    state_dir.chmod(0o700)
     if args.background:
         return _background(state_dir, argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
@@ -144,7 +146,7 @@ def serve(args, argv) -> int:
         len(endpoints), endpoints[0].name, endpoints[-1].name, config.listen, args.scheme, args.auth, inventory_path,
         os.getpid()), flush=True)
     if args.detached:
-        log_fd = os.open(state_dir / LOG_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        log_fd = os.open(state_dir / LOG_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         os.dup2(log_fd, sys.stdout.fileno())
         os.close(log_fd)
     while not stop.wait(1.0):
@@ -162,7 +164,7 @@ def _background(state_dir: pathlib.Path, argv: list[str]) -> int:
     """Start `serve` detached, wait for its ready line, print it and return."""
     child_args = [a for a in argv if a != "--background"] + ["--detached"]
     log_path = state_dir / LOG_FILE
-    with open(log_path, "ab") as log_file:
+    with open(os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab") as log_file:
         log_start = log_file.tell()
         proc = subprocess.Popen([sys.executable, "-m", "ecs_windows_sim.cli"] + child_args, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=log_file, start_new_session=True, close_fds=True)
@@ -190,7 +192,7 @@ def ctl(args, argv) -> int:
     if args.verb == "reboot":
         request["downtime"] = args.downtime
     elif args.verb == "fault":
-        request.update(kind=args.kind, count=args.count, ms=args.ms)
+        request.update(kind=args.kind, count=args.count, ms=args.ms, container=args.container)
     elif args.verb == "counters":
         request["reset"] = args.reset
     elif args.verb == "set":
@@ -263,6 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("kind")
     f.add_argument("--count", type=int, default=None, help="how many requests/Receives/attempts (default 1; latency: all)")
     f.add_argument("--ms", type=int, default=None, help="latency added per request, in milliseconds (0 clears)")
+    f.add_argument("--container", default=None, help="docker-hang: only this container (by name) stops answering")
     st = cv.add_parser("state", help="JSON of the host model")
     st.add_argument("host")
     co = cv.add_parser("counters", help="JSON: HTTP requests, commands, bytes in/out, auth failures per host")

@@ -37,7 +37,7 @@ def handle(sim, request: dict, on_stop) -> object:
     if verb == "reboot":
         return sim.reboot(host, float(request.get("downtime", 3.0)))
     if verb == "fault":
-        return sim.fault(host, request["kind"], request.get("count"), request.get("ms"))
+        return sim.fault(host, request["kind"], request.get("count"), request.get("ms"), request.get("container"))
     if verb == "state":
         return sim.state(host)
     if verb == "counters":

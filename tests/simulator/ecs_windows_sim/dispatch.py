@@ -9,17 +9,17 @@ The simulator never pretends to run other PowerShell.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import re
 import traceback
 from typing import Callable
 
-from ecs_windows_sim import ansible_ops
+from ecs_windows_sim import ansible_ops, opscript
 from ecs_windows_sim.clixml import error_clixml
 from ecs_windows_sim.cmdline import CommandLineError, Decoded, decode
 
-LOADER_MARKER = "#ecs_windows.task_iam loader/1"
 log = logging.getLogger(__name__)
 
 
@@ -60,8 +60,12 @@ def _with_clixml(handler: Callable) -> Callable:
 
 
 def _ops(host, stdin: bytes, ctx) -> tuple:
-    # PowerShell hands the loader stdin as lines; the loader joins them with "`n".
-    return host.run_ops_script("\n".join(stdin.decode("utf-8", errors="replace").splitlines()))
+    # What loader.ps1 and bootstrap.ps1 do with stdin (opscript.unpack), then the code with its batch.
+    try:
+        transport = opscript.unpack(stdin)
+    except opscript.ScriptRefused as exc:
+        return opscript.refused(exc)
+    return host.run_transport(transport)
 
 
 def classify(command: str, arguments: str = "") -> Job:
@@ -76,7 +80,7 @@ def classify(command: str, arguments: str = "") -> Job:
         return Job("unknown", False, _fixed(1, b"", error_clixml(
             "ecs-windows-sim runs only PowerShell given as -EncodedCommand or -Command (got: %s %s)" % (command, arguments))))
     first_line = ansible_ops._normalise(decoded.script).split("\n", 1)[0]
-    if first_line == LOADER_MARKER:
+    if first_line == opscript.contract()["loader_marker"]:
         return Job("ops", True, _ops, decoded.stdin_file, decoded.depth)
     internal = ansible_ops.recognise(decoded.script)
     if internal is not None:
@@ -87,8 +91,10 @@ def classify(command: str, arguments: str = "") -> Job:
 
 
 def run(job: Job, host, stdin: bytes, ctx: ansible_ops.Context) -> tuple:
-    """(rc, stdout, stderr); the Host saves its own state after every change."""
-    with host.lock:
+    """(rc, stdout, stderr); the Host saves its own state after every change. Op scripts manage the host lock
+    themselves (Host.run_ops_script: an op may take real time); every other command holds it throughout."""
+    lock = contextlib.nullcontext() if job.kind == "ops" else host.lock
+    with lock:
         try:
             if job.stdin_file is not None:
                 data = host.read_file(job.stdin_file)

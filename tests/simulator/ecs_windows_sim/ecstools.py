@@ -21,6 +21,39 @@ NO_HYPERV = ("The term 'Get-VMNetworkAdapter' is not recognized as the name of a
 _VERSION = re.compile(r"^v?([0-9]+\.[0-9]+\.[0-9]+)$")
 
 
+# How long Initialize-ECSHostReboot runs once it fires at startup, when the ecstools-boot-delay setting makes it
+# fire late (its real action is unknown; host-model.md "ECSTools' reboot task").
+REBOOT_TASK_RUN_S = 3.0
+OVERLAP = ("Initialize-ECSAgent ran while ECSTools' Initialize-ECSHostReboot was running: the two configurations of "
+           "the credential proxy overlapped (the simulator's model of the race)")
+
+
+def reboot_task(state: dict) -> dict | None:
+    return next((t for t in state["scheduled_tasks"] if t["path"] == REBOOT_TASK["path"] and t["name"] == REBOOT_TASK["name"]), None)
+
+
+def reboot_task_view(state: dict, task: dict) -> dict:
+    """The task as Task Scheduler shows it now: with `ecstools-boot-delay` S it stays Ready (not run since boot) for
+    S seconds after the boot, then Running for REBOOT_TASK_RUN_S, then Ready with that run as its last run."""
+    view = dict(task)
+    if not task["enabled"] or not task["at_startup"] or state.get("ecstools_boot_ran_at") is None:
+        return view
+    delay = state.get("ecstools_boot_delay_s", 0)
+    elapsed = model.since_boot(state)
+    if elapsed < delay:
+        view["state"] = "Ready"
+        return view
+    view["state"] = "Running" if delay and elapsed < delay + REBOOT_TASK_RUN_S else "Ready"
+    view["last_run_time"] = state["ecstools_boot_ran_at"]
+    view["last_result"] = 267009 if view["state"] == "Running" else 0
+    return view
+
+
+def reboot_task_running(state: dict) -> bool:
+    task = reboot_task(state)
+    return task is not None and reboot_task_view(state, task)["state"] == "Running"
+
+
 class InitError(Exception):
     """Initialize-ECSAgent failed; `retryable` marks the sporadic adapter error only."""
 
@@ -34,30 +67,32 @@ def _json_list(values: list[str]) -> str:
 
 
 def initialize_agent(state: dict, init: dict) -> None:
-    """One `Initialize-ECSAgent` call with the switches of an init_agent args object (contract.json)."""
+    """One `Initialize-ECSAgent` call with the settings of an init_agent call (contract.json $defs.settings)."""
     if not state["ecstools"]["present"]:
         raise InitError(NOT_LOADED)
+    if reboot_task_running(state):
+        raise InitError(OVERLAP)
     if state["ecstools"]["creates_reboot_task"] and not any(
         t["path"] == REBOOT_TASK["path"] and t["name"] == REBOOT_TASK["name"] for t in state["scheduled_tasks"]
     ):
         state["scheduled_tasks"].insert(0, {
             **REBOOT_TASK, "state": "Ready", "enabled": True, "at_startup": True, "delay": None,
             "execute": "PowerShell.exe", "arguments": REBOOT_TASK_ARGUMENTS, "description": None, "user": "SYSTEM",
+            "execution_limit": "PT72H", "last_run_time": None, "last_result": None,
         })
-    env = state["machine_env"]
-    env["ECS_CLUSTER"] = init["cluster"]
-    env["ECS_DATADIR"] = model.ECS_DATADIR
-    env["ECS_LOGFILE"] = model.ECS_LOGFILE
+    model.env_set(state, "ECS_CLUSTER", init["cluster"])
+    model.env_set(state, "ECS_DATADIR", model.ECS_DATADIR)
+    model.env_set(state, "ECS_LOGFILE", model.ECS_LOGFILE)
     if init["enable_task_iam_role"]:
-        env["ECS_ENABLE_TASK_IAM_ROLE"] = "true"
+        model.env_set(state, "ECS_ENABLE_TASK_IAM_ROLE", "true")
     if init["logging_drivers"] is not None:
-        env["ECS_AVAILABLE_LOGGING_DRIVERS"] = _json_list(init["logging_drivers"])
+        model.env_set(state, "ECS_AVAILABLE_LOGGING_DRIVERS", _json_list(init["logging_drivers"]))
     if init["enable_task_eni"]:
-        env["ECS_ENABLE_TASK_ENI"] = "true"
+        model.env_set(state, "ECS_ENABLE_TASK_ENI", "true")
     if init["awsvpc_block_imds"]:
-        env["ECS_AWSVPC_BLOCK_IMDS"] = "true"
+        model.env_set(state, "ECS_AWSVPC_BLOCK_IMDS", "true")
     if init["awsvpc_additional_local_routes"] is not None:
-        env["ECS_AWSVPC_ADDITIONAL_LOCAL_ROUTES"] = _json_list(init["awsvpc_additional_local_routes"])
+        model.env_set(state, "ECS_AWSVPC_ADDITIONAL_LOCAL_ROUTES", _json_list(init["awsvpc_additional_local_routes"]))
     if init["enable_task_iam_role"]:
         _setup_credential_proxy(state)
     _install_agent(state, init["version"])

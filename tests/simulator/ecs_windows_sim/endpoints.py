@@ -1,6 +1,6 @@
 """Derived behaviour: what the agent and the network answer, computed from the state, never stored.
 
-Rules: docs/dev/host-model.md "Derived behaviour". Every function is pure (reads the state only).
+Rules: docs/dev/host-model.md "Derived behaviour". Every function is pure (reads the state and the clock only).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def registration(state: dict) -> dict:
     return {
         "reachable": True,
         "cluster": model.agent_config(state).get("ECS_CLUSTER") or "default",
-        "container_instance_arn": saved["container_instance_arn"] if saved else None,
+        "container_instance_arn": saved["container_instance_arn"] if model.agent_registered(state) else None,
         "version": agent_version_string(state),
         "error": None,
     }

@@ -6,14 +6,17 @@ The interface the protocol layer uses (docs: notes/sim-interface.md). Callers ho
 from __future__ import annotations
 
 import copy
+import datetime
 import hashlib
 import json
 import os
 import pathlib
 import re
 import threading
+import time
 
 from . import ecstools, endpoints, model, opscript, presets, settings
+from .ops._prelude import secure_boot_folder
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 _FILE_ARG = re.compile(r'-File\s+(?:"([^"]+)"|(\S+))', re.IGNORECASE)
@@ -22,13 +25,17 @@ MISSING_FILE_RC = -196608
 
 
 class Host:
-    HOST_FAULTS: frozenset[str] = frozenset({"init-adapter-not-found"})
+    HOST_FAULTS: frozenset[str] = frozenset({"init-adapter-not-found", "init-hang", "docker-hang"})
 
     def __init__(self, name: str, state_dir: pathlib.Path, state: dict):
         self.name = name
         self.state_dir = pathlib.Path(state_dir)
         self.state = state
         self.lock = threading.RLock()
+        # The collection's system-wide mutex (Global\ecs_windows.task_iam) and what holds it (its lock.json).
+        self.mutex = threading.Lock()
+        self.mutex_holder: dict | None = None
+        self.boot_tasks_running = threading.Event()
 
     @staticmethod
     def _path(name: str, state_dir: pathlib.Path) -> pathlib.Path:
@@ -51,9 +58,10 @@ class Host:
 
     def save(self) -> None:
         path = self._path(self.name, self.state_dir)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         tmp = path.with_suffix(".json.tmp")
-        with open(tmp, "w", encoding="utf-8") as handle:
+        # The state holds the host's Machine environment (which may carry secrets): owner-only, as the state dir.
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
             json.dump(self.state, handle, indent=1, sort_keys=True)
         os.replace(tmp, path)
 
@@ -68,27 +76,137 @@ class Host:
 
     # --- what arrives over WinRM ---------------------------------------------------------------
 
-    def run_ops_script(self, script: str) -> tuple[int, bytes, bytes]:
-        """An op-contract script (marker first line) -> rc, stdout, stderr (opscript.run_script)."""
-        return self._change(lambda state: opscript.run_script(state, script))
+    def run_transport(self, transport: opscript.Transport) -> tuple[int, bytes, bytes]:
+        """A command of the loader: the code sent, or the library the host has cached (verified by its sha256, as
+        bootstrap.ps1 does), run with the batch; a miss answers {"cache": "miss"} and runs nothing."""
+        path = "%s\\%s.ps1" % (CACHE_DIR, transport.library_hash)
+        with self.lock:
+            cached = model.read_file(self.state, path) if re.fullmatch(r"[0-9a-f]{64}", transport.library_hash) else None
+        state = "absent" if cached is None else "present"
+        code = transport.code
+        if code is None and cached is not None:
+            state = "hit"
+            text = cached.decode("utf-8", errors="replace")
+            code = text if hashlib.sha256(cached).hexdigest() == transport.library_hash else None
+        if code is None:
+            return opscript.output({"contract": opscript.contract()["contract"], "cache": "miss", "results": [], "error": None})
+        library = (transport.library_hash, transport.library) if transport.library is not None else None
+        return self.run_ops_script(opscript.with_batch(code, transport.batch), cache=state, library=library)
+
+    def run_ops_script(self, script: str, cache: str | None = None, library: tuple | None = None) -> tuple[int, bytes, bytes]:
+        """An op-contract script (marker first line) -> rc, stdout, stderr.
+
+        A batch with a lock first takes the host's mutex, waiting at most its wait_s, as Invoke-EcsBatch does. Ops
+        run on a copy of the state without holding the host lock (so that an op may take real time: a hang, a
+        registration delay) and the copy replaces the state when they end, unless the host rebooted meanwhile
+        (the command died with it)."""
+        try:
+            batch = opscript.parse_script(script)
+        except opscript.ScriptRefused as exc:
+            return opscript.refused(exc)
+        locked = False
+        if batch.lock is not None:
+            locked = self.mutex.acquire(timeout=batch.lock["wait_s"])
+            if not locked:
+                return opscript.output(opscript.run_calls(None, batch.calls, self._locked_error(batch), cache=cache))
+            self.mutex_holder = {"holder": batch.lock["holder"], "pid": 4000 + threading.get_ident() % 1000,
+                                 "since": model.now(self.state).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        try:
+            with self.lock:
+                work = copy.deepcopy(self.state)
+            document = opscript.run_calls(work, batch.calls, cache=cache)
+            if batch.store and library is not None and cache not in ("hit", "present"):
+                document["cache"] = _store_library(work, *library)
+            with self.lock:
+                if self.state["boot_id"] == work["boot_id"]:
+                    self.state = work
+                    self.save()
+            return opscript.output(document)
+        finally:
+            if locked:
+                self.mutex_holder = None
+                self.mutex.release()
+
+    def _locked_error(self, batch: opscript.Batch) -> dict:
+        holder = self.mutex_holder
+        who = "a run that left no record" if holder is None else "%s (pid %s, since %s)" % (
+            holder["holder"], holder["pid"], holder["since"])
+        return {"op": batch.calls[0][0], "index": 0, "category": "locked",
+                "message": "the host lock Global\\ecs_windows.task_iam is held by %s; waited %s s. Run again once it "
+                           "has finished" % (who, batch.lock["wait_s"])}
 
     # --- control -------------------------------------------------------------------------------
 
-    def reboot(self) -> None:
-        """Shutdown + boot (model.boot), then the enabled AtStartup tasks by their recorded action."""
-        self._change(_boot_and_run_startup_tasks)
+    def reboot(self, run_startup_tasks: bool = True) -> None:
+        """Shutdown + boot (model.boot), then (unless the caller runs them itself, as the server does after WinRM
+        listens again) the enabled AtStartup tasks by their recorded action."""
+        self._change(_boot)
+        if run_startup_tasks:
+            self.run_startup_tasks()
+
+    def start_startup_tasks(self) -> threading.Thread:
+        """The startup tasks in the background, as Task Scheduler runs them while the rest of Windows comes up."""
+        self.boot_tasks_running.set()
+        thread = threading.Thread(target=self.run_startup_tasks, name="%s-startup-tasks" % self.name, daemon=True)
+        thread.start()
+        return thread
+
+    def run_startup_tasks(self) -> None:
+        self.boot_tasks_running.set()
+        try:
+            with self.lock:
+                tasks = [copy.deepcopy(t) for t in sorted(self.state["scheduled_tasks"], key=_startup_order)
+                         if t["enabled"] and t["at_startup"]]
+            runs = [self._run_startup_task(task) for task in tasks]
+            self._change(lambda state: state.__setitem__("last_boot_runs", runs))
+        finally:
+            self.boot_tasks_running.clear()
+
+    def _run_startup_task(self, task: dict) -> dict:
+        """A startup task by its action: ECSTools' reboot task is modelled by its timing (ecstools.reboot_task_view);
+        `PowerShell.exe ... -File "<path>"` of an op script runs like a WinRM command; anything else is ignored."""
+        run = {"task": task["path"] + task["name"], "action": "ignored", "rc": None, "output": None, "stderr": ""}
+        if task["arguments"] == ecstools.REBOOT_TASK_ARGUMENTS:
+            run["action"] = "noop"
+            return run
+        match = _FILE_ARG.search(task["arguments"] or "")
+        if not task["execute"].lower().endswith(("powershell.exe", "powershell")) or match is None:
+            return run
+        delay = _seconds(task.get("delay"))
+        if delay:
+            time.sleep(delay)
+        path = match.group(1) or match.group(2)
+        with self.lock:
+            data = model.read_file(self.state, path)
+        if data is None:
+            run.update(action="missing_file", rc=MISSING_FILE_RC, stderr="The argument '%s' to the -File parameter does "
+                       "not exist. Provide the path to an existing '.ps1' file as an argument to the -File parameter." % path)
+        else:
+            text = data.decode("utf-8-sig", errors="replace")
+            if text.startswith(opscript.contract()["marker_prefix"]):
+                rc, stdout, stderr = self.run_ops_script(text)
+                run.update(action="op_script", rc=rc, stderr=stderr.decode("utf-8"))
+                run["output"] = json.loads(stdout) if rc == 0 else None
+        self._change(lambda state: _record_task_run(state, task, run["rc"]))
+        return run
 
     def apply_setting(self, key: str, value: str) -> None:
         self._change(lambda state: settings.apply_setting(state, key, value))
 
-    def inject_fault(self, kind: str, count: int) -> None:
+    def inject_fault(self, kind: str, count: int, container: str | None = None) -> None:
+        """A host fault for the next `count` times it can happen; docker-hang optionally for one container (by
+        name) only, else docker itself stops answering."""
         if kind not in self.HOST_FAULTS:
             raise ValueError("unknown host fault %r (known: %s)" % (kind, ", ".join(sorted(self.HOST_FAULTS))))
         if count < 0:
             raise ValueError("fault count must be 0 or more, got %d" % count)
+        if container is not None and kind != "docker-hang":
+            raise ValueError("--container applies only to the docker-hang fault")
 
         def add(state):
             state["pending_faults"][kind] = count
+            if kind == "docker-hang":
+                state["docker_hang_container"] = container
 
         self._change(add)
 
@@ -101,6 +219,8 @@ class Host:
                 data = model.read_file(self.state, entry["path"])
                 snap["files"][entry["path"]] = {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
             snap["dirs"] = sorted(self.state["dirs"].values())
+            snap["boot_tasks_running"] = self.boot_tasks_running.is_set()
+            snap["mutex_holder"] = self.mutex_holder
             snap["derived"] = {
                 "registration": endpoints.registration(self.state),
                 "agent_tmds": endpoints.agent_tmds(self.state),
@@ -132,39 +252,45 @@ class Host:
         self._change(lambda state: model.remove_path(state, path, recurse))
 
 
+CACHE_DIR = model.BOOT_DIR + "\\cache"
+
+
+def _store_library(state: dict, library_hash: str, text: str) -> str:
+    """Save-EcsLibrary: the library under its sha256 in the secured boot folder, replacing older ones."""
+    data = text.encode("utf-8")
+    if hashlib.sha256(data).hexdigest() != library_hash:
+        return "absent"
+    secure_boot_folder(state)
+    model.make_dir(state, CACHE_DIR)
+    for entry in list(state["files"].values()):
+        if entry["path"].lower().startswith(CACHE_DIR.lower() + "\\"):
+            model.remove_path(state, entry["path"], recurse=False)
+    model.write_file(state, "%s\\%s.ps1" % (CACHE_DIR, library_hash), data)
+    return "stored"
+
+
 def _startup_order(task: dict) -> bool:
     return not (task["path"] == ecstools.REBOOT_TASK["path"] and task["name"] == ecstools.REBOOT_TASK["name"])
 
 
-def _run_startup_task(state: dict, task: dict) -> dict:
-    """A startup task by its action: ECSTools' reboot task is a no-op (its real action is unknown);
-    `PowerShell.exe ... -File "<path>"` of an op script runs like a WinRM command; anything else is ignored."""
-    run = {"task": task["path"] + task["name"], "action": "ignored", "rc": None, "output": None, "stderr": ""}
-    if task["arguments"] == ecstools.REBOOT_TASK_ARGUMENTS:
-        run["action"] = "noop"
-        return run
-    match = _FILE_ARG.search(task["arguments"] or "")
-    if not task["execute"].lower().endswith(("powershell.exe", "powershell")) or match is None:
-        return run
-    path = match.group(1) or match.group(2)
-    data = model.read_file(state, path)
-    if data is None:
-        run.update(action="missing_file", rc=MISSING_FILE_RC, stderr="The argument '%s' to the -File parameter does "
-                   "not exist. Provide the path to an existing '.ps1' file as an argument to the -File parameter." % path)
-        return run
-    text = data.decode("utf-8-sig", errors="replace")
-    if not text.startswith(opscript.contract()["marker_prefix"]):
-        return run
-    rc, stdout, stderr = opscript.run_script(state, text)
-    run.update(action="op_script", rc=rc, stderr=stderr.decode("utf-8"))
-    run["output"] = json.loads(stdout) if rc == 0 else None
-    return run
+def _seconds(duration: str | None) -> float:
+    match = re.fullmatch(r"PT(?:(\d+)M)?(?:(\d+)S)?", duration or "")
+    return 0.0 if not match else int(match.group(1) or 0) * 60 + int(match.group(2) or 0)
 
 
-def _boot_and_run_startup_tasks(state: dict) -> None:
+def _boot(state: dict) -> None:
     model.boot(state)
-    runs = []
-    for task in sorted(state["scheduled_tasks"], key=_startup_order):
-        if task["enabled"] and task["at_startup"]:
-            runs.append(_run_startup_task(state, task))
-    state["last_boot_runs"] = runs
+    task = ecstools.reboot_task(state)
+    if task is not None:
+        # Its last run (if any) is now before this boot; it fires again ecstools-boot-delay seconds after the boot.
+        if state.get("ecstools_boot_ran_at"):
+            task["last_run_time"], task["last_result"] = state["ecstools_boot_ran_at"], 0
+        fires = model.now(state) + datetime.timedelta(seconds=state.get("ecstools_boot_delay_s", 0))
+        state["ecstools_boot_ran_at"] = fires.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _record_task_run(state: dict, task: dict, rc: int | None) -> None:
+    for entry in state["scheduled_tasks"]:
+        if entry["path"].lower() == task["path"].lower() and entry["name"].lower() == task["name"].lower():
+            entry["last_run_time"] = model.now(state).strftime("%Y-%m-%dT%H:%M:%SZ")
+            entry["last_result"] = 0 if rc is None else rc

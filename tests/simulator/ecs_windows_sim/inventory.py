@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 
 GROUP = "windows_ecs"
@@ -43,5 +44,7 @@ def write_inventory(path: pathlib.Path, data: dict, state_dir: pathlib.Path) -> 
     lines.append("      vars:")
     lines.extend("        %s: %s" % (key, json.dumps(value)) for key, value in group["vars"].items())
     tmp = path.with_suffix(".yml.tmp")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # It holds the WinRM password: owner-only.
+    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
     tmp.replace(path)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import base64
 import datetime
+import random
 import secrets
+import time
 
 CREDENTIALS_IP = "169.254.170.2"
 NAT_ADAPTER = "vEthernet (nat)"
@@ -30,22 +32,52 @@ class AgentExited(ServiceError):
     """The agent process started (the service reported Running) and then exited; the message is the agent's."""
 
 
-# --- boot time ---------------------------------------------------------------------------------
+# --- time and boot ------------------------------------------------------------------------------
+
+# A Windows Server instance cannot boot again sooner than this after its last boot (shutdown, POST, boot): the
+# host clock of a simulated host jumps forward at a quicker reboot (host-model.md "Host clock").
+MIN_BOOT_INTERVAL_S = 120
+
+
+def now(state: dict | None = None) -> datetime.datetime:
+    """The host's clock: real time plus the host's clock offset (0 before its first quick reboot)."""
+    real = datetime.datetime.now(datetime.timezone.utc)
+    return real + datetime.timedelta(seconds=(state or {}).get("clock_offset_s", 0.0))
+
 
 def set_boot_time(state: dict, when: datetime.datetime) -> None:
-    """`boot_id` is LastBootUpTime.ToFileTime(); a new boot always gets a later time than the last."""
+    """`boot_id` is LastBootUpTime.ToFileTime(); a new boot is at least MIN_BOOT_INTERVAL_S after the last, so the
+    host clock moves forward when a reboot comes sooner (a real reboot takes that long)."""
     when = when.astimezone(datetime.timezone.utc)
-    delta = when - _FILETIME_EPOCH
-    boot_id = (delta.days * 86400 + delta.seconds) * 10_000_000 + delta.microseconds * 10
-    if boot_id <= state.get("boot_id", 0):
-        boot_id = state["boot_id"] + 10_000_000
+    earliest = state.get("boot_id", 0) + MIN_BOOT_INTERVAL_S * 10_000_000 if "boot_id" in state else 0
+    boot_id = filetime(when)
+    if boot_id < earliest:
+        state["clock_offset_s"] = state.get("clock_offset_s", 0.0) + (earliest - boot_id) / 10_000_000
+        boot_id = earliest
         when = _FILETIME_EPOCH + datetime.timedelta(microseconds=boot_id // 10)
     state["boot_id"] = boot_id
     state["boot_time"] = when.strftime("%Y-%m-%dT%H:%M:%SZ")  # as the prelude formats a [datetime]
+    state["booted_at_real"] = time.time()
 
 
-def now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
+def filetime(when: datetime.datetime) -> int:
+    delta = when.astimezone(datetime.timezone.utc) - _FILETIME_EPOCH
+    return (delta.days * 86400 + delta.seconds) * 10_000_000 + delta.microseconds * 10
+
+
+def reported_boot(state: dict) -> tuple[int, str]:
+    """(boot_id, boot_time) as WMI reports them: with boot-time-jitter on, LastBootUpTime wobbles by up to a second
+    between reads, as it does on VMs (host-model.md "Boot time")."""
+    boot_id = state["boot_id"]
+    if state.get("boot_time_jitter"):
+        boot_id += random.randint(-10_000_000, 10_000_000)
+    when = _FILETIME_EPOCH + datetime.timedelta(microseconds=boot_id // 10)
+    return boot_id, when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def since_boot(state: dict) -> float:
+    """Real seconds since the host model last booted (drives the timed behaviour: registration, ECSTools' task)."""
+    return time.time() - state.get("booted_at_real", 0.0)
 
 
 def random_hex(length: int) -> str:
@@ -104,7 +136,9 @@ def bind_address(state: dict, ip: str, prefix_length: int, interface_index: int,
 
 
 def port_excluded(state: dict, port: int) -> bool:
-    return any(r["start"] <= port <= r["end"] for r in state["excluded_port_ranges"])
+    """Whether a dynamic (winnat/HNS) exclusion holds the port: an administered range (netsh add
+    excludedportrange, marked * by netsh show) reserves it for the one who asked and does not stop the agent."""
+    return any(r["start"] <= port <= r["end"] and not r.get("administered") for r in state["excluded_port_ranges"])
 
 
 def other_listeners(state: dict) -> list[dict]:
@@ -158,11 +192,65 @@ def new_firewall_rule(display_name: str, local_port: str) -> dict:
             "protocol": "TCP", "local_port": local_port, "action": "Allow"}
 
 
+# --- Machine environment (case-preserving, case-insensitive, as the registry holds it) ------------------------
+
+def env_key(state: dict, name: str) -> str | None:
+    """The spelling under which a Machine variable exists, or None."""
+    lowered = name.lower()
+    return next((key for key in state["machine_env"] if key.lower() == lowered), None)
+
+
+def env_get(state: dict, name: str) -> str | None:
+    key = env_key(state, name)
+    return None if key is None else state["machine_env"][key]
+
+
+def env_set(state: dict, name: str, value: str) -> bool:
+    """[Environment]::SetEnvironmentVariable(name, value, 'Machine'): an existing variable keeps its spelling.
+    Returns whether the value changed."""
+    key = env_key(state, name) or name
+    if state["machine_env"].get(key) == value:
+        return False
+    state["machine_env"][key] = value
+    return True
+
+
+# The Machine variables Windows Server keeps as REG_EXPAND_SZ (values with %...% references).
+EXPAND_VARIABLES = frozenset(("path", "psmodulepath", "temp", "tmp", "comspec", "windir"))
+
+
+def env_remove(state: dict, name: str) -> bool:
+    key = env_key(state, name)
+    if key is None:
+        return False
+    del state["machine_env"][key]
+    return True
+
+
+def env_is_expand(state: dict, name: str) -> bool:
+    """Whether the variable exists as REG_EXPAND_SZ."""
+    key = env_key(state, name)
+    return key is not None and key.lower() in EXPAND_VARIABLES
+
+
 # --- services and the agent --------------------------------------------------------------------
+
+# Which service depends on which (AmazonECS is created with -DependsOn Docker, host-facts.md "Windows service").
+DEPENDS_ON = {AGENT_SERVICE: ("docker",)}
+
+
+class ServiceStuck(ServiceError):
+    """The service sits in StopPending (the `service-stuck` setting): a stop never completes."""
+
 
 def service_running(state: dict, name: str) -> bool:
     svc = state["services"].get(name)
     return svc is not None and svc["status"] == "Running"
+
+
+def dependents(state: dict, name: str) -> list[str]:
+    """The services that depend on `name` and are running."""
+    return [other for other, needs in DEPENDS_ON.items() if name in needs and service_running(state, other)]
 
 
 def start_service(state: dict, name: str) -> None:
@@ -170,33 +258,52 @@ def start_service(state: dict, name: str) -> None:
     svc = state["services"][name]
     if svc["status"] == "Running":
         return
+    if svc["status"] == "StopPending":
+        raise ServiceStuck("Service '%s (%s)' cannot be started: it is StopPending." % (svc.get("display_name", name), name))
     if svc["start_type"] == "Disabled":
         raise ServiceError(
             "Service '%s (%s)' cannot be started due to the following error: Cannot start service %s on computer '.'."
             % (svc.get("display_name", name), name, name)
         )
+    for needed in DEPENDS_ON.get(name, ()):
+        if needed in state["services"]:
+            start_service(state, needed)
     if name == AGENT_SERVICE:
-        if "docker" in state["services"]:
-            start_service(state, "docker")
         _start_agent(state)
     svc["status"] = "Running"
 
 
-def stop_service(state: dict, name: str) -> None:
-    """Stop-Service -Force: dependants stop too; stopping docker ends every running container."""
+def stop_service(state: dict, name: str, force: bool = True) -> list[str]:
+    """Stop-Service [-Force]: without force a service with running dependents is refused, as Windows PowerShell
+    refuses it (ServiceHasDependentServices); with force the dependents stop first. Stopping docker ends every
+    running container. A stuck service (setting service-stuck) stays StopPending: ServiceStuck. Returns the
+    dependents it stopped."""
     svc = state["services"][name]
+    if svc["status"] == "Stopped":
+        return []
+    running = dependents(state, name)
+    if running and not force:
+        raise ServiceError(
+            "Cannot stop service '%s (%s)' because it has dependent services. It can only be stopped if the Force "
+            "flag is set." % (svc.get("display_name", name), name))
+    stopped = []
+    for other in running:
+        stopped += stop_service(state, other, force=True) + [other]
+    if name in state.get("stuck_services", ()):
+        svc["status"] = "StopPending"
+        raise ServiceStuck("service %s is StopPending" % name)
     if name == "docker":
-        if AGENT_SERVICE in state["services"]:
-            stop_service(state, AGENT_SERVICE)
         state["containers"] = []
     if name == AGENT_SERVICE:
         state["agent"]["running_config"] = None
     svc["status"] = "Stopped"
+    return stopped
 
 
 def _start_agent(state: dict) -> None:
-    """The agent reads Machine env at start and registers at once (docs/dev/host-model.md, Registration)."""
-    config = dict(state["machine_env"])
+    """The agent reads Machine env at start and registers (after registration_delay_s, docs/dev/host-model.md,
+    Registration); its environment lookups are case-insensitive, as Windows' are."""
+    config = {name.upper(): value for name, value in state["machine_env"].items()}
     cluster = config.get("ECS_CLUSTER") or "default"
     saved = state["agent"]["saved_registration"]
     if saved is not None and saved["cluster"] != cluster:
@@ -214,18 +321,28 @@ def _start_agent(state: dict) -> None:
             % (region, account, cluster, random_hex(32)),
         }
     state["agent"]["running_config"] = config
+    state["agent"]["started_at_real"] = time.time()
+
+
+def agent_registered(state: dict) -> bool:
+    """Whether the running agent has registered by now (registration-delay setting: seconds after its start)."""
+    if not service_running(state, AGENT_SERVICE) or state["agent"]["saved_registration"] is None:
+        return False
+    delay = state["agent"].get("registration_delay_s", 0)
+    return time.time() >= state["agent"].get("started_at_real", 0.0) + delay
 
 
 def agent_config(state: dict) -> dict:
-    """The environment the running agent started with, else the Machine env it would read."""
-    return state["agent"]["running_config"] or state["machine_env"]
+    """The environment the running agent started with, else the Machine env it would read (names upper-cased:
+    the agent's lookups are case-insensitive)."""
+    return state["agent"]["running_config"] or {name.upper(): value for name, value in state["machine_env"].items()}
 
 
 # --- boot ----------------------------------------------------------------------------------------
 
 def boot(state: dict) -> None:
     """Shutdown + boot of Windows itself; startup tasks are run by the caller (host.Host.reboot)."""
-    set_boot_time(state, now())
+    set_boot_time(state, now(state))
     state["ip_addresses"] = [a for a in state["ip_addresses"] if a["persistent"]]
     state["containers"] = []
     for name, svc in state["services"].items():
@@ -330,3 +447,45 @@ def remove_path(state: dict, path: str, recurse: bool) -> None:
         state["files"].pop(k, None)
         state["dirs"].pop(k, None)
     state["dirs"].pop(key, None)
+
+
+# --- owners and ACLs (only where the collection looks: host-model.md "ACLs") --------------------
+
+BOOT_DIR = r"C:\ProgramData\Amazon\ECS\ecs_windows.task_iam"
+ADMINISTRATORS = ("BUILTIN\\Administrators", "S-1-5-32-544")
+# SYSTEM and Administrators only, inheritance off, owner Administrators: what Initialize-EcsBootFolder sets.
+TRUSTED_ACL = {"owner": ADMINISTRATORS[0], "owner_sid": ADMINISTRATORS[1], "protected": True, "writable_by": []}
+# A folder created by a member of Administrators under C:\ProgramData, inheriting its ACL: Users may add files.
+INHERITED_ACL = {"owner": ADMINISTRATORS[0], "owner_sid": ADMINISTRATORS[1], "protected": False,
+                 "writable_by": ["BUILTIN\\Users"]}
+# The same folder created first by a local user (setting boot-folder=user-owned).
+USER_ACL = {"owner": "ECS-SIM\\mallory", "owner_sid": "S-1-5-21-1004336348-1177238915-682003330-1001",
+            "protected": False, "writable_by": ["ECS-SIM\\mallory", "BUILTIN\\Users"]}
+
+
+def set_acl(state: dict, path: str, acl: dict) -> None:
+    state.setdefault("acl", {})[_key(path)] = dict(acl)
+
+
+def acl_facts(state: dict, path: str) -> dict:
+    """Get-EcsAclFacts: an item's own ACL entry, else what it inherits from the nearest folder that has one
+    (C:\\ProgramData's default: Users may add files), else the inherited default."""
+    if path_kind(state, path) is None:
+        return {"exists": False, "owner": None, "owner_sid": None, "protected": False, "writable_by": []}
+    acls = state.get("acl", {})
+    current = _key(path)
+    own = acls.get(current)
+    if own is not None:
+        return dict(own, exists=True)
+    parent = _parent(path)
+    while parent is not None:
+        entry = acls.get(_key(parent))
+        if entry is not None:
+            return dict(entry, exists=True, protected=False)
+        parent = _parent(parent)
+    return dict(INHERITED_ACL, exists=True)
+
+
+def acl_trusted(facts: dict) -> bool:
+    return facts["exists"] and facts["protected"] and facts["owner_sid"] in ("S-1-5-18", ADMINISTRATORS[1]) \
+        and not facts["writable_by"]

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import functools
 import importlib
 import json
 import os
 import pathlib
 import re
+import zlib
 
 import jsonschema
 
@@ -72,10 +74,11 @@ def _load(path: str) -> dict:
     validators = {}
     for name, spec in contract["ops"].items():
         for part in ("args", "result"):
-            cls = jsonschema.validators.validator_for(spec[part], default=jsonschema.Draft202012Validator)
-            cls.check_schema(spec[part])
-            validators[name, part] = cls(spec[part])
+            schema = dict(spec[part], **{"$defs": contract["$defs"]})
+            jsonschema.Draft202012Validator.check_schema(schema)
+            validators[name, part] = jsonschema.Draft202012Validator(schema)
     contract["_validators"] = validators
+    contract["_batch"] = jsonschema.Draft202012Validator(contract["batch"])
     return contract
 
 
@@ -120,8 +123,66 @@ def _thrown(message: str) -> ScriptRefused:
     return ScriptRefused(message, "OperationStopped: (:) [], RuntimeException", "RuntimeException")
 
 
-def parse_script(script: str) -> list[tuple[str, dict]]:
-    """The validated (op, args) calls of a script; ScriptRefused where PowerShell (or the contract) would fail."""
+@dataclasses.dataclass
+class Batch:
+    calls: list[tuple[str, dict]]
+    lock: dict | None  # {wait_s, holder}: the batch holds the host lock while it runs
+    store: bool = False  # a library sent along may be cached
+
+
+_FROM_BASE64 = ('Exception calling "FromBase64String" with "1" argument(s): "The input is not a valid Base-64 string as '
+                'it contains a non-base 64 character, more than two padding characters, or an illegal character among '
+                'the padding characters. "')
+
+
+def _inflate(text: str) -> str:
+    """Expand-EcsText (bootstrap.ps1) or the loader's inline equivalent: FromBase64String, raw inflate, UTF-8."""
+    try:
+        packed = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ScriptRefused(_FROM_BASE64, "NotSpecified: (:) [], MethodInvocationException", "FormatException") from None
+    try:
+        return zlib.decompress(packed, -15).decode("utf-8", errors="replace")
+    except zlib.error:
+        raise ScriptRefused('Exception calling "ReadToEnd" with "0" argument(s): "Block length does not match with '
+                            'its complement."', "NotSpecified: (:) [], MethodInvocationException",
+                            "InvalidDataException") from None
+
+
+@dataclasses.dataclass
+class Transport:
+    """What loader.ps1 and bootstrap.ps1 read from stdin: library sha256, the batch's code (or None: the cached library
+    is to run), a library to cache (or None), the base64 batch."""
+
+    library_hash: str
+    code: str | None
+    library: str | None
+    batch: str
+
+
+def unpack(stdin: bytes) -> Transport:
+    """stdin as the loader splits it into lines; the bootstrap (line 1) must be the collection's (its two defining
+    steps are checked), then the other lines are read as bootstrap.ps1 reads them. ScriptRefused with the .NET
+    exception text where PowerShell would fail."""
+    lines = stdin.decode("ascii", errors="replace").splitlines() + [""] * 5
+    bootstrap = _inflate(lines[0])
+    if "function Expand-EcsText" not in bootstrap or "$EcsBatch = [string]$EcsLines[4]" not in bootstrap:
+        raise ScriptRefused("ecs-windows-sim refused the script: the loader's first stdin line is not the collection's "
+                            "bootstrap (powershell/bootstrap.ps1).")
+    return Transport(lines[1], _inflate(lines[2]) if lines[2] else None, _inflate(lines[3]) if lines[3] else None, lines[4])
+
+
+def with_batch(code: str, batch: str) -> str:
+    """The script text the code runs as, with the batch assigned where build_script writes it."""
+    invoke = "Invoke-EcsBatch -EncodedBatch $EcsBatch"
+    head, found, tail = code.rpartition(invoke)
+    if not found:
+        return code
+    return head + "$EcsBatch = '%s'\n" % batch + invoke + tail
+
+
+def parse_script(script: str) -> Batch:
+    """The validated calls of a script and its lock; ScriptRefused where PowerShell (or the contract) would fail."""
     spec = contract()
     script = script.lstrip("\ufeff").replace("\r\n", "\n")
     first = script.split("\n", 1)[0].rstrip()
@@ -151,6 +212,10 @@ def parse_script(script: str) -> list[tuple[str, dict]]:
         contract_seen = batch.get("contract") if isinstance(batch, dict) else None
         raise _thrown("ecs_windows.task_iam: batch contract %s does not match the script's contract %d"
                       % ("" if contract_seen is None else contract_seen, spec["contract"]))
+    problem = jsonschema.exceptions.best_match(spec["_batch"].iter_errors(batch))
+    if problem is not None:  # stricter than Invoke-EcsBatch: the contract's batch schema
+        raise ScriptRefused("ecs-windows-sim refused the script: the batch does not match the contract's batch schema "
+                            "at %s: %s" % (_param_path(problem) or "(top)", problem.message))
     calls = []
     for call in batch.get("ops") or []:
         name = call.get("op") if isinstance(call, dict) else None
@@ -175,7 +240,7 @@ def parse_script(script: str) -> list[tuple[str, dict]]:
         if error is not None:
             raise _refuse_args(op["function"], error)
         calls.append((name, args))
-    return calls
+    return Batch(calls, batch.get("lock"), bool(batch.get("store")))
 
 
 def emulation(name: str):
@@ -183,11 +248,12 @@ def emulation(name: str):
     return importlib.import_module("%s.ops.%s" % (__package__, name))
 
 
-def run_calls(state: dict, calls: list[tuple[str, dict]]) -> dict:
-    """Run validated calls in order; the output document of the contract."""
+def run_calls(state: dict, calls: list[tuple[str, dict]], error: dict | None = None, cache: str | None = None) -> dict:
+    """Run validated calls in order; the output document of the contract (`error`: the batch failed before its
+    first op ran, e.g. on the host lock)."""
     spec = contract()
-    results, error = [], None
-    for index, (name, args) in enumerate(calls):
+    results = []
+    for index, (name, args) in enumerate([] if error else calls):
         try:
             result = emulation(name).run(state, args)
         except OpError as exc:
@@ -200,14 +266,13 @@ def run_calls(state: dict, calls: list[tuple[str, dict]]) -> dict:
             raise SimulatorBug("emulation of op %s returned a result that violates its schema at %s: %s\nresult: %s"
                                % (name, _param_path(problem) or "(top)", problem.message, json.dumps(result)))
         results.append({"op": name, "result": result})
-    return {"contract": spec["contract"], "results": results, "error": error}
+    return {"contract": spec["contract"], "cache": cache, "results": results, "error": error}
 
 
-def run_script(state: dict, script: str) -> tuple[int, bytes, bytes]:
-    """rc, stdout, stderr of powershell.exe running this op script on the modelled host."""
-    try:
-        calls = parse_script(script)
-    except ScriptRefused as exc:
-        return 1, b"", error_clixml(exc.message, category_info=exc.category_info, error_id=exc.error_id)
-    document = run_calls(state, calls)
+def output(document: dict) -> tuple[int, bytes, bytes]:
+    """rc, stdout, stderr of a script that wrote this document."""
     return 0, (json.dumps(document, separators=(",", ":")) + "\r\n").encode("ascii"), b""
+
+
+def refused(exc: ScriptRefused) -> tuple[int, bytes, bytes]:
+    return 1, b"", error_clixml(exc.message, category_info=exc.category_info, error_id=exc.error_id)

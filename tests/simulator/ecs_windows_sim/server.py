@@ -291,6 +291,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         try:
             req = wsman.parse_request(body)
+            log.info("%s: %s, %d bytes of body (%d bytes on the wire)", ep.name, req.action.rsplit("/", 1)[-1], len(body), length)
         except wsman.BadRequest as exc:
             log.info("%s: 400: %s", ep.name, exc)
             self._reply(400)
@@ -477,8 +478,7 @@ class Simulator:
 
     def _finish_reboot(self, endpoint: Endpoint) -> None:
         try:
-            with endpoint.host.lock:
-                endpoint.host.reboot()
+            endpoint.host.reboot(run_startup_tasks=False)
             endpoint.winrs.drop_all()
 
             def reopen():
@@ -487,6 +487,8 @@ class Simulator:
 
             if not self._stopping.is_set():
                 self._in_acceptor(reopen)
+                # Task Scheduler runs the startup tasks while the rest of Windows (WinRM included) comes up.
+                endpoint.host.start_startup_tasks()
         except Exception:
             log.exception("%s: reboot failed; the host stays down", endpoint.name)
             endpoint.status = "down"
@@ -494,7 +496,7 @@ class Simulator:
             with self._lock:
                 self._rebooting.pop(endpoint.name, None)
 
-    def fault(self, name: str, kind: str, count: int | None, ms: int | None) -> dict:
+    def fault(self, name: str, kind: str, count: int | None, ms: int | None, container: str | None = None) -> dict:
         endpoint = self.endpoint(name)
         if count is not None and count < 0:
             raise SimError("--count must be 0 or more, got %d" % count)
@@ -514,7 +516,7 @@ class Simulator:
                 raise SimError("--ms applies only to the latency fault")
             try:
                 with endpoint.host.lock:
-                    endpoint.host.inject_fault(kind, 1 if count is None else count)
+                    endpoint.host.inject_fault(kind, 1 if count is None else count, container)
             except ValueError as exc:
                 raise SimError(str(exc)) from None
         return {"host": name, "fault": kind, "pending": self._pending(endpoint)}
@@ -552,7 +554,8 @@ class Simulator:
         for host_name in names:
             endpoint = self.endpoints[host_name]
             values = endpoint.counters.reset() if reset else endpoint.counters.snapshot()
-            values.update(port=endpoint.port, status=endpoint.status, shells_open=endpoint.winrs.shell_count())
+            values.update(port=endpoint.port, status=endpoint.status, shells_open=endpoint.winrs.shell_count(),
+                          boot_tasks_running=endpoint.host.boot_tasks_running.is_set())
             result[host_name] = values
         if name:
             return result[name]

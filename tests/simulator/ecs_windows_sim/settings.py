@@ -42,17 +42,19 @@ def _iis(state: dict, value: str) -> None:
 
 
 def _excluded_port(state: dict, value: str) -> None:
-    """`netsh int ipv4 add excludedportrange`: N (one port) or START-END; `none` clears all ranges."""
+    """A dynamic exclusion winnat/HNS took (N or START-END), or with `:administered` one added with
+    `netsh int ipv4 add excludedportrange` (reserved for its owner, marked * by netsh); `none` clears all ranges."""
     if value == "none":
         state["excluded_port_ranges"] = []
         return
-    match = re.fullmatch(r"([0-9]{1,5})(?:-([0-9]{1,5}))?", value)
+    match = re.fullmatch(r"([0-9]{1,5})(?:-([0-9]{1,5}))?(:administered)?", value)
     start = int(match.group(1)) if match else 0
     end = int(match.group(2) or start) if match else 0
     if not match or not 1 <= start <= end <= 65535:
-        raise ValueError("excluded-port=%s: value must be PORT, START-END or none" % value)
-    if {"start": start, "end": end} not in state["excluded_port_ranges"]:
-        state["excluded_port_ranges"].append({"start": start, "end": end})
+        raise ValueError("excluded-port=%s: value must be PORT, START-END (optionally :administered) or none" % value)
+    entry = {"start": start, "end": end, "administered": bool(match.group(3))}
+    if entry not in state["excluded_port_ranges"]:
+        state["excluded_port_ranges"].append(entry)
 
 
 def _duplicate_nat(state: dict, value: str) -> None:
@@ -141,10 +143,12 @@ def _agent_version(state: dict, value: str) -> None:
 
 
 def _init_agent(state: dict, value: str) -> None:
-    """What launch user data does: Initialize-ECSAgent -Cluster VALUE -EnableTaskIAMRole."""
-    if not re.fullmatch(r"[A-Za-z0-9_-]{1,255}", value):
-        raise ValueError("init-agent=%s: value must be an ECS cluster name" % value)
-    init = {"cluster": value, "enable_task_iam_role": True, "version": None, "logging_drivers": None,
+    """What launch user data does: Initialize-ECSAgent -Cluster CLUSTER -EnableTaskIAMRole; CLUSTER:no-task-iam
+    leaves out -EnableTaskIAMRole (user data that forgot it: no task-iam-role capability)."""
+    cluster, _sep, flag = value.partition(":")
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,255}", cluster) or flag not in ("", "no-task-iam"):
+        raise ValueError("init-agent=%s: value must be an ECS cluster name, optionally followed by :no-task-iam" % value)
+    init = {"cluster": cluster, "enable_task_iam_role": flag != "no-task-iam", "version": None, "logging_drivers": None,
             "enable_task_eni": False, "awsvpc_block_imds": False, "awsvpc_additional_local_routes": None}
     try:
         ecstools.initialize_agent(state, init)
@@ -157,7 +161,81 @@ def _hyperv(state: dict, value: str) -> None:
 
 
 def _download(state: dict, value: str) -> None:
-    state["ecstools_download"] = _choice("ecstools-download", value, ("ok", "unsigned", "unreachable"))
+    state["ecstools_download"] = _choice("ecstools-download", value, ("ok", "unsigned", "unreachable", "proxy-only"))
+
+
+def _service_stuck(state: dict, value: str) -> None:
+    """The service (AmazonECS or docker) hangs in StopPending when asked to stop; `none` clears it."""
+    if value == "none":
+        state["stuck_services"] = []
+        return
+    if value not in ("AmazonECS", "docker"):
+        raise ValueError("service-stuck=%s: value must be AmazonECS, docker or none" % value)
+    state["stuck_services"] = sorted(set(state.get("stuck_services", [])) | {value})
+
+
+def _seconds(key: str, value: str, most: int = 3600) -> int:
+    if not value.isdigit() or int(value) > most:
+        raise ValueError("%s=%s: value must be a number of seconds from 0 to %d" % (key, value, most))
+    return int(value)
+
+
+def _registration_delay(state: dict, value: str) -> None:
+    """The agent registers this many seconds after it starts (ECS is slow to answer, or throttles)."""
+    state["agent"]["registration_delay_s"] = _seconds("registration-delay", value)
+
+
+def _ecstools_boot_delay(state: dict, value: str) -> None:
+    """ECSTools' Initialize-ECSHostReboot fires this many seconds after a boot (then runs for a few seconds)."""
+    state["ecstools_boot_delay_s"] = _seconds("ecstools-boot-delay", value)
+
+
+def _boot_time_jitter(state: dict, value: str) -> None:
+    """WMI's LastBootUpTime wobbles by up to a second between reads (as on VMs)."""
+    state["boot_time_jitter"] = _choice("boot-time-jitter", value, _ON_OFF) == "on"
+
+
+PROBE_SECTIONS = ("host", "identity", "modules", "agent", "services", "machine_env", "endpoints", "proxy", "ports",
+                  "boot", "containers", "tasks")
+
+
+def _probe_latency(state: dict, value: str) -> None:
+    """SECTION:MS makes that section of the probe take MS milliseconds longer (a slow host); `none` clears all."""
+    if value == "none":
+        state["probe_latency_ms"] = {}
+        return
+    section, _sep, ms = value.partition(":")
+    if section not in PROBE_SECTIONS or not ms.isdigit() or int(ms) > 60000:
+        raise ValueError("probe-latency=%s: value must be SECTION:MS (MS up to 60000) with SECTION one of %s, or none"
+                         % (value, "|".join(PROBE_SECTIONS)))
+    state.setdefault("probe_latency_ms", {})[section] = int(ms)
+
+
+def _boot_folder(state: dict, value: str) -> None:
+    """`user-owned`: a local user pre-created the collection's boot folder under C:\\ProgramData (owner, write
+    access), planted a script there and forged a `repaired` line in its log; `none` removes the folder."""
+    folder = model.BOOT_DIR
+    if model.path_kind(state, folder) == "dir":
+        model.remove_path(state, folder, recurse=True)
+    state.setdefault("acl", {}).pop(folder.lower(), None)
+    if _choice("boot-folder", value, ("user-owned", "none")) == "none":
+        return
+    model.make_dir(state, folder)
+    model.set_acl(state, folder, model.USER_ACL)
+    model.write_file(state, folder + "\\recover-credential-proxy.ps1", b"# planted by a local user\r\n")
+    line = '{"time":"%s","boot_id":%d,"action":"repaired","error":null}' % (state["boot_time"], state["boot_id"])
+    model.write_file(state, folder + "\\recover.log", line.encode("ascii") + b"\r\n")
+
+
+def _machine_env(state: dict, name: str, value: str) -> None:
+    """machine-env:NAME=VALUE sets a Machine variable as user data would ([Environment]::SetEnvironmentVariable,
+    keeping an existing spelling); machine-env:NAME= removes it."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise ValueError("machine-env:%s: not a variable name (letters, digits, _)" % name)
+    if value:
+        model.env_set(state, name, value)
+    else:
+        model.env_remove(state, name)
 
 
 _SETTINGS = {
@@ -171,12 +249,20 @@ _SETTINGS = {
     "agent": _agent,
     "agent-version": _agent_version,
     "init-agent": _init_agent,
+    "service-stuck": _service_stuck,
+    "registration-delay": _registration_delay,
+    "ecstools-boot-delay": _ecstools_boot_delay,
+    "boot-time-jitter": _boot_time_jitter,
+    "probe-latency": _probe_latency,
+    "boot-folder": _boot_folder,
 }
-SETTINGS: tuple[str, ...] = tuple(sorted(list(_SETTINGS) + list(_CONTAINER_KINDS)))
+SETTINGS: tuple[str, ...] = tuple(sorted(list(_SETTINGS) + list(_CONTAINER_KINDS) + ["machine-env:NAME"]))
 
 
 def apply_setting(state: dict, key: str, value: str) -> None:
-    if key in _CONTAINER_KINDS:
+    if key.startswith("machine-env:"):
+        _machine_env(state, key[len("machine-env:"):], value)
+    elif key in _CONTAINER_KINDS:
         _containers(state, key, value)
     elif key in _SETTINGS:
         _SETTINGS[key](state, value)

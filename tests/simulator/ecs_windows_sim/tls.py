@@ -17,7 +17,7 @@ def ensure_certificate(tls_dir: pathlib.Path) -> tuple[pathlib.Path, pathlib.Pat
     cert_path, key_path = tls_dir / "cert.pem", tls_dir / "key.pem"
     if cert_path.is_file() and key_path.is_file():
         return cert_path, key_path
-    tls_dir.mkdir(parents=True, exist_ok=True)
+    tls_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ecs-windows-sim")])
     now = datetime.datetime.now(datetime.timezone.utc)

@@ -130,15 +130,21 @@ class WinRS:
         return wsman.send_response(req)
 
     def _run(self, command: Command, session: dict) -> None:
+        """Start the command in its own thread, as Windows runs it in its own process: the request that started it
+        (Command or the last Send) is answered at once, and Receive waits for the output."""
         with self._cond:
             if command.started:
                 return
             command.started = True
             stdin = bytes(command.stdin)
-        rc, stdout, stderr = dispatch.run(command.job, self.host, stdin, ansible_ops.Context(user=session["user"]))
-        with self._cond:
-            command.stdout, command.stderr, command.rc = stdout, stderr, rc
-            self._cond.notify_all()
+
+        def execute():
+            rc, stdout, stderr = dispatch.run(command.job, self.host, stdin, ansible_ops.Context(user=session["user"]))
+            with self._cond:
+                command.stdout, command.stderr, command.rc = stdout, stderr, rc
+                self._cond.notify_all()
+
+        threading.Thread(target=execute, name="command-%s" % command.id, daemon=True).start()
 
     def _receive(self, req, session) -> bytes:
         desired = wsman.find(req.body, "rsp:Receive/rsp:DesiredStream")

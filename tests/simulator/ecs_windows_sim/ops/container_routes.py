@@ -43,6 +43,14 @@ def _apply(container: dict, request: dict) -> dict:
     return out
 
 
+def _hangs(state: dict, container: dict) -> bool:
+    """docker-hang: docker itself or this one container (by name) does not answer."""
+    if state["pending_faults"].get("docker-hang", 0) <= 0:
+        return False
+    only = state.get("docker_hang_container")
+    return only is None or only == container["name"]
+
+
 def run(state: dict, args: dict) -> dict:
     for request in args["containers"]:  # every entry is checked before any container is touched
         _prelude.container_id(request["id"])
@@ -54,7 +62,11 @@ def run(state: dict, args: dict) -> dict:
     results = []
     for request in args["containers"]:
         container = _find(state, request["id"])
-        if container is None:
+        if container is not None and _hangs(state, container):
+            _prelude.sleep(args["timeout_s"])
+            results.append({"id": request["id"], "added": [], "removed": [], "error": "docker inspect %s did not finish "
+                            "within %d s and was stopped" % (request["id"], args["timeout_s"])})
+        elif container is None:
             results.append({"id": request["id"], "added": [], "removed": [],
                             "error": "No such container: %s" % request["id"]})
         else:

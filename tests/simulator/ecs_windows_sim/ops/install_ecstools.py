@@ -13,17 +13,19 @@ _URL = re.compile(r"^https://s3\.([a-z0-9-]+)\.amazonaws\.com/amazon-ecs-agent-(
 _SIGNED = b"# SIG # Begin signature block"
 
 
-def _download(state: dict, name: str, url: str) -> bytes:
-    """What the simulated internet serves for `url` (setting ecstools-download=ok|unsigned|unreachable)."""
+def _download(state: dict, name: str, url: str, proxy: str | None) -> bytes:
+    """What the simulated internet serves for `url` (setting ecstools-download=ok|unsigned|unreachable|proxy-only:
+    a VPC whose only way out is an HTTP proxy, which Invoke-WebRequest uses only when given -Proxy)."""
     mode = state["ecstools_download"]
     failure = None
     match = _URL.match(url)
-    if mode == "unreachable":
+    if mode == "unreachable" or (mode == "proxy-only" and not proxy):
         failure = "Unable to connect to the remote server"
     elif match is None or match.group(1) != match.group(2):
         failure = "The remote server returned an error: (404) Not Found."
     if failure:
-        raise OpError("download_failed", "%s: download from %s failed: %s" % (name, url, failure))
+        via = " through the Machine HTTP(S)_PROXY" if proxy else ""
+        raise OpError("download_failed", "%s: download from %s%s failed: %s" % (name, url, via, failure))
     return presets.ecstools_files(signed=mode != "unsigned")[match.group(3)]
 
 
@@ -36,20 +38,41 @@ def installed_version(state: dict) -> str | None:
     return "0.0" if model.read_file(state, presets.ECSTOOLS_DIR + "\\ECSTools.psm1") is not None else None
 
 
+def _check(name: str, data: bytes, entry: dict) -> list[str]:
+    """The checks install_ecstools.ps1 makes; the messages name the file and the check that failed."""
+    checks = []
+    digest = hashlib.sha256(data).hexdigest()
+    if entry["sha256"] is not None:
+        if digest != entry["sha256"]:
+            raise OpError("checksum_mismatch", "%s: the sha256 check failed: it is %s, ecstools_sha256 expects %s"
+                          % (name, digest, entry["sha256"]))
+        checks.append("%s: sha256 pin" % name)
+    if entry["require_signature"]:
+        if _SIGNED not in data:
+            raise OpError("signature_invalid", "%s: the Authenticode check failed: the signature is NotSigned (signer ''), "
+                          "a Valid signature by Amazon is required; pin the file's sha256 instead (ecstools_sha256) if "
+                          "AWS does not sign it" % name)
+        checks.append("%s: Amazon Authenticode signature" % name)
+    elif entry["sha256"] is None:
+        text = data.decode("utf-8", errors="replace")
+        if not text.lstrip().startswith("@{") or "RootModule = 'ECSTools.psm1'" not in text:
+            raise OpError("signature_invalid", "%s: the manifest check failed: it is not a data-only module manifest "
+                          "whose RootModule is ECSTools.psm1" % name)
+        checks.append("%s: data-only manifest" % name)
+    return checks
+
+
 def run(state: dict, args: dict) -> dict:
-    if not args["files"]:
-        raise OpError("invalid_argument", "files must list ECSTools.psm1 and/or ECSTools.psd1")
-    ready = []
+    ready, checks = [], []
     for entry in args["files"]:
         name = entry["name"]
-        data = _download(state, name, entry["url"])
-        digest = hashlib.sha256(data).hexdigest()
-        if entry["sha256"] is not None and digest != entry["sha256"]:
-            raise OpError("checksum_mismatch", "%s: sha256 is %s, expected %s" % (name, digest, entry["sha256"]))
-        if args["require_signature"] and _SIGNED not in data:
-            raise OpError("signature_invalid", "%s: Authenticode signature is NotSigned (signer ''): expected a Valid "
-                          "signature by Amazon; check the URL or set require_signature false only for a file you "
-                          "verified yourself" % name)
+        if entry["sha256"] is None and not entry["require_signature"] and name != "ECSTools.psd1":
+            raise OpError("invalid_argument", "%s needs a sha256 pin or a required signature: module code is never "
+                          "installed unchecked" % name)
+    for entry in args["files"]:
+        name = entry["name"]
+        data = _download(state, name, entry["url"], args["proxy"])
+        checks += _check(name, data, entry)
         ready.append((name, data))
     installed = []
     model.make_dir(state, presets.ECSTOOLS_DIR)
@@ -61,4 +84,4 @@ def run(state: dict, args: dict) -> dict:
     version = installed_version(state)
     state["ecstools"] = {"present": version is not None, "version": version,
                          "creates_reboot_task": version not in (None, presets.ECSTOOLS_2019_VERSION)}
-    return {"installed": installed, "path": presets.ECSTOOLS_DIR, "version": version}
+    return {"installed": installed, "path": presets.ECSTOOLS_DIR, "version": version, "checks": checks}

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
+import re
 
-from .. import endpoints, model
+from .. import ecstools, endpoints, model
+from . import _prelude
 
-RECOVER_LOG = r"C:\ProgramData\Amazon\ECS\log\ecs_windows.task_iam-recover.log"
+BOOT_SCRIPT = r"C:\ProgramData\Amazon\ECS\ecs_windows.task_iam\recover-credential-proxy.ps1"
+BOOT_LOG = r"C:\ProgramData\Amazon\ECS\ecs_windows.task_iam\recover.log"
+BOOT_TASK_PATH, BOOT_TASK_NAME = "\\ecs_windows.task_iam\\", "Recover-ECSCredentialProxy"
+DOCKER_TIMEOUT_S = 20  # what probe.ps1 gives docker ps
+ROUTE_TIMEOUT_S = 15  # and each docker exec reading a container's routes
 _SERVICES = ("AmazonECS", "docker", "W3SVC")
 # The routes the collection manages; the probe reports only these of a container's table.
 _MANAGED_ROUTES = ("0.0.0.0/0", "169.254.170.2/32", "169.254.169.254/32")
@@ -31,19 +39,29 @@ def _ip_bindings(state: dict) -> list[dict]:
     return found
 
 
+def _holds(local_port: str, port: int) -> bool:
+    """Test-EcsPortFilterHolds: '51679', '51000-52000' or a comma-separated list of them."""
+    for entry in local_port.split(","):
+        low, _sep, high = entry.strip().partition("-")
+        high = high or low
+        if low.isdigit() and high.isdigit() and int(low) <= port <= int(high):
+            return True
+    return False
+
+
 def _proxy(state: dict) -> dict:
     apipa = next((a["name"] for a in state["adapters"] if a["kind"] == "apipa"), None)
     return {
         "ip_bindings": _ip_bindings(state),
         "portproxy": [{k: r[k] for k in ("listen_address", "listen_port", "connect_address", "connect_port")}
                       for r in state["portproxy"]],
-        "firewall_rules": [dict(r) for r in state["firewall_rules"] if r["local_port"] == "51679"],
+        "firewall_rules": [dict(r) for r in state["firewall_rules"] if _holds(r["local_port"], 51679)],
         "apipa_adapter": apipa,
     }
 
 
-def _boot_recovery_last(state: dict) -> dict | None:
-    data = model.read_file(state, RECOVER_LOG)
+def _last_log_entry(state: dict, path: str) -> dict | None:
+    data = model.read_file(state, path)
     if not data:
         return None
     lines = [line for line in data.decode("utf-8-sig").splitlines() if line.strip()]
@@ -54,46 +72,164 @@ def _boot_recovery_last(state: dict) -> dict | None:
     return last if isinstance(last, dict) else None
 
 
-def _container(container: dict, detail: str) -> dict:
+def _script_batch(state: dict, path: str) -> dict | None:
+    """Get-EcsProbeScriptBatch: the batch an op script file carries."""
+    data = model.read_file(state, path)
+    if data is None:
+        return None
+    for line in data.decode("utf-8-sig", errors="replace").splitlines():
+        match = re.fullmatch(r"\$EcsBatch = '([A-Za-z0-9+/=]*)'", line)
+        if match:
+            try:
+                return json.loads(base64.b64decode(match.group(1)).decode("utf-8"))
+            except (ValueError, binascii.Error):
+                return None
+    return None
+
+
+def _acl(state: dict, path: str) -> dict:
+    facts = model.acl_facts(state, path)
+    return {key: facts[key] for key in ("exists", "owner", "owner_sid", "protected", "writable_by")}
+
+
+def _boot(state: dict) -> dict:
+    data = model.read_file(state, BOOT_SCRIPT)
+    return {
+        "folder": _acl(state, model.BOOT_DIR),
+        "script": _acl(state, BOOT_SCRIPT),
+        "script_sha256": None if data is None else hashlib.sha256(data).hexdigest(),
+        "script_batch": _script_batch(state, BOOT_SCRIPT),
+        "last_run": _last_log_entry(state, BOOT_LOG),
+    }
+
+
+def _task(state: dict, task: dict) -> dict:
+    if task["path"] == ecstools.REBOOT_TASK["path"] and task["name"] == ecstools.REBOOT_TASK["name"]:
+        task = ecstools.reboot_task_view(state, task)
+    return {"path": task["path"], "name": task["name"], "state": task["state"], "enabled": task["enabled"],
+            "at_startup": task["at_startup"], "delay": task["delay"], "execute": task["execute"],
+            "arguments": task["arguments"], "principal": task.get("user"), "execution_limit": task.get("execution_limit"),
+            "last_run_time": task.get("last_run_time"), "last_result": task.get("last_result")}
+
+
+def _scheduled_tasks(state: dict) -> list[dict]:
+    """The two tasks the probe looks up by path and name: ECSTools' reboot task, then the collection's."""
+    wanted = [(ecstools.REBOOT_TASK["path"], ecstools.REBOOT_TASK["name"]), (BOOT_TASK_PATH, BOOT_TASK_NAME)]
+    found = []
+    for path, name in wanted:
+        task = next((t for t in state["scheduled_tasks"] if t["path"].lower() == path.lower()
+                     and t["name"].lower() == name.lower()), None)
+        if task is not None:
+            found.append(_task(state, task))
+    return found
+
+
+def _container(state: dict, container: dict, detail: str) -> dict:
     labels = container["labels"]
     routes = detail == "routes"
+    hung = _hangs(state, container)
     return {
         "id": container["id"], "name": container["name"], "image": container["image"],
         "network_mode": container["network_mode"],
         "task_family": labels.get("com.amazonaws.ecs.task-definition-family"),
         "task_arn": labels.get("com.amazonaws.ecs.task-arn"),
-        "shell": container["shell"] if routes else None,
-        "gateway": container["gateway"] if routes else None,
-        "routes": [dict(r) for r in container["routes"] if r["destination"] in _MANAGED_ROUTES] if routes else None,
+        "shell": container["shell"] if routes and not hung else None,
+        "gateway": container["gateway"] if routes and not hung else None,
+        "routes": [dict(r) for r in container["routes"] if r["destination"] in _MANAGED_ROUTES] if routes and not hung else None,
+        "error": ("docker exec %s (powershell) did not finish within %d s and was stopped" % (container["id"][:12], ROUTE_TIMEOUT_S)
+                  if routes and hung else None),
     }
+
+
+def _hangs(state: dict, container: dict | None) -> bool:
+    """docker-hang: docker itself (no --container) or that one container stops answering."""
+    if state["pending_faults"].get("docker-hang", 0) <= 0:
+        return False
+    only = state.get("docker_hang_container")
+    return only is None if container is None else only == container["name"]
+
+
+def _containers(state: dict, detail: str) -> tuple[list | None, str | None]:
+    if detail == "none" or not model.service_running(state, "docker"):
+        return [], None
+    if _hangs(state, None):
+        _prelude.sleep(DOCKER_TIMEOUT_S)
+        return None, "docker ps did not finish within %d s and was stopped" % DOCKER_TIMEOUT_S
+    found = []
+    for container in state["containers"]:
+        if detail == "routes" and _hangs(state, container):
+            _prelude.sleep(ROUTE_TIMEOUT_S)
+        found.append(_container(state, container, detail))
+    return found, None
+
+
+def _tasks(state: dict) -> tuple[list | None, str | None]:
+    """GET /v1/tasks: the tasks of the running containers (their ARN label)."""
+    if not endpoints.introspection_listening(state):
+        return None, "http://127.0.0.1:51678/v1/tasks: %s" % endpoints.REFUSED
+    tasks = {}
+    for container in state["containers"]:
+        arn = container["labels"].get("com.amazonaws.ecs.task-arn")
+        if arn and arn not in tasks:
+            tasks[arn] = {"arn": arn, "family": container["labels"].get("com.amazonaws.ecs.task-definition-family"),
+                          "version": "1", "known_status": "RUNNING", "desired_status": "RUNNING", "last_credentials": None}
+    return list(tasks.values()), None
 
 
 def run(state: dict, args: dict) -> dict:
     detail = args["container_detail"]
+    latency = state.get("probe_latency_ms", {})
+    timings = {}
+
+    def section(name, value):
+        """A probe section: its value, with its (modelled) time in timings_ms."""
+        pause = latency.get(name, 0)
+        _prelude.sleep(pause / 1000.0)
+        timings[name] = pause + 1
+        return value
+
     files = {}
     for path in args["files"]:
         data = model.read_file(state, path)
         files[path] = None if data is None else hashlib.sha256(data).hexdigest()
     agent = state["agent"]
-    return {
-        "host": {"hostname": state["name"].upper(), "os_caption": state["os"]["caption"],
-                 "os_version": state["os"]["version"], "boot_id": state["boot_id"], "boot_time": state["boot_time"]},
-        "ecstools": {"present": state["ecstools"]["present"], "version": state["ecstools"]["version"]},
+    boot_id, boot_time = model.reported_boot(state)
+    env = _prelude.machine_environment(state, args["salt"])
+    registration = endpoints.registration(state)
+    version = agent["installed_version"]
+    result = {
+        "host": section("host", {
+            "hostname": state["name"].upper(), "os_caption": state["os"]["caption"], "os_version": state["os"]["version"],
+            "build": model.os_build(state), "edition": "Core" if model.os_core(state) else "Full",
+            "boot_id": boot_id, "boot_time": boot_time}),
+        "identity": section("identity", {"ec2_instance_id": state.get("ec2_instance_id"),
+                                         "error": None if state.get("ec2_instance_id") else
+                                         "IMDS token: Unable to connect to the remote server"}),
+        "ecstools": section("modules", {"present": state["ecstools"]["present"], "version": state["ecstools"]["version"]}),
         "hyperv_powershell": state["hyperv_powershell"],
-        "agent": {"installed": agent["installed_version"] is not None, "version": agent["installed_version"]},
-        "services": {name: _service(state, name) for name in _SERVICES},
-        "machine_env": dict(sorted(state["machine_env"].items(), key=lambda item: item[0].lower())),
-        "registration": endpoints.registration(state),
-        "endpoints": {"agent_tmds": endpoints.agent_tmds(state), "proxy": endpoints.proxy_endpoint(state)},
-        "proxy": _proxy(state),
+        "agent": section("agent", {"installed": version is not None, "version": version,
+                                   "version_source": None if version is None else
+                                   ("introspection" if registration["reachable"] else "executable")}),
+        "registration": registration,
+        "services": section("services", {name: _service(state, name) for name in _SERVICES}),
+        "machine_env": section("machine_env", env["values"]),
+        "salt": args["salt"],
+        "machine_env_hashes": env["hashes"],
+        "machine_env_other": env["other"],
+        "endpoints": section("endpoints", {"agent_tmds": endpoints.agent_tmds(state), "proxy": endpoints.proxy_endpoint(state)}),
+        "proxy": section("proxy", _proxy(state)),
         "nat_adapters": [{"name": a["name"], "interface_index": a["interface_index"], "status": a["status"]}
                          for a in model.nat_adapters(state)],
-        "port80_listeners": sorted(endpoints.port80_listeners(state), key=lambda lst: lst["local_address"]),
-        "excluded_port_ranges": [dict(r) for r in state["excluded_port_ranges"]],
-        "scheduled_tasks": [{k: t[k] for k in ("path", "name", "state", "enabled", "at_startup", "delay", "execute", "arguments")}
-                            for t in sorted(state["scheduled_tasks"], key=lambda t: (t["path"].lower(), t["name"].lower()))],
+        "port80_listeners": section("ports", sorted(endpoints.port80_listeners(state), key=lambda lst: lst["local_address"])),
+        "excluded_port_ranges": [{"start": r["start"], "end": r["end"], "administered": bool(r.get("administered"))}
+                                 for r in state["excluded_port_ranges"]],
+        "scheduled_tasks": _scheduled_tasks(state),
+        "boot": section("boot", _boot(state)),
         "files": files,
-        "boot_recovery_last": _boot_recovery_last(state),
         "container_detail": detail,
-        "containers": [] if detail == "none" else [_container(c, detail) for c in state["containers"]],
     }
+    containers, error = section("containers", _containers(state, detail))
+    result.update(containers=containers, containers_error=error)
+    tasks, error = section("tasks", _tasks(state))
+    result.update(tasks=tasks, tasks_error=error, timings_ms=timings)
+    return result

@@ -1,19 +1,21 @@
 """recover_proxy: boot-time self-healing without Ansible (host-model.md, `recover_proxy`).
 
-Probe 169.254.170.2; if broken remove the portproxy rule, the 169.254.170.2 bindings and any APIPA vNIC,
-Initialize-ECSAgent again, wait for registration, re-probe. Appends one JSON line to `log_path`.
+Logs a started line; probes 169.254.170.2; if broken removes the portproxy rule, the 169.254.170.2 bindings and
+any APIPA vNIC, runs Initialize-ECSAgent again with the settings of the Machine environment as it is now (retrying
+the adapter error), waits for registration, re-probes. Appends the outcome to `log_path`.
 """
 
 from __future__ import annotations
 
 import json
+import time
 
 from .. import endpoints, model
 from ..opscript import OpError
 from . import _prelude, init_agent, remove_proxy, wait_registered
 
 
-def _repair(state: dict, args: dict) -> tuple[list, str | None]:
+def _repair(state: dict, args: dict, settings: dict) -> tuple[list, str | None]:
     ip = model.CREDENTIALS_IP
     try:
         removed = remove_proxy.remove(
@@ -26,33 +28,51 @@ def _repair(state: dict, args: dict) -> tuple[list, str | None]:
         )
     except OpError as exc:
         return [], exc.message
-    try:
-        init_agent.initialize(state, args["init"])
-    except OpError as exc:
-        return removed, exc.message
-    wait = wait_registered.wait(state, args["init"]["cluster"], args["registration_timeout_s"])
-    if not wait["registered"]:
-        return removed, "the agent did not register with cluster '%s' within %d s (it reports cluster %s)" % (
-            args["init"]["cluster"], args["registration_timeout_s"], json.dumps(wait["cluster"]))
-    return removed, None
+    for attempt in range(1, args["attempts"] + 1):
+        try:
+            init_agent.initialize(state, settings, args["init_timeout_s"])
+            break
+        except OpError as exc:
+            if exc.category != "retryable" or attempt == args["attempts"]:
+                return removed, "%s (attempt %d of %d)" % (exc.message, attempt, args["attempts"])
+            _prelude.sleep(min(args["retry_delay_s"] * 2 ** (attempt - 1), 300))
+    deadline = time.monotonic() + args["registration_timeout_s"]
+    while True:
+        wait = wait_registered.wait(state, settings["cluster"], int(max(0, min(60, deadline - time.monotonic()))), 5)
+        if wait["registered"]:
+            return removed, None
+        if time.monotonic() >= deadline:
+            return removed, "the agent did not register with cluster '%s' within %d s (it reports cluster %s)" % (
+                settings["cluster"], args["registration_timeout_s"], json.dumps(wait["cluster"]))
+
+
+def _log(state: dict, path: str, entry: dict) -> None:
+    line = json.dumps(entry, separators=(",", ":"))
+    old = model.read_file(state, path) or b""
+    model.write_file(state, path, old + line.encode("utf-8") + b"\r\n", make_parents=True)
 
 
 def run(state: dict, args: dict) -> dict:
     _prelude.windows_path(args["log_path"], "log_path")
+    stamp = {"time": model.now(state).strftime("%Y-%m-%dT%H:%M:%SZ"), "boot_id": state["boot_id"]}
+    _log(state, args["log_path"], dict(stamp, action="started", pid=4321))
     before = endpoints.proxy_endpoint(state)
-    removed, error = [], None
+    removed, error, settings = [], None, None
     if before["ok"]:
         action, after = "none", before
     else:
-        removed, error = _repair(state, args)
+        settings = _prelude.agent_settings(state)
+        if settings is None:
+            error = ("Machine environment ECS_CLUSTER is not set: the agent was never initialised, so there are no "
+                     "settings to re-create the proxy with")
+        else:
+            removed, error = _repair(state, args, settings)
         after = endpoints.proxy_endpoint(state)
         if error is None and not after["ok"]:
-            error = "169.254.170.2 still fails after the repair: %s" % (
-                after["error"] or "HTTP %s" % after["status"])
+            error = "169.254.170.2 still fails after the repair: %s" % (after["error"] or "HTTP %s" % after["status"])
         action = "repaired" if error is None else "failed"
-    result = {"action": action, "before": before, "after": after, "removed": removed, "error": error}
-    line = json.dumps({"time": model.now().strftime("%Y-%m-%dT%H:%M:%SZ"), "boot_id": state["boot_id"], **result},
-                      separators=(",", ":"))
-    old = model.read_file(state, args["log_path"]) or b""
-    model.write_file(state, args["log_path"], old + line.encode("utf-8") + b"\r\n", make_parents=True)
+    result = {"action": action, "before": before, "after": after, "removed": removed, "settings": settings, "error": error}
+    entry = {"time": model.now(state).strftime("%Y-%m-%dT%H:%M:%SZ"), "boot_id": state["boot_id"], "action": action,
+             "before": before, "after": after, "removed": removed, "error": error}
+    _log(state, args["log_path"], entry)
     return result

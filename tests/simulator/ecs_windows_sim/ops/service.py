@@ -1,19 +1,23 @@
-"""service: converge a Windows service's start type, failure actions and state (in that order)."""
+"""service: converge a Windows service's start type, failure actions and state (in that order); stops and starts
+wait at most timeout_s (a service stuck in StopPending is a `timeout` naming it)."""
 
 from __future__ import annotations
 
 from .. import model
 from ..opscript import OpError
+from . import _service_wait
 
 AGENT_LOG = r"C:\ProgramData\Amazon\ECS\log\ecs-agent.log"
 
 
-def _start(state: dict, name: str) -> None:
-    """Restart-Service, then service.ps1 checks the service still runs a moment later."""
+def _restart(state: dict, name: str, timeout_s: int) -> None:
+    """Stop (with the services that depend on it), start, start those dependents again; then the service must
+    still run a moment later (service.ps1 Assert-EcsServiceStaysRunning)."""
     try:
-        if state["services"][name]["status"] == "Running":
-            model.stop_service(state, name)
-        model.start_service(state, name)
+        stopped = _service_wait.stop(state, name, timeout_s)
+        _service_wait.start(state, name, timeout_s)
+        for other in stopped:
+            _service_wait.start(state, other, timeout_s)
     except model.AgentExited:
         raise OpError("host_state", "service %s is Stopped right after it was started: see its log (AmazonECS: %s)"
                       % (name, AGENT_LOG)) from None
@@ -36,9 +40,9 @@ def run(state: dict, args: dict) -> dict:
         changed = True
     wanted = args["state"]
     if wanted == "stopped" and svc["status"] != "Stopped":
-        model.stop_service(state, name)
+        _service_wait.stop(state, name, args["timeout_s"])
         changed = True
     elif wanted == "restarted" or (wanted == "running" and svc["status"] != "Running"):
         changed = True
-        _start(state, name)
+        _restart(state, name, args["timeout_s"])
     return {"changed": changed, "status": svc["status"], "start_type": svc["start_type"]}
