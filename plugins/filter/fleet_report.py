@@ -24,6 +24,13 @@ _NEXT_STEP = (
     ("proxy_dead_rule", "recover"),
     ("boot_recovery_failed", "recover"),
     ("container_routes_missing", "bootstrap_containers"),
+    ("cluster_mismatch", "manual"),
+    ("docker_not_answering", "manual"),
+    ("agent_init_pending", "configure"),
+    ("boot_task_outdated", "configure"),
+    ("boot_folder_insecure", "configure"),
+    ("imds_fallback_risk", "configure"),
+    ("task_credentials_failing", "recover"),
 )
 _RANK = dict((code, index) for index, (code, dummy) in enumerate(_NEXT_STEP))
 _PLAYBOOK = dict(_NEXT_STEP)

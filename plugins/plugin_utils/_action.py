@@ -174,8 +174,11 @@ class EcsAction(ActionBase):
             passes += 1
             applied += [(call[0], value) for call, value in zip(plan.calls, results[:-1])]
             facts, waited_out = self._wait(plan, runner, results[-1], params, salt)
-            plan = Plan() if waited_out else self._follow_up(params, facts)
-            result["changes"] += [change for change in plan.changes if passes < MAX_PASSES]
+            follow_up = Plan() if waited_out else self._follow_up(params, facts)
+            # A follow-up pass is for what the verifying probe newly shows (a rule dead behind a stopped agent); the same
+            # changes again mean they did not stick, which verify reports.
+            plan = follow_up if follow_up.changes != plan.changes and passes < MAX_PASSES else Plan()
+            result["changes"] += plan.changes
         result["changed"] = any(not _contract.read_only(op) for op, _value in applied)
         result.update(self.host_result(params, facts))
         result.update(self.report(params, facts, first, applied))

@@ -116,15 +116,22 @@ def _uses(text: str) -> set[str]:
     return {canonical[match.group(1).lower()] for match in pattern.finditer(text)}
 
 
-def needed(texts) -> list[str]:
-    """The definitions the given PowerShell texts use, directly or through each other, in prelude order."""
+# Definitions Invoke-EcsBatch calls only when the batch asks for them: the host lock (a batch with `lock`) and keeping
+# the library (a batch that carries it); a batch without those leaves them out.
+LOCK_DEFINITIONS = frozenset(("Enter-EcsHostLock", "Exit-EcsHostLock"))
+STORE_DEFINITIONS = frozenset(("Save-EcsLibrary",))
+
+
+def needed(texts, skip=frozenset()) -> list[str]:
+    """The definitions the given PowerShell texts use, directly or through each other, in prelude order; names in
+    `skip` are not followed."""
     definitions, _pattern = _definitions()
     wanted, queue = set(), set()
     for text in texts:
         queue |= _uses(text)
     while queue:
         name = queue.pop()
-        if name not in wanted:
+        if name not in wanted and name not in skip:
             wanted.add(name)
             queue |= _uses(definitions[name]) - wanted
     return [name for name in definitions if name in wanted]
@@ -144,14 +151,15 @@ def _batch_text(calls, lock, store) -> str:
     return base64.b64encode(json.dumps(batch, separators=(",", ":"), sort_keys=True).encode("utf-8")).decode("ascii")
 
 
-def code(calls) -> str:
-    """The code a batch runs: marker, the definitions its ops use, the op files, the call of Invoke-EcsBatch (which
-    reads the batch from $EcsBatch)."""
+def code(calls, lock=False, saves=False) -> str:
+    """The code a batch runs: marker, the definitions its ops use (with the host lock when it takes it, and what keeps
+    the library when it carries it), the op files, the call of Invoke-EcsBatch (which reads the batch from $EcsBatch)."""
     names = op_names(calls)
     ops = [compact(_read(name + ".ps1")) for name in names]
     definitions, _pattern = _definitions()
+    skip = (frozenset() if lock else LOCK_DEFINITIONS) | (frozenset() if saves else STORE_DEFINITIONS)
     parts = ["%s %s" % (CONTRACT["marker_prefix"], ",".join(names))]
-    parts += [definitions[name] for name in needed(ops + ["Invoke-EcsBatch"])]
+    parts += [definitions[name] for name in needed(ops + ["Invoke-EcsBatch"], skip)]
     parts += ops
     parts.append(INVOKE)
     return "\n".join(parts) + "\n"
@@ -164,7 +172,7 @@ INVOKE = "Invoke-EcsBatch -EncodedBatch $EcsBatch"
 def library() -> str:
     """Every op with everything they use: what a host keeps in its cache (docs/dev/op-contract.md "The library"), so
     that a command to a host that has it carries only the batch."""
-    return code([(name, None) for name in sorted(CONTRACT["ops"])])
+    return code([(name, None) for name in sorted(CONTRACT["ops"])], lock=True, saves=True)
 
 
 @functools.lru_cache(maxsize=None)
@@ -175,7 +183,7 @@ def library_sha256() -> str:
 def build_script(calls, lock=None, store=False) -> str:
     """One script text for a batch of (op, args) calls (what the boot task runs as a file): its code with the
     batch assigned to $EcsBatch; `lock` ({wait_s, holder}) makes the batch hold the host lock."""
-    text = code(calls)
+    text = code(calls, lock=lock is not None)
     batch_line = "$EcsBatch = '%s'\n" % _batch_text(calls, lock, store)
     return text[:-len(INVOKE) - 1] + batch_line + INVOKE + "\n"
 
@@ -197,6 +205,6 @@ def pack(calls, lock=None, store=False, send_code=True, send_library=False) -> b
     """What travels on stdin (loader.ps1 and bootstrap.ps1 read it): five lines - the bootstrap; the library's
     sha256; the batch's code (empty: run the library the host has cached); the library to cache (empty: none); the
     batch. Code travels deflated and base64-encoded."""
-    lines = [_deflate(bootstrap()), library_sha256(), _deflate(code(calls)) if send_code else "",
+    lines = [_deflate(bootstrap()), library_sha256(), _deflate(code(calls, lock is not None, send_library)) if send_code else "",
              _deflate(library()) if send_library else "", _batch_text(calls, lock, store)]
     return ("\n".join(lines) + "\n").encode("ascii")

@@ -27,16 +27,25 @@ def _service(status="Running", start_type="Automatic", failure_restart=False):
     return {"status": status, "start_type": start_type, "failure_restart": failure_restart}
 
 
+SALT = "0123456789abcdef"
+NO_ACL = {"exists": False, "owner": None, "owner_sid": None, "protected": False, "writable_by": []}
+TRUSTED_ACL = {"exists": True, "owner": "BUILTIN\\Administrators", "owner_sid": "S-1-5-32-544", "protected": True, "writable_by": []}
+
+
 def fresh():
     """An ECS-optimized Windows Server 2022 instance on which Initialize-ECSAgent never ran."""
     return {
         "host": {"hostname": "ECS-SIM-001", "os_caption": "Microsoft Windows Server 2022 Datacenter", "os_version": "10.0.20348",
-                 "boot_id": 133800000000000000, "boot_time": "2025-01-01T08:00:00Z"},
+                 "build": 20348, "edition": "Full", "boot_id": 133800000000000000, "boot_time": "2025-01-01T08:00:00Z"},
+        "identity": {"ec2_instance_id": "i-0123456789abcdef0", "error": None},
         "ecstools": {"present": True, "version": "1.4.0"},
         "hyperv_powershell": True,
-        "agent": {"installed": True, "version": "1.105.1"},
+        "agent": {"installed": True, "version": "1.105.1", "version_source": "executable"},
         "services": {"AmazonECS": None, "docker": _service(), "W3SVC": None},
         "machine_env": {},
+        "salt": SALT,
+        "machine_env_hashes": {},
+        "machine_env_other": ["ComSpec", "Path", "PSModulePath", "TEMP", "windir"],
         "registration": {"reachable": False, "cluster": None, "container_instance_arn": None, "version": None,
                          "error": "Unable to connect to the remote server"},
         "endpoints": {
@@ -46,12 +55,16 @@ def fresh():
         "proxy": {"ip_bindings": [], "portproxy": [], "firewall_rules": [], "apipa_adapter": None},
         "nat_adapters": [{"name": "vEthernet (nat)", "interface_index": 12, "status": "Up"}],
         "port80_listeners": [],
-        "excluded_port_ranges": [{"start": 50000, "end": 50059}],
+        "excluded_port_ranges": [{"start": 50000, "end": 50059, "administered": False}],
         "scheduled_tasks": [],
+        "boot": {"folder": dict(NO_ACL), "script": dict(NO_ACL), "script_sha256": None, "script_batch": None, "last_run": None},
         "files": {},
-        "boot_recovery_last": None,
         "container_detail": "routes",
         "containers": [],
+        "containers_error": None,
+        "tasks": None,
+        "tasks_error": "http://127.0.0.1:51678/v1/tasks: Unable to connect to the remote server",
+        "timings_ms": {"host": 40, "services": 12, "containers": 3},
     }
 
 
@@ -74,11 +87,19 @@ def configured():
     facts["proxy"] = {"ip_bindings": [dict(PROXY_BINDING)], "portproxy": [dict(PROXY_RULE)],
                       "firewall_rules": [dict(FIREWALL_RULE)], "apipa_adapter": None}
     facts["port80_listeners"] = [dict(PROXY_LISTENER)]
-    facts["scheduled_tasks"] = [{
-        "path": "\\", "name": "Initialize-ECSHostReboot", "state": "Ready", "enabled": True, "at_startup": True, "delay": None,
-        "execute": "PowerShell.exe", "arguments": '-NoProfile -Command "Import-Module ECSTools; Initialize-ECSHostReboot"',
-    }]
+    facts["agent"]["version_source"] = "introspection"
+    facts["scheduled_tasks"] = [ecstools_task()]
+    facts["tasks"], facts["tasks_error"] = [], None
     return facts
+
+
+def ecstools_task(**changes):
+    """ECSTools' Initialize-ECSHostReboot as the probe reports it, run at this boot."""
+    task = {"path": "\\", "name": "Initialize-ECSHostReboot", "state": "Ready", "enabled": True, "at_startup": True, "delay": None,
+            "execute": "PowerShell.exe", "arguments": '-NoProfile -Command "Import-Module ECSTools; Initialize-ECSHostReboot"',
+            "principal": "SYSTEM", "execution_limit": "PT72H", "last_run_time": "2025-01-01T08:00:20Z", "last_result": 0}
+    task.update(changes)
+    return task
 
 
 def rebooted_stale():
@@ -109,6 +130,7 @@ def container(name="web", network_mode="nat", routes=True, imds=True, container_
         "shell": "powershell",
         "gateway": gateway,
         "routes": route_list,
+        "error": None,
     }
 
 
@@ -123,14 +145,17 @@ _BATCH_LINE = re.compile(r"^\$EcsBatch = '([A-Za-z0-9+/=]*)'$", re.M)
 
 
 def decode_batch(script):
-    """The JSON batch inside a script built by _script.build_script (str or bytes)."""
+    """The JSON batch of a script built by _script.build_script, or of the stdin _script.pack builds (str or bytes)."""
     text = script.decode("ascii") if isinstance(script, bytes) else script
-    return json.loads(base64.b64decode(_BATCH_LINE.search(text).group(1)))
+    found = _BATCH_LINE.search(text)
+    if found:
+        return json.loads(base64.b64decode(found.group(1)))
+    return json.loads(base64.b64decode(text.splitlines()[4]))
 
 
 def response(results, error=None):
     """stdout bytes of a finished round trip: [(op, result), ...] and an optional error dict."""
-    doc = {"contract": 1, "results": [{"op": op, "result": result} for op, result in results], "error": error}
+    doc = {"contract": 2, "cache": "present", "results": [{"op": op, "result": result} for op, result in results], "error": error}
     return json.dumps(doc).encode("utf-8")
 
 

@@ -12,7 +12,8 @@ from ansible.playbook.play_context import PlayContext
 
 import probe_data as pd
 from ansible_collections.ecs_windows.task_iam.plugins.action.instance_info import ActionModule as InstanceInfo
-from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils._action import EcsAction, HostStateError, Plan
+from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils._action import EcsAction
+from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils._plan import Plan, Refusal
 
 TOY_DOC = r"""
 module: toy
@@ -37,7 +38,7 @@ class Toy(EcsAction):
 
     def plan(self, params, facts):
         if not facts["ecstools"]["present"]:
-            raise HostStateError("ECSTools is missing; fix: install it", findings=["ecstools_missing"])
+            raise Refusal("ECSTools is needed", [{"code": "ecstools_missing", "message": "ECSTools is missing", "fix": "install it"}])
         current = facts["machine_env"].get("TOY")
         if current == params["value"]:
             return Plan()
@@ -45,8 +46,8 @@ class Toy(EcsAction):
                     calls=[("set_machine_env", {"set": {"TOY": params["value"]}, "remove": []})],
                     before={"TOY": current}, after={"TOY": params["value"]})
 
-    def report(self, params, facts, results, plan):
-        return {"toy": facts["machine_env"].get("TOY"), "op_results": results}
+    def report(self, params, facts, plan, applied):
+        return {"toy": facts["machine_env"].get("TOY"), "op_results": [result for _op, result in applied]}
 
 
 class SimHost:
@@ -123,8 +124,9 @@ def test_host_state_refusal_names_the_fix_and_changes_nothing():
     host = SimHost(pd.fresh())
     host.facts["ecstools"]["present"] = False
     result = run(Toy, {"value": "x"}, pd.FakeConnection(host))
-    assert result == {"failed": True, "changed": False, "msg": "ECSTools is missing; fix: install it",
-                      "findings": ["ecstools_missing"], "commands": 1}
+    assert result["failed"] is True and result["changed"] is False and result["commands"] == 1
+    assert result["msg"] == "ECSTools is needed: ECSTools is missing. Fix: install it"
+    assert [f["code"] for f in result["findings"]] == ["ecstools_missing"] and result["facts"]["ecstools"]["present"] is False
 
 
 def test_op_error_in_apply_reports_what_ran():
@@ -186,13 +188,17 @@ def test_instance_info_one_probe_facts_and_findings(facts, codes):
     conn = pd.FakeConnection(host)
     result = run(InstanceInfo, {}, conn)
     assert host.batches == [["probe"]] and result["commands"] == 1
-    assert pd.decode_batch(conn.commands[0]["in_data"])["ops"] == [{"op": "probe", "args": {"container_detail": "routes", "files": []}}]
+    batch = pd.decode_batch(conn.commands[0]["in_data"])
+    assert batch["ops"] == [{"op": "probe", "args": {"container_detail": "routes", "files": [], "salt": batch["ops"][0]["args"]["salt"]}}]
+    assert batch["lock"] is None
     assert [f["code"] for f in result["findings"]] == codes
     assert result["healthy"] is (codes == [])
     assert result["changed"] is False
-    for key in ("host", "ecstools", "agent", "services", "machine_env", "registration", "endpoints", "proxy",
-                "nat_adapters", "port80_listeners", "excluded_port_ranges", "scheduled_tasks", "boot_recovery", "containers", "files"):
+    for key in ("host", "identity", "ecstools", "agent", "services", "machine_env", "machine_env_other", "registration",
+                "endpoints", "proxy", "nat_adapters", "port80_listeners", "excluded_port_ranges", "scheduled_tasks", "boot",
+                "boot_recovery", "containers", "tasks", "timings_ms", "files"):
         assert key in result, key
+    assert "salt" not in result and "machine_env_hashes" not in result
     assert result["host"] == facts["host"]
 
 
@@ -201,7 +207,8 @@ def test_instance_info_passes_its_options_as_data():
     conn = pd.FakeConnection(host)
     path = "C:\\x'; Remove-Item C:\\ -Recurse; '$(whoami)`n.ps1"
     run(InstanceInfo, {"container_detail": "none", "files": [path]}, conn, check_mode=True)
-    assert pd.decode_batch(conn.commands[0]["in_data"])["ops"][0]["args"] == {"container_detail": "none", "files": [path]}
+    args = pd.decode_batch(conn.commands[0]["in_data"])["ops"][0]["args"]
+    assert args == {"container_detail": "none", "files": [path], "salt": args["salt"]}
     script = conn.commands[0]["in_data"].decode("ascii")
     assert "Remove-Item C:" not in script and "whoami" not in script
 

@@ -20,7 +20,7 @@ import sys
 import jsonschema
 import pytest
 
-from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _script
+from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _contract, _script
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PS_DIR = ROOT / "plugins" / "plugin_utils" / "powershell"
@@ -69,7 +69,7 @@ def test_op_has_an_emulation(op):
 
 # --- emulation results over representative host states ------------------------------------------
 
-LOG = r"C:\ProgramData\Amazon\ECS\log\ecs_windows.task_iam-recover.log"
+LOG = r"C:\ProgramData\Amazon\ECS\ecs_windows.task_iam\recover.log"
 SCRIPT = r"C:\ProgramData\Amazon\ECS\ecs_windows.task_iam\recover-credential-proxy.ps1"
 
 # Host states: (preset, [(setting, value), ...], reboot after the settings?)
@@ -88,41 +88,55 @@ STATES = {
 }
 
 
-def _init(cluster="prod"):
-    return {"cluster": cluster, "enable_task_iam_role": True, "version": None, "logging_drivers": ["json-file", "awslogs"],
-            "enable_task_eni": True, "awsvpc_block_imds": False, "awsvpc_additional_local_routes": [],
-            "attempts": 2, "retry_delay_s": 0}
+SETTINGS = {"cluster": "prod", "enable_task_iam_role": True, "version": None, "logging_drivers": ["json-file", "awslogs"],
+            "enable_task_eni": True, "awsvpc_block_imds": False, "awsvpc_additional_local_routes": []}
 
 
 def _calls(op, facts):
-    """Representative argument sets of `op` for a host whose probe facts are `facts`."""
+    """Representative argument sets of `op` for a host whose probe facts are `facts` (the contract's example first)."""
     proxy = facts["proxy"]
-    containers = facts["containers"]
-    bucket = "https://s3.us-east-1.amazonaws.com/amazon-ecs-agent-us-east-1/"
-    return {
-        "probe": [{"container_detail": d, "files": [LOG, SCRIPT]} for d in ("none", "list", "routes")],
-        "set_machine_env": [{"set": {"ECS_CLUSTER": "prod", "NO_PROXY": "169.254.169.254,169.254.170.2"}, "remove": ["HTTP_PROXY"]}],
-        "install_ecstools": [{"files": [{"name": n, "url": bucket + n, "sha256": None} for n in ("ECSTools.psm1", "ECSTools.psd1")],
-                              "require_signature": True}],
-        "reset_agent_data": [{}],
-        "init_agent": [_init(), _init("other")],
-        "service": [{"name": n, "start_type": "Automatic", "state": s, "failure_restart": True}
+    containers = facts["containers"] or []
+    # The example with its waits cut short: an emulation waits in real time (the states here never become ready).
+    example = dict(_contract.example(op), **{"wait_registered": {"timeout_s": 0}, "wait_task_idle": {"timeout_s": 0},
+                                            "recover_proxy": {"registration_timeout_s": 0}}.get(op, {}))
+    return [example] + {
+        "probe": [dict(example, container_detail=d, files=[LOG, SCRIPT]) for d in ("none", "list")],
+        "set_machine_env": [{"set": {"ECS_CLUSTER": "prod", "NO_PROXY": "169.254.169.254,169.254.170.2"}, "remove": ["HTTP_PROXY"]},
+                            {"set": {"Path": "C:\\x"}, "remove": []}],
+        "install_ecstools": [],
+        "reset_agent_data": [],
+        "init_agent": [{"settings": SETTINGS, "timeout_s": 60}, {"settings": dict(SETTINGS, cluster="other"), "timeout_s": 60}],
+        "service": [{"name": n, "start_type": "Automatic", "state": s, "failure_restart": True, "timeout_s": 5}
                     for n in ("AmazonECS", "docker", "W3SVC") for s in ("running", "restarted", "stopped")],
-        "wait_registered": [{"cluster": "prod", "timeout_s": 5, "interval_s": 1}],
+        "wait_registered": [{"cluster": "prod", "timeout_s": 0, "interval_s": 1}],
         "remove_proxy": [{"portproxy": [{"listen_address": r["listen_address"], "listen_port": r["listen_port"]} for r in proxy["portproxy"]],
                           "ip_bindings": [{"ip_address": b["ip_address"], "interface_index": b["interface_index"]}
                                           for b in proxy["ip_bindings"]],
                           "apipa_adapter": proxy["apipa_adapter"], "firewall_rules": [r["name"] for r in proxy["firewall_rules"]]}],
-        "boot_task": [{"state": s, "task_path": "\\ecs_windows.task_iam\\", "task_name": "Recover-ECSCredentialProxy",
-                       "script_path": SCRIPT, "script": "#script\n", "delay": "PT30S", "description": "d"}
-                      for s in ("present", "absent")],
-        "wait_task_idle": [{"task_path": "\\", "task_name": "Initialize-ECSHostReboot", "timeout_s": 5}],
-        "recover_proxy": [{"init": _init(), "registration_timeout_s": 5, "log_path": LOG}],
+        "boot_task": [dict(example, state="absent")],
+        "wait_task_idle": [dict(example, busy_error=True)],
+        "recover_proxy": [],
         "container_routes": [{"containers": [
             {"id": c["id"], "shell": s, "add": [{"destination": "169.254.170.2/32", "next_hop": c["gateway"] or "172.29.80.1"}],
              "remove": []} for c in containers for s in ("powershell", "cmd")] + [
-            {"id": "f" * 64, "shell": "cmd", "add": [], "remove": ["169.254.170.2/32"]}]}],
+            {"id": "f" * 64, "shell": "cmd", "add": [], "remove": ["169.254.170.2/32"]}], "timeout_s": 5}],
     }[op]
+
+
+@pytest.mark.parametrize("op", OPS)
+def test_the_example_arguments_are_valid(op):
+    jsonschema.Draft202012Validator(_contract.schema(op, "args")).validate(_contract.example(op))
+
+
+_OP_CALL = re.compile(r"\bInvoke-EcsOp([A-Za-z]+)\b")
+
+
+@pytest.mark.parametrize("op", OPS)
+def test_uses_lists_exactly_the_ops_the_code_calls(op):
+    functions = {spec["function"].lower(): name for name, spec in CONTRACT["ops"].items()}
+    called = {functions["invoke-ecsop" + m.lower()] for m in _OP_CALL.findall(_COMMENT.sub("", _ps1(op)))
+              if "invoke-ecsop" + m.lower() in functions}
+    assert called - {op} == set(CONTRACT["ops"][op]["uses"])
 
 
 def _host(tmp_path, name):
@@ -146,8 +160,8 @@ def test_emulation_results_validate(tmp_path, state):
     for op in OPS:
         _ps1(op)  # the real build_script needs every .ps1
     base = _host(tmp_path, state)
-    facts = _run(base, [("probe", {"container_detail": "routes", "files": []})])["results"][0]["result"]
-    validators = {op: jsonschema.Draft202012Validator(CONTRACT["ops"][op]["result"]) for op in OPS}
+    facts = _run(base, [("probe", _contract.example("probe"))])["results"][0]["result"]
+    validators = {op: jsonschema.Draft202012Validator(_contract.schema(op, "result")) for op in OPS}
     for op in OPS:
         for args in _calls(op, facts):
             host = Host("ecs-sim-001", tmp_path, copy.deepcopy(base.state))  # each call on the same starting state
@@ -157,3 +171,9 @@ def test_emulation_results_validate(tmp_path, state):
             if document["error"] is not None:
                 assert document["error"]["category"] in CONTRACT["error_categories"]
                 assert document["error"]["op"] == op and document["error"]["message"]
+            if _contract.read_only(op):
+                assert _comparable(host.state) == _comparable(base.state), "read-only op %s changed the host" % op
+
+
+def _comparable(state):
+    return {k: v for k, v in state.items() if k not in ("last_boot_runs",)}

@@ -10,9 +10,9 @@ import jsonschema
 import pytest
 
 import probe_data as pd
-from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _findings
+from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _boot_task, _contract, _findings, _host
 
-CONTRACT = json.loads((pathlib.Path(__file__).resolve().parents[2] / "plugins/plugin_utils/powershell/contract.json").read_text())
+PROBE_SCHEMA = _contract.schema("probe", "result")
 
 
 def codes(facts):
@@ -42,7 +42,7 @@ def stopped_agent():
 def test_fixtures_match_the_probe_result_schema(make):
     facts = make()
     facts["containers"] = [pd.container()]
-    jsonschema.validate(facts, CONTRACT["ops"]["probe"]["result"])
+    jsonschema.validate(facts, PROBE_SCHEMA)
 
 
 # --- healthy states ---------------------------------------------------------------------------
@@ -57,20 +57,26 @@ def test_configured_host_is_healthy():
         service="BITS,iphlpsvc,Schedule")),
     ("a listener on the host's own address", lambda f: f["port80_listeners"].append(
         {"local_address": "10.0.1.23", "local_port": 80, "pid": 900, "process": "nginx", "service": None})),
-    ("excluded range away from the agent ports", lambda f: f["excluded_port_ranges"].append({"start": 51680, "end": 51779})),
-    ("administered exclusion of the agent ports, agent answers", lambda f: f["excluded_port_ranges"].append({"start": 51678, "end": 51679})),
+    ("excluded range away from the agent ports", lambda f: f["excluded_port_ranges"].append(
+        {"start": 51680, "end": 51779, "administered": False})),
+    ("dynamic exclusion of the agent ports, but the agent answers", lambda f: f["excluded_port_ranges"].append(
+        {"start": 51678, "end": 51679, "administered": False})),
+    ("administered exclusion of the agent ports (the documented fix)", lambda f: f["excluded_port_ranges"].append(
+        {"start": 51678, "end": 51679, "administered": True})),
     ("proxy with complete NO_PROXY", lambda f: f["machine_env"].update(
         HTTP_PROXY="http://user:pw@proxy:3128", NO_PROXY="localhost,169.254.169.254,169.254.170.2,\\\\.\\pipe\\docker_engine")),
     ("nat container with both routes", lambda f: f["containers"].append(pd.container())),
     ("nat container with the credential route only (IMDS blocked)", lambda f: f["containers"].append(pd.container(imds=False))),
     ("awsvpc container without routes (the agent routes it)", lambda f: f["containers"].append(pd.container(network_mode="awsvpc", routes=False))),
     ("routes not read (container_detail list)", lambda f: f["containers"].append(dict(pd.container(routes=False), shell=None, gateway=None, routes=None))),
-    ("a failed boot recovery of an earlier boot", lambda f: f.update(boot_recovery_last={
-        "time": "2024-12-31T08:00:00Z", "boot_id": f["host"]["boot_id"] - 1, "action": "failed", "error": "x"})),
-    ("a failed boot recovery of this boot, repaired since", lambda f: f.update(boot_recovery_last={
+    ("a failed boot recovery of an earlier boot", lambda f: f["boot"].update(last_run={
+        "time": "2024-12-31T08:00:00Z", "boot_id": f["host"]["boot_id"] - 3600 * 10**7, "action": "failed", "error": "x"})),
+    ("a failed boot recovery of this boot, repaired since", lambda f: f["boot"].update(last_run={
         "time": "2025-01-01T08:01:00Z", "boot_id": f["host"]["boot_id"], "action": "failed", "error": "x"})),
-    ("a repaired boot recovery of this boot", lambda f: f.update(boot_recovery_last={
+    ("a repaired boot recovery of this boot", lambda f: f["boot"].update(last_run={
         "time": "2025-01-01T08:01:00Z", "boot_id": f["host"]["boot_id"], "action": "repaired", "error": None})),
+    ("machine variables in lower case", lambda f: f.update(machine_env={
+        k.lower(): v for k, v in f["machine_env"].items()})),
     ("ECSTools present without Hyper-V PowerShell", lambda f: f.update(hyperv_powershell=False)),
     ("task IAM flag in upper case", lambda f: f["machine_env"].update(ECS_ENABLE_TASK_IAM_ROLE="TRUE")),
 ])
@@ -192,17 +198,24 @@ def test_port80_in_use_by_unknown_process():
 
 def test_agent_port_excluded_while_agent_runs():
     facts = pd.configured()
-    facts["excluded_port_ranges"].append({"start": 51650, "end": 51749})
+    facts["excluded_port_ranges"].append({"start": 51650, "end": 51749, "administered": False})
     facts["endpoints"]["agent_tmds"] = {"ok": False, "status": None, "code": None, "error": "Unable to connect to the remote server"}
     facts["endpoints"]["proxy"] = {"ok": False, "status": None, "code": None, "error": "The underlying connection was closed"}
     item = only(facts, "agent_port_excluded")
     assert "port 51679" in item["message"] and "51650-51749" in item["message"]
     assert "netsh int ipv4 add excludedportrange protocol=tcp startport=51678 numberofports=2" in item["fix"]
+    assert "with a *, which is the fix" in item["fix"]
+
+
+def test_an_administered_range_of_the_agent_ports_is_the_fix_not_a_finding():
+    facts = pd.fresh()
+    facts["excluded_port_ranges"].append({"start": 51678, "end": 51679, "administered": True})
+    assert codes(facts) == ["agent_not_initialized"]
 
 
 def test_agent_port_excluded_before_initialization():
     facts = pd.fresh()
-    facts["excluded_port_ranges"].append({"start": 51600, "end": 51699})
+    facts["excluded_port_ranges"].append({"start": 51600, "end": 51699, "administered": False})
     assert codes(facts) == ["agent_not_initialized", "agent_port_excluded"]
     assert "ports 51678 and 51679" in _findings.findings(facts)[1]["message"]
 
@@ -249,16 +262,124 @@ def test_container_routes_missing():
 
 def test_boot_recovery_failed_this_boot():
     facts = pd.rebooted_stale()
-    facts["boot_recovery_last"] = {"time": "2025-01-01T08:10:40Z", "boot_id": facts["host"]["boot_id"], "action": "failed",
-                                   "error": "VMNetwork adapter 'vEthernet (nat)*' not found", "before": {}, "after": {}, "removed": []}
+    facts["boot"]["last_run"] = {"time": "2025-01-01T08:10:40Z", "boot_id": facts["host"]["boot_id"], "action": "failed",
+                                 "error": "VMNetwork adapter 'vEthernet (nat)*' not found", "before": {}, "after": {}, "removed": []}
     assert codes(facts) == ["proxy_stale_after_reboot", "boot_recovery_failed"]
     assert "vEthernet (nat)*' not found" in _findings.findings(facts)[1]["message"]
+
+
+def test_boot_recovery_failed_is_the_same_boot_although_the_boot_time_wobbles():
+    # WMI's LastBootUpTime moves by fractions of a second (and seconds after clock steps) without a reboot (issue 11.5).
+    facts = pd.rebooted_stale()
+    facts["boot"]["last_run"] = {"time": "2025-01-01T08:10:40Z", "boot_id": facts["host"]["boot_id"] - 7 * 10**6,
+                                 "action": "failed", "error": "x"}
+    assert "boot_recovery_failed" in codes(facts)
+    facts["boot"]["last_run"]["boot_id"] = facts["host"]["boot_id"] - 600 * 10**7  # ten minutes: another boot
+    assert "boot_recovery_failed" not in codes(facts)
+
+
+def test_boot_recovery_failed_before_its_log_line_is_seen_in_the_task_result():
+    # A boot script that fails before it logs (a bad argument, say) still shows: the task's last result (issue 9.7).
+    facts = pd.rebooted_stale()
+    facts["scheduled_tasks"].append(boot_task(last_run_time="2025-01-01T08:10:31Z", last_result=1))
+    item = [f for f in _findings.findings(facts) if f["code"] == "boot_recovery_failed"][0]
+    assert "did not log anything at this boot" in item["message"] and "0x00000001" in item["message"]
+    facts["boot"]["last_run"] = {"time": "2025-01-01T08:10:31Z", "boot_id": facts["host"]["boot_id"], "action": "started", "pid": 9}
+    item = [f for f in _findings.findings(facts) if f["code"] == "boot_recovery_failed"][0]
+    assert "never finished" in item["message"]
+
+
+RECOVER = _boot_task.recover_args(5, 10, 300, 900)
+
+
+def boot_task(**changes):
+    task = {"path": _host.BOOT_TASK_PATH, "name": _host.BOOT_TASK_NAME, "state": "Ready", "enabled": True, "at_startup": True,
+            "delay": "PT30S", "execute": "PowerShell.exe", "arguments": _host.BOOT_TASK_ARGUMENTS, "principal": "SYSTEM",
+            "execution_limit": "PT%dS" % _boot_task.execution_limit_s(RECOVER), "last_run_time": None, "last_result": None}
+    task.update(changes)
+    return task
+
+
+def with_boot_script(facts, text):
+    facts["scheduled_tasks"].append(boot_task())
+    batch = {"contract": 2, "lock": None, "store": False,
+             "ops": [{"op": "wait_task_idle", "args": {}}, {"op": "recover_proxy", "args": RECOVER}]}
+    facts["boot"].update(folder=dict(pd.TRUSTED_ACL), script=dict(pd.TRUSTED_ACL, protected=False),
+                         script_sha256=_boot_task.script_sha256(text), script_batch=batch)
+    return facts
+
+
+def test_boot_task_outdated():
+    current = with_boot_script(pd.configured(), _boot_task.script(RECOVER))
+    assert codes(current) == []
+    older = with_boot_script(pd.configured(), _boot_task.script(RECOVER) + "# another version\n")
+    item = only(older, "boot_task_outdated")
+    assert "its script is not the one this collection writes" in item["message"] and "configure" in item["fix"]
+    embedded = with_boot_script(pd.configured(), "x")
+    embedded["boot"]["script_batch"]["ops"][1]["args"] = {"init": {"cluster": "windows"}, "registration_timeout_s": 300,
+                                                          "log_path": "C:\\x.log"}
+    assert "not written by this version" in only(embedded, "boot_task_outdated")["message"]
+
+
+def test_boot_folder_insecure():
+    facts = with_boot_script(pd.configured(), _boot_task.script(RECOVER))
+    facts["boot"]["folder"] = {"exists": True, "owner": "ECS-SIM\\mallory", "owner_sid": "S-1-5-21-1-2-3-1001", "protected": False,
+                               "writable_by": ["ECS-SIM\\mallory", "BUILTIN\\Users"]}
+    item = only(facts, "boot_folder_insecure")
+    assert "owned by ECS-SIM\\mallory" in item["message"] and "BUILTIN\\Users" in item["message"]
+    assert "takes the folder over" in item["fix"]
+
+
+def test_agent_init_pending():
+    facts = pd.configured()
+    facts["machine_env"][_host.ENV_INIT_PENDING] = "true"
+    assert "did not finish" in only(facts, "agent_init_pending")["message"]
+
+
+def test_cluster_mismatch():
+    facts = pd.configured()
+    assert _findings.findings(facts, cluster="windows") == []
+    item = _findings.findings(facts, cluster="prod")[0]
+    assert item["code"] == "cluster_mismatch" and "registered to cluster 'windows'" in item["message"]
+    assert "force_reregister" in item["fix"]
+
+
+def test_docker_not_answering():
+    facts = pd.configured()
+    facts.update(containers=None, containers_error="docker ps did not finish within 20 s and was stopped")
+    assert "did not finish within 20 s" in only(facts, "docker_not_answering")["message"]
+
+
+def test_imds_fallback_risk():
+    facts = pd.rebooted_stale()
+    facts["containers"] = [pd.container("web")]
+    assert codes(facts) == ["proxy_stale_after_reboot", "imds_fallback_risk"]
+    item = _findings.findings(facts)[1]
+    assert "falls back to the instance role" in item["message"] and "imds: block" in item["fix"]
+    facts["containers"] = [pd.container("web", imds=False)]
+    assert codes(facts) == ["proxy_stale_after_reboot"]
+
+
+def test_task_credentials_failing():
+    facts = pd.configured()
+    facts["boot"]["last_run"] = {"time": "2025-01-01T08:01:00Z", "boot_id": facts["host"]["boot_id"], "action": "repaired", "error": None}
+    arn = "arn:aws:ecs:us-east-1:123456789012:task/windows/0123"
+    facts["tasks"] = [{"arn": arn, "family": "web", "version": "3", "known_status": "RUNNING", "desired_status": "RUNNING",
+                       "last_credentials": {"time": "2025-01-01T08:00:30Z", "status": 200, "event": "GetCredentials"}},
+                      {"arn": arn + "5", "family": "web", "version": "3", "known_status": "RUNNING", "desired_status": "RUNNING",
+                       "last_credentials": {"time": "2025-01-01T08:02:30Z", "status": 200, "event": "GetCredentials"}},
+                      {"arn": arn + "6", "family": "batch", "version": "1", "known_status": "RUNNING", "desired_status": "RUNNING",
+                       "last_credentials": None}]
+    item = only(facts, "task_credentials_failing")
+    assert "1 task cannot get its credentials" in item["message"] and arn + " (no credential request since" in item["message"]
+    assert "aws ecs stop-task --cluster windows" in item["fix"]
 
 
 def test_every_code_is_tested_and_listed_in_order():
     required = {"ecstools_missing", "agent_not_initialized", "agent_not_running", "agent_not_registered", "task_iam_disabled",
                 "proxy_stale_after_reboot", "proxy_dead_rule", "port80_in_use", "agent_port_excluded",
-                "duplicate_nat_adapters", "no_proxy_missing", "container_routes_missing"}
+                "duplicate_nat_adapters", "no_proxy_missing", "container_routes_missing", "boot_task_outdated",
+                "boot_folder_insecure", "task_credentials_failing", "imds_fallback_risk"}
     assert required <= set(_findings.CODES)
     names = [check.__name__.lstrip("_") for check in _findings._CHECKS]
     assert names == list(_findings.CODES)
@@ -282,10 +403,10 @@ def test_everything_wrong_at_once_keeps_the_code_order():
 
 def test_boot_recovery_and_instance_facts():
     facts = pd.configured()
-    facts["scheduled_tasks"].append({"path": "\\ecs_windows.task_iam\\", "name": "Recover-ECSCredentialProxy", "state": "Ready",
-                                     "enabled": True, "at_startup": True, "delay": "PT30S", "execute": "PowerShell.exe", "arguments": "-File x"})
-    facts["boot_recovery_last"] = {"action": "none", "boot_id": 1}
+    facts["scheduled_tasks"].append(boot_task())
+    facts["boot"]["last_run"] = {"action": "none", "boot_id": 1}
     view = _findings.instance_facts(facts)
-    assert view["boot_recovery"] == {"installed": True, "enabled": True, "last": {"action": "none", "boot_id": 1}}
-    assert "boot_recovery_last" not in view and "container_detail" not in view
-    assert _findings.boot_recovery(pd.configured()) == {"installed": False, "enabled": False, "last": None}
+    assert view["boot_recovery"] == {"installed": True, "enabled": True, "last": {"action": "none", "boot_id": 1},
+                                     "healed_this_boot": False}
+    assert "container_detail" not in view and "salt" not in view
+    assert _findings.boot_recovery(pd.configured()) == {"installed": False, "enabled": False, "last": None, "healed_this_boot": False}

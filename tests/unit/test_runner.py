@@ -12,10 +12,11 @@ from winrm.exceptions import InvalidCredentialsError, WinRMTransportError
 import probe_data as pd
 from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _runner, _script
 
-PROBE = ("probe", {"container_detail": "none", "files": []})
-INIT = ("init_agent", {"cluster": "windows", "enable_task_iam_role": True, "version": None, "logging_drivers": None,
-                       "enable_task_eni": False, "awsvpc_block_imds": False, "awsvpc_additional_local_routes": None,
-                       "attempts": 1, "retry_delay_s": 0})
+from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _contract
+
+PROBE = ("probe", _contract.example("probe"))
+INIT = ("init_agent", _contract.example("init_agent"))
+SERVICE = ("service", _contract.example("service"))
 
 
 def ok(*results):
@@ -38,25 +39,54 @@ def test_one_round_trip_with_the_contract_command():
     (sent,) = conn.commands
     assert sent["cmd"] == _script.LOADER_COMMAND
     assert sent["sudoable"] is False
-    assert sent["in_data"] == _script.build_script([PROBE]).encode("ascii")
-    assert pd.decode_batch(sent["in_data"]) == {"contract": 1, "ops": [{"op": "probe", "args": PROBE[1]}]}
+    assert sent["in_data"] == _script.pack([PROBE])
+    assert pd.decode_batch(sent["in_data"]) == {"contract": 2, "lock": None, "store": False, "ops": [{"op": "probe", "args": PROBE[1]}]}
+
+
+def test_a_mutating_batch_holds_the_host_lock():
+    conn = pd.FakeConnection(queue=[ok(("service", {"changed": True}))])
+    runner(conn, lock_wait_s=20).run([SERVICE])
+    assert pd.decode_batch(conn.commands[0]["in_data"])["lock"] == {"wait_s": 20, "holder": "Ansible task ecs_windows.task_iam.test"}
+
+
+def test_the_library_is_sent_once_and_then_only_batches():
+    # docs/dev/op-contract.md "The library": the host says whether it has it; a host without it gets it with the next
+    # batch that may store (not in check mode), then commands carry only their batch.
+    absent = (0, pd.response([("probe", {})]).replace(b'"present"', b'"absent"'), b"")
+    stored = (0, pd.response([("service", {"changed": True})]).replace(b'"present"', b'"stored"'), b"")
+    conn = pd.FakeConnection(queue=[absent, stored, ok(("probe", {}))])
+    run = runner(conn, store=True)
+    run.run([PROBE])
+    run.run([SERVICE])
+    run.run([PROBE])
+    code = [line.split(b"\n")[2] for line in (c["in_data"] for c in conn.commands)]
+    library = [line.split(b"\n")[3] for line in (c["in_data"] for c in conn.commands)]
+    assert [bool(c) for c in code] == [True, True, False] and [bool(lib) for lib in library] == [False, True, False]
+
+
+def test_a_cache_miss_is_answered_by_sending_the_code():
+    miss = (0, b'{"contract":2,"cache":"miss","results":[],"error":null}', b"")
+    conn = pd.FakeConnection(queue=[miss, ok(("probe", {"x": 1}))])
+    run = runner(conn, optimistic=True)
+    assert run.run([PROBE]) == [{"x": 1}] and run.commands == 2
+    assert [bool(c["in_data"].split(b"\n")[2]) for c in conn.commands] == [False, True]
 
 
 def test_results_of_several_ops_in_order():
-    calls = [("service", {"name": "AmazonECS", "start_type": None, "state": "running", "failure_restart": None}), PROBE]
+    calls = [SERVICE, PROBE]
     conn = pd.FakeConnection(queue=[ok(("service", {"changed": True}), ("probe", {"p": 1}))])
     assert runner(conn).run(calls) == [{"changed": True}, {"p": 1}]
 
 
 def test_op_error_names_op_category_message_and_host():
-    calls = [("service", {"name": "AmazonECS", "start_type": None, "state": "running", "failure_restart": None}), PROBE]
+    calls = [SERVICE, PROBE]
     error = {"op": "probe", "index": 1, "category": "host_state", "message": "Get-NetIPAddress : access denied"}
     conn = pd.FakeConnection(queue=[(0, pd.response([("service", {"changed": True})], error), b"")])
     with pytest.raises(_runner.RemoteOpError) as exc:
         runner(conn).run(calls)
     assert str(exc.value) == "op probe failed on win-1 (host_state): Get-NetIPAddress : access denied"
     assert exc.value.result == {"op": "probe", "category": "host_state", "op_message": "Get-NetIPAddress : access denied",
-                                "op_results": [{"changed": True}]}
+                                "op_results": [{"changed": True}], "cache": "present"}
 
 
 def test_script_failure_quotes_powershell_error_from_clixml():
@@ -80,8 +110,8 @@ def test_plain_stderr_is_quoted_as_is():
 @pytest.mark.parametrize("stdout, expected", [
     (b"WARNING: something\r\n{}", "did not return a JSON document (stdout starts 'WARNING: something"),
     (b"", "did not return a JSON document"),
-    (b'{"contract": 2, "results": [], "error": null}', "answered outside op contract 1"),
-    (b'[1, 2]', "answered outside op contract 1"),
+    (b'{"contract": 1, "results": [], "error": null}', "answered outside op contract 2"),
+    (b'[1, 2]', "answered outside op contract 2"),
     (pd.response([("service", {})]), "returned results for ops ['service'], expected ['probe']"),
     (pd.response([]), "returned 0 results for 1 ops"),
 ])
@@ -140,7 +170,8 @@ def test_unsafe_batch_is_never_sent_twice():
     run = runner(conn)
     with pytest.raises(_runner.RemoteUnreachable) as exc:
         run.run([INIT, PROBE])
-    assert "not sent again because init_agent may have run" in str(exc.value)
+    assert "the response was lost, so it is not known whether init_agent ran, and it is not sent again" in str(exc.value)
+    assert exc.value.result == {"response_lost": True}
     assert run.commands == 1 and conn.events == ["exec"] and run.sleeps == []
 
 
@@ -182,6 +213,20 @@ def test_logs_sizes_and_steps_but_never_the_batch(capsys, monkeypatch):
     out = capsys.readouterr()
     logged = out.out + out.err
     assert "running ops set_machine_env" in logged
-    assert "sent %d bytes of script, rc 0" % len(conn.commands[0]["in_data"]) in logged
+    assert "sent %d bytes on stdin, rc 0" % len(conn.commands[0]["in_data"]) in logged
     assert secret not in logged
-    assert _script.build_script(calls).splitlines()[-2][14:40] not in logged
+    assert conn.commands[0]["in_data"].splitlines()[4][:40].decode() not in logged
+
+
+def test_a_long_command_prints_a_progress_line(monkeypatch):
+    monkeypatch.setattr(_runner, "PROGRESS_EVERY_S", 0.05)
+    lines = []
+
+    class Slow(pd.FakeConnection):
+        def exec_command(self, cmd, in_data=None, sudoable=True):
+            import time
+            time.sleep(0.3)
+            return super().exec_command(cmd, in_data, sudoable)
+
+    runner(Slow(queue=[ok(("probe", {}))]), progress=lines.append).run([PROBE])
+    assert len(lines) >= 3 and lines[0].startswith("still running probe on the host: ")

@@ -1155,7 +1155,9 @@ function Invoke-EcsBatch {
         $failure = [ordered]@{ op = $opName; index = $index; category = $category; message = $message }
     }
     finally {
-        Exit-EcsHostLock -Mutex $mutex
+        if ($null -ne $mutex) {
+            Exit-EcsHostLock -Mutex $mutex
+        }
     }
     # The library: kept when the controller sent it and may store it (not in check mode), whatever the ops did.
     $cache = $null

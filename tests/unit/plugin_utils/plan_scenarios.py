@@ -4,16 +4,15 @@
 from __future__ import annotations
 
 import copy
-import json
-import pathlib
 
 import jsonschema
 
 import probe_data as pd
 
-PROBE_SCHEMA = json.loads((pathlib.Path(__file__).resolve().parents[3] / "plugins/plugin_utils/powershell/contract.json")
-                          .read_text())["ops"]["probe"]["result"]
-_VALIDATOR = jsonschema.validators.validator_for(PROBE_SCHEMA)(PROBE_SCHEMA)
+from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _contract, _env
+
+PROBE_SCHEMA = _contract.schema("probe", "result")
+_VALIDATOR = jsonschema.Draft202012Validator(PROBE_SCHEMA)
 REFUSED = "Unable to connect to the remote server"
 CLOSED = "The underlying connection was closed: An unexpected error occurred on a receive."
 UNREACHABLE = "A socket operation was attempted to an unreachable network. 169.254.170.2:80"
@@ -30,13 +29,13 @@ def valid(facts):
 
 def ops(plan):
     """The op names of a plan's apply batch, in order."""
-    return [op for op, _args in plan["calls"]]
+    return [op for op, _args in plan.calls]
 
 
 def call(plan, name):
     """The arguments of the one call of op `name` in a plan."""
-    found = [a for op, a in plan["calls"] if op == name]
-    assert len(found) == 1, plan["calls"]
+    found = [a for op, a in plan.calls if op == name]
+    assert len(found) == 1, plan.calls
     return found[0]
 
 
@@ -44,11 +43,21 @@ def fresh():
     return valid(pd.fresh())
 
 
+def host_env(facts, **env):
+    """`facts` with Machine variables as the probe reports them: masked on the host, with the salted hash of each
+    masked value (the masking rule is one: _env.mask, held equal to the host's by tests/unit/test_env.py)."""
+    facts = copy.deepcopy(facts)
+    for name, value in env.items():
+        shown = _env.mask(name, value)
+        facts["machine_env"][name] = shown
+        if shown != value:
+            facts["machine_env_hashes"][name] = _env.value_hash(facts["salt"], value)
+    return facts
+
+
 def configured(**env):
     """Configured for cluster `windows` with task IAM roles; restart on failure on; healthy."""
-    facts = pd.configured()
-    facts["machine_env"].update(env)
-    return valid(facts)
+    return valid(host_env(pd.configured(), **env))
 
 
 def stale():
@@ -81,7 +90,7 @@ def with_iis(facts=None):
 def with_excluded(facts=None, start=51667, end=51766):
     """51679 (and 51678) inside an excluded range: the agent runs but cannot listen on 51679."""
     facts = copy.deepcopy(facts or pd.configured())
-    facts["excluded_port_ranges"].append({"start": start, "end": end})
+    facts["excluded_port_ranges"].append({"start": start, "end": end, "administered": False})
     facts["endpoints"]["agent_tmds"] = _endpoint(error=REFUSED)
     facts["endpoints"]["proxy"] = _endpoint(error=CLOSED if facts["proxy"]["ip_bindings"] else UNREACHABLE)
     return valid(facts)

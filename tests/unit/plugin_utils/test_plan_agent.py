@@ -6,13 +6,17 @@ from __future__ import annotations
 import pytest
 
 import plan_scenarios as sc
+from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _host, _plan
 from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _plan_agent as pa
-from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _plan_proxy as pp
 
 DEFAULTS = {"cluster": "windows", "task_iam_role": True, "version": None, "logging_drivers": None, "enable_task_eni": False,
             "awsvpc_block_imds": False, "awsvpc_additional_local_routes": None, "environment": {}, "http_proxy": None,
             "no_proxy": None, "install_ecstools": False, "ecstools_region": None, "ecstools_sha256": None,
-            "force_reregister": False, "timeout": 300, "init_attempts": 5, "init_retry_delay": 10, "state": "present"}
+            "ecstools_signature": ["ECSTools.psm1"], "force_reregister": False, "registration_timeout": 300, "init_attempts": 5,
+            "init_retry_delay": 10, "init_timeout": 900, "state": "present"}
+SETTINGS = {"cluster": "windows", "enable_task_iam_role": True, "version": None, "logging_drivers": None, "enable_task_eni": False,
+            "awsvpc_block_imds": False, "awsvpc_additional_local_routes": None}
+GUARD = "wait_task_idle"  # ECSTools' own reboot task must be idle before Initialize-ECSAgent
 
 
 def args(**kw):
@@ -20,7 +24,7 @@ def args(**kw):
 
 
 ops, call = sc.ops, sc.call
-PENDING = pa.INIT_PENDING_ENV
+PENDING = _host.ENV_INIT_PENDING
 
 
 # --- fresh host, idempotence -----------------------------------------------------------------------------
@@ -29,35 +33,36 @@ PENDING = pa.INIT_PENDING_ENV
 def test_fresh_host_is_initialised_with_task_iam_and_made_automatic_with_restart():
     plan = pa.plan(sc.fresh(), args())
     assert ops(plan) == ["set_machine_env", "init_agent", "set_machine_env", "service", "wait_registered"]
-    assert plan["calls"][0][1] == {"set": {"ECS_CLUSTER": "windows", "ECS_ENABLE_TASK_IAM_ROLE": "true", PENDING: "true"}, "remove": []}
-    assert plan["calls"][2][1] == {"set": {}, "remove": [PENDING]}
-    assert call(plan, "init_agent") == {"cluster": "windows", "enable_task_iam_role": True, "version": None, "logging_drivers": None,
-                                        "enable_task_eni": False, "awsvpc_block_imds": False, "awsvpc_additional_local_routes": None,
-                                        "attempts": 5, "retry_delay_s": 10}
-    assert call(plan, "service") == {"name": "AmazonECS", "start_type": "Automatic", "state": "running", "failure_restart": True}
-    assert call(plan, "wait_registered") == {"cluster": "windows", "timeout_s": 300, "interval_s": 2}
-    assert any("does not exist yet" in c and "Initialize-ECSAgent -Cluster windows -EnableTaskIAMRole" in c for c in plan["changes"])
+    assert plan.calls[0][1] == {"set": {"ECS_CLUSTER": "windows", "ECS_ENABLE_TASK_IAM_ROLE": "true", PENDING: "true"}, "remove": []}
+    assert plan.calls[2][1] == {"set": {}, "remove": [PENDING]}
+    assert call(plan, "init_agent") == {"settings": SETTINGS, "timeout_s": 900}
+    assert call(plan, "service") == {"name": "AmazonECS", "start_type": "Automatic", "state": "running", "failure_restart": True,
+                                     "timeout_s": pa.SERVICE_TIMEOUT_S}
+    # One short round inside the batch; the controller waits on in rounds (Plan.waits) for the whole timeout.
+    assert call(plan, "wait_registered") == {"cluster": "windows", "timeout_s": 20, "interval_s": 2}
+    assert plan.waits == [_plan.Wait("windows", 300)]
+    assert any("does not exist yet" in c and "Initialize-ECSAgent -Cluster windows -EnableTaskIAMRole" in c for c in plan.changes)
 
 
 def test_configured_host_needs_nothing():
     plan = pa.plan(sc.configured(), args())
-    assert plan["calls"] == [] and plan["changes"] == []
-    assert plan["diff"]["before"] == plan["diff"]["after"]
+    assert plan.calls == [] and plan.changes == []
+    assert plan.before == plan.after
 
 
 def test_flags_compare_by_truth_and_lists_by_content():
     facts = sc.configured(ECS_ENABLE_TASK_ENI="True", ECS_AVAILABLE_LOGGING_DRIVERS='[ "json-file", "awslogs" ]')
     facts["machine_env"]["ECS_ENABLE_TASK_IAM_ROLE"] = "TRUE"
     plan = pa.plan(facts, args(enable_task_eni=True, logging_drivers=["json-file", "awslogs"]))
-    assert plan["calls"] == []
+    assert plan.calls == []
 
 
 def test_version_latest_does_not_reinitialise_and_a_pin_does():
-    assert pa.plan(sc.configured(), args(version="latest"))["calls"] == []
-    assert pa.plan(sc.configured(), args(version="v1.105.1"))["calls"] == []
+    assert pa.plan(sc.configured(), args(version="latest")).calls == []
+    assert pa.plan(sc.configured(), args(version="v1.105.1")).calls == []
     plan = pa.plan(sc.configured(), args(version="1.69.0"))
-    assert call(plan, "init_agent")["version"] == "1.69.0"
-    assert any("agent 1.105.1 is installed, 1.69.0 is wanted" in c for c in plan["changes"])
+    assert call(plan, "init_agent")["settings"]["version"] == "1.69.0"
+    assert any("agent 1.105.1 is installed, 1.69.0 is wanted" in c for c in plan.changes)
 
 
 # --- settings changes ---------------------------------------------------------------------------------------
@@ -66,16 +71,16 @@ def test_version_latest_does_not_reinitialise_and_a_pin_does():
 def test_init_setting_change_sets_env_then_initialises():
     plan = pa.plan(sc.configured(), args(enable_task_eni=True, awsvpc_block_imds=True, awsvpc_additional_local_routes=["172.31.42.23/32"],
                                          logging_drivers=["json-file", "awslogs"]))
-    assert ops(plan) == ["set_machine_env", "init_agent", "set_machine_env", "wait_registered"]
-    assert plan["calls"][0][1]["set"] == {
+    assert ops(plan) == ["set_machine_env", GUARD, "init_agent", "set_machine_env", "wait_registered"]
+    assert plan.calls[0][1]["set"] == {
         "ECS_ENABLE_TASK_ENI": "true", "ECS_AWSVPC_BLOCK_IMDS": "true", "ECS_AWSVPC_ADDITIONAL_LOCAL_ROUTES": '["172.31.42.23/32"]',
         "ECS_AVAILABLE_LOGGING_DRIVERS": '["json-file","awslogs"]', PENDING: "true"}
-    assert "-EnableTaskENI -AwsvpcBlockIMDS" in " ".join(plan["changes"])
+    assert "-EnableTaskENI -AwsvpcBlockIMDS" in " ".join(plan.changes)
 
 
 def test_switch_turned_off_is_removed_from_the_environment():
     plan = pa.plan(sc.configured(ECS_ENABLE_TASK_ENI="true"), args())
-    assert plan["calls"][0] == ("set_machine_env", {"set": {PENDING: "true"}, "remove": ["ECS_ENABLE_TASK_ENI"]})
+    assert plan.calls[0] == ("set_machine_env", {"set": {PENDING: "true"}, "remove": ["ECS_ENABLE_TASK_ENI"]})
     assert "init_agent" in ops(plan)
 
 
@@ -83,10 +88,10 @@ def test_an_initialisation_that_did_not_finish_is_run_again():
     # A failed Initialize-ECSAgent leaves the new settings written but the agent running with the old ones.
     plan = pa.plan(sc.configured(ECS_AVAILABLE_LOGGING_DRIVERS='["json-file","awslogs"]', **{PENDING: "true"}),
                    args(logging_drivers=["json-file", "awslogs"]))
-    assert ops(plan) == ["init_agent", "set_machine_env", "wait_registered"]
+    assert ops(plan) == [GUARD, "init_agent", "set_machine_env", "wait_registered"]
     assert call(plan, "set_machine_env") == {"set": {}, "remove": [PENDING]}
-    assert any("the last initialisation did not finish" in c for c in plan["changes"])
-    assert PENDING not in plan["diff"]["after"]["machine_env"]
+    assert any("the last initialisation did not finish" in c for c in plan.changes)
+    assert PENDING not in plan.after["machine_env"]
 
 
 def test_settings_that_need_no_initialisation_are_not_marked():
@@ -112,8 +117,37 @@ def test_http_proxy_sets_no_proxy_with_the_required_entries_and_hides_the_passwo
     env = call(plan, "set_machine_env")["set"]
     assert env["HTTP_PROXY"] == "http://ops:s3cret@proxy.example.com:3128"
     assert env["NO_PROXY"] == "169.254.169.254,169.254.170.2,\\\\.\\pipe\\docker_engine,10.0.0.0/8"
-    shown = repr(plan["changes"]) + repr(plan["diff"])
-    assert "s3cret" not in shown and "ops:********@proxy.example.com:3128" in shown
+    shown = repr(plan.changes) + repr(plan.before) + repr(plan.after)
+    assert "s3cret" not in shown and "ops" not in shown and "http://********@proxy.example.com:3128" in shown
+
+
+def test_http_proxy_without_no_proxy_keeps_the_hosts_entries():
+    # Omitted no_proxy means keep: the required entries are added, the host's own stay (issue 9.5).
+    facts = sc.configured(HTTP_PROXY="http://proxy.example.com:3128", NO_PROXY="10.0.0.0/8,.corp.example.com")
+    plan = pa.plan(facts, args(http_proxy="http://proxy.example.com:3128"))
+    assert call(plan, "set_machine_env")["set"]["NO_PROXY"] == \
+        "169.254.169.254,169.254.170.2,\\\\.\\pipe\\docker_engine,10.0.0.0/8,.corp.example.com"
+    replaced = pa.plan(facts, args(http_proxy="http://proxy.example.com:3128", no_proxy=["10.1.0.0/16"]))
+    assert call(replaced, "set_machine_env")["set"]["NO_PROXY"].endswith("docker_engine,10.1.0.0/16")
+
+
+def test_lower_case_proxy_variables_are_updated_under_their_own_spelling():
+    # Windows matches Machine variable names case-insensitively and keeps the first spelling (issue 9.1).
+    facts = sc.configured(http_proxy="http://proxy.example.com:3128",
+                          no_proxy="169.254.169.254,169.254.170.2,\\\\.\\pipe\\docker_engine")
+    assert pa.plan(facts, args(http_proxy="http://proxy.example.com:3128")).calls == []
+    plan = pa.plan(facts, args(http_proxy="http://proxy2.example.com:3128"))
+    assert call(plan, "set_machine_env")["set"] == {"http_proxy": "http://proxy2.example.com:3128"}
+
+
+def test_a_masked_proxy_url_is_compared_by_its_hash():
+    facts = sc.configured(HTTP_PROXY="http://ops:s3cret@proxy.example.com:3128",
+                          NO_PROXY="169.254.169.254,169.254.170.2,\\\\.\\pipe\\docker_engine")
+    assert facts["machine_env"]["HTTP_PROXY"] == "http://********@proxy.example.com:3128"
+    assert pa.plan(facts, args(http_proxy="http://ops:s3cret@proxy.example.com:3128")).calls == []
+    plan = pa.plan(facts, args(http_proxy="http://ops:new-pw@proxy.example.com:3128"))
+    assert call(plan, "set_machine_env")["set"]["HTTP_PROXY"] == "http://ops:new-pw@proxy.example.com:3128"
+    assert any("the masked parts differ" in c for c in plan.changes) and "new-pw" not in repr(plan.changes)
 
 
 def test_empty_http_proxy_removes_proxy_settings():
@@ -123,7 +157,7 @@ def test_empty_http_proxy_removes_proxy_settings():
 
 def test_auth_data_is_never_shown():
     plan = pa.plan(sc.configured(), args(environment={"ECS_ENGINE_AUTH_DATA": '{"registry":{"password":"pw"}}'}))
-    assert '"pw"' not in repr(plan["changes"]) + repr(plan["diff"])
+    assert '"pw"' not in repr(plan.changes) + repr(plan.before) + repr(plan.after)
 
 
 # --- service ------------------------------------------------------------------------------------------------
@@ -131,25 +165,27 @@ def test_auth_data_is_never_shown():
 
 def test_service_without_restart_on_failure_gets_it_without_a_restart():
     plan = pa.plan(sc.configured(), args())  # baseline
-    assert plan["calls"] == []
+    assert plan.calls == []
     facts = sc.configured()
     facts["services"]["AmazonECS"]["failure_restart"] = False
     plan = pa.plan(facts, args())
-    assert plan["calls"] == [("service", {"name": "AmazonECS", "start_type": None, "state": None, "failure_restart": True})]
+    assert plan.calls == [("service", {"name": "AmazonECS", "start_type": None, "state": None, "failure_restart": True,
+                                       "timeout_s": pa.SERVICE_TIMEOUT_S})]
 
 
 def test_disabled_service_is_enabled_before_init():
     facts = sc.agent_stopped(sc.stale(), start_type="Disabled")
     plan = pa.plan(facts, args())
-    assert ops(plan) == ["remove_proxy", "service", "init_agent", "wait_registered"]
+    assert ops(plan) == ["remove_proxy", "service", GUARD, "init_agent", "wait_registered"]
     assert call(plan, "service")["start_type"] == "Automatic" and call(plan, "service")["state"] is None
 
 
-def test_stopped_agent_is_started_and_recover_proxy_follows():
+def test_stopped_agent_is_started_and_the_proxy_judged_again_after():
+    # A rule may be dead behind a stopped agent: the verifying probe tells, and a second pass repairs it.
     plan = pa.plan(sc.agent_stopped(), args())
-    assert ops(plan) == ["service", "wait_registered", "recover_proxy"]
+    assert ops(plan) == ["service", "wait_registered"]
     assert call(plan, "service")["state"] == "running"
-    assert call(plan, "recover_proxy")["init"]["cluster"] == "windows"
+    assert pa.projected(sc.agent_stopped(), plan, args())["endpoints"]["proxy"]["ok"]
 
 
 def test_running_but_unregistered_agent_is_restarted_and_waited_for():
@@ -164,13 +200,13 @@ def test_running_but_unregistered_agent_is_restarted_and_waited_for():
 
 def test_stale_proxy_is_removed_before_reinitialising():
     plan = pa.plan(sc.stale(), args())
-    assert ops(plan) == ["remove_proxy", "init_agent", "wait_registered"]
+    assert ops(plan) == ["remove_proxy", GUARD, "init_agent", "wait_registered"]
     assert call(plan, "remove_proxy")["portproxy"] == [{"listen_address": "169.254.170.2", "listen_port": 80}]
 
 
 def test_broken_proxy_is_ignored_without_task_iam_roles():
     plan = pa.plan(sc.stale(), args(task_iam_role=False))
-    assert plan["calls"][0] == ("set_machine_env", {"set": {PENDING: "true"}, "remove": ["ECS_ENABLE_TASK_IAM_ROLE"]})
+    assert plan.calls[0] == ("set_machine_env", {"set": {PENDING: "true"}, "remove": ["ECS_ENABLE_TASK_IAM_ROLE"]})
     assert "remove_proxy" not in ops(plan)
 
 
@@ -180,7 +216,7 @@ def test_broken_proxy_is_ignored_without_task_iam_roles():
     (sc.with_duplicate_nat(sc.fresh()), "duplicate_nat_adapters"),
 ], ids=["iis", "excluded", "duplicate-nat"])
 def test_refuses_host_state_no_initialisation_fixes(facts, code):
-    with pytest.raises(pp.Refusal) as caught:
+    with pytest.raises(_plan.Refusal) as caught:
         pa.plan(facts, args())
     assert caught.value.problems[0]["code"] == code and "Fix:" in str(caught.value)
 
@@ -195,7 +231,7 @@ def test_iis_is_fine_without_task_iam_roles():
 
 def test_cluster_change_is_refused_saying_tasks_are_stranded():
     facts = sc.with_containers(sc.configured(), sc.container("web"))
-    with pytest.raises(pp.Refusal) as caught:
+    with pytest.raises(_plan.Refusal) as caught:
         pa.plan(facts, args(cluster="other"))
     message = str(caught.value)
     assert "registered to cluster 'windows'" in message and "strands the tasks" in message and "1 task container" in message
@@ -203,15 +239,15 @@ def test_cluster_change_is_refused_saying_tasks_are_stranded():
 
 
 def test_cluster_change_of_a_stopped_agent_is_refused_too():
-    with pytest.raises(pp.Refusal, match="configured for cluster 'windows'"):
+    with pytest.raises(_plan.Refusal, match="configured for cluster 'windows'"):
         pa.plan(sc.agent_stopped(), args(cluster="other"))
 
 
 def test_forced_cluster_change_resets_registration_before_init():
     plan = pa.plan(sc.configured(), args(cluster="other", force_reregister=True))
-    assert ops(plan) == ["reset_agent_data", "set_machine_env", "init_agent", "set_machine_env", "wait_registered"]
-    assert plan["calls"][1][1]["set"] == {"ECS_CLUSTER": "other", PENDING: "true"}
-    assert any("stranded" in c for c in plan["changes"])
+    assert ops(plan) == ["reset_agent_data", "set_machine_env", GUARD, "init_agent", "set_machine_env", "wait_registered"]
+    assert plan.calls[1][1]["set"] == {"ECS_CLUSTER": "other", PENDING: "true"}
+    assert any("stranded" in c for c in plan.changes)
 
 
 # --- ECSTools --------------------------------------------------------------------------------------------------
@@ -220,22 +256,34 @@ def test_forced_cluster_change_resets_registration_before_init():
 def test_missing_ecstools_is_refused_unless_installed():
     facts = sc.fresh()
     facts["ecstools"] = {"present": False, "version": None}
-    with pytest.raises(pp.Refusal, match="install_ecstools"):
+    with pytest.raises(_plan.Refusal, match="install_ecstools"):
         pa.plan(facts, args())
     plan = pa.plan(facts, args(install_ecstools=True, ecstools_region="eu-west-1", ecstools_sha256={"ECSTools.psm1": "A" * 64}))
     assert ops(plan)[0] == "install_ecstools"
-    assert call(plan, "install_ecstools") == {"require_signature": True, "files": [
-        {"name": "ECSTools.psm1", "url": "https://s3.eu-west-1.amazonaws.com/amazon-ecs-agent-eu-west-1/ECSTools.psm1", "sha256": "a" * 64},
-        {"name": "ECSTools.psd1", "url": "https://s3.eu-west-1.amazonaws.com/amazon-ecs-agent-eu-west-1/ECSTools.psd1", "sha256": None}]}
+    # The code needs its pin or Amazon's signature; the manifest is checked as data (issue 11.8).
+    assert call(plan, "install_ecstools") == {"proxy": None, "files": [
+        {"name": "ECSTools.psm1", "url": "https://s3.eu-west-1.amazonaws.com/amazon-ecs-agent-eu-west-1/ECSTools.psm1", "sha256": "a" * 64,
+         "require_signature": True},
+        {"name": "ECSTools.psd1", "url": "https://s3.eu-west-1.amazonaws.com/amazon-ecs-agent-eu-west-1/ECSTools.psd1", "sha256": None,
+         "require_signature": False}]}
+
+
+def test_ecstools_is_downloaded_through_the_configured_proxy_unless_no_proxy_covers_the_bucket():
+    facts = sc.fresh()
+    facts["ecstools"] = {"present": False, "version": None}
+    wanted = dict(install_ecstools=True, ecstools_region="us-east-1", http_proxy="http://proxy.example.com:3128")
+    assert call(pa.plan(facts, args(**wanted)), "install_ecstools")["proxy"] == "http://proxy.example.com:3128"
+    covered = pa.plan(facts, args(no_proxy=[".amazonaws.com"], **wanted))
+    assert call(covered, "install_ecstools")["proxy"] is None
 
 
 def test_installed_ecstools_is_reinstalled_only_when_a_pinned_hash_differs():
     facts = sc.configured()
     pinned = args(install_ecstools=True, ecstools_region="us-east-1", ecstools_sha256={"ECSTools.psm1": "b" * 64})
     assert pa.probe_files(pinned) == pa.ecstools_paths()
-    assert pa.plan(facts, pinned)["calls"] == []  # probe could not hash the file
+    assert pa.plan(facts, pinned).calls == []  # probe could not hash the file
     facts["files"] = {pa.ecstools_paths()[0]: "b" * 64}
-    assert pa.plan(facts, pinned)["calls"] == []
+    assert pa.plan(facts, pinned).calls == []
     facts["files"] = {pa.ecstools_paths()[0]: "c" * 64}
     assert ops(pa.plan(facts, pinned)) == ["install_ecstools"]
 
@@ -243,7 +291,7 @@ def test_installed_ecstools_is_reinstalled_only_when_a_pinned_hash_differs():
 def test_without_hyperv_powershell_task_iam_is_refused_before_any_change():
     facts = sc.fresh()
     facts["hyperv_powershell"] = False
-    with pytest.raises(pp.Refusal, match="Install-WindowsFeature -Name Hyper-V-PowerShell"):
+    with pytest.raises(_plan.Refusal, match="Install-WindowsFeature -Name Hyper-V-PowerShell"):
         pa.plan(facts, args())
     assert "init_agent" in ops(pa.plan(facts, args(task_iam_role=False)))
 
@@ -253,11 +301,12 @@ def test_without_hyperv_powershell_task_iam_is_refused_before_any_change():
 
 def test_absent_stops_and_disables_and_removes_managed_env():
     plan = pa.plan(sc.configured(ECS_ENABLE_TASK_ENI="true", ECS_OTHER="x"), args(state="absent", cluster=None))
-    assert plan["calls"] == [
-        ("service", {"name": "AmazonECS", "start_type": "Disabled", "state": "stopped", "failure_restart": None}),
+    assert plan.calls == [
+        ("service", {"name": "AmazonECS", "start_type": "Disabled", "state": "stopped", "failure_restart": None,
+                     "timeout_s": pa.SERVICE_TIMEOUT_S}),
         ("set_machine_env", {"set": {}, "remove": ["ECS_CLUSTER", "ECS_ENABLE_TASK_ENI", "ECS_ENABLE_TASK_IAM_ROLE"]}),
     ]
-    assert pa.plan(sc.fresh(), args(state="absent", cluster=None))["calls"] == []
+    assert pa.plan(sc.fresh(), args(state="absent", cluster=None)).calls == []
 
 
 # --- arguments ------------------------------------------------------------------------------------------------
@@ -268,12 +317,15 @@ def test_absent_stops_and_disables_and_removes_managed_env():
     ({"cluster": "x'; Remove-Item C:\\ -Recurse; '"}, "not a valid ECS cluster name"),
     ({"version": "1.2"}, "version"),
     ({"logging_drivers": ["json file"]}, "logging_drivers"),
+    ({"logging_drivers": ["my-plugin"]}, "unknown driver"),
+    ({"environment": {"ECS_X": "a\x00b"}}, "without NUL"),
+    ({"environment": {"ECS_X": "a" * 32768}}, "at most 32767 characters"),
     ({"awsvpc_additional_local_routes": ["10.0.0.300/32"]}, "awsvpc_additional_local_routes"),
     ({"awsvpc_additional_local_routes": ["10.0.0.1"]}, "awsvpc_additional_local_routes"),
     ({"environment": {"ECS_CLUSTER": "x"}}, "its own option"),
     ({"environment": {"ECS_DATADIR": "x"}}, "Initialize-ECSAgent"),
     ({"environment": {"PATH": "x"}}, "ECS agent setting name"),
-    ({"environment": {"ECS_X": ["a"]}}, "environment.ECS_X"),
+    ({"environment": {"ECS_X": ["a"]}}, "the value of ECS_X"),
     ({"environment": {"ECS_X": ""}}, "use null"),
     ({"http_proxy": "proxy:3128"}, "http_proxy must be a URL"),
     ({"http_proxy": "http://ops:pa/ss@proxy.example.com:3128"}, "http_proxy must be a URL"),
@@ -285,10 +337,6 @@ def test_absent_stops_and_disables_and_removes_managed_env():
     ({"install_ecstools": True, "ecstools_region": "us-east-1", "ecstools_sha256": {"ECSTools.dll": "a" * 64}}, "unknown file"),
     ({"install_ecstools": True, "ecstools_region": "us-east-1", "ecstools_sha256": {"ECSTools.psm1": "abc"}}, "64 hex"),
     ({"ecstools_sha256": {"ECSTools.psm1": "a" * 64}}, "install_ecstools: true"),
-    ({"init_attempts": 0}, "init_attempts must be 1 to 10, got 0"),
-    ({"init_attempts": 11}, "init_attempts must be 1 to 10, got 11"),
-    ({"init_retry_delay": -1}, "init_retry_delay must be 0 to 300, got -1"),
-    ({"timeout": 3601}, "timeout must be 0 to 3600, got 3601"),
 ])
 def test_bad_arguments_name_the_argument(bad, match):
     with pytest.raises(ValueError, match=match):
@@ -296,24 +344,25 @@ def test_bad_arguments_name_the_argument(bad, match):
 
 
 @pytest.mark.parametrize("url, shown", [
-    ("http://ops:p@ss@proxy.example.com:3128", "http://ops:********@proxy.example.com:3128"),
-    ("http://ops@corp:pw@proxy.example.com:3128", "http://ops@corp:********@proxy.example.com:3128"),
-    ("http://ops:pw:x@proxy.example.com:3128/", "http://ops:********@proxy.example.com:3128/"),
+    ("http://ops:p@ss@proxy.example.com:3128", "http://********@proxy.example.com:3128"),
+    ("http://ops@corp:pw@proxy.example.com:3128", "http://********@proxy.example.com:3128"),
+    ("http://ops:pw:x@proxy.example.com:3128/", "http://********@proxy.example.com:3128/"),
+    ("http://t0ken@proxy.example.com:3128", "http://********@proxy.example.com:3128"),
     ("http://proxy.example.com:3128", "http://proxy.example.com:3128"),
 ])
 def test_a_proxy_password_with_at_or_colon_is_masked_whole(url, shown):
     plan = pa.plan(sc.configured(), args(http_proxy=url))
     assert call(plan, "set_machine_env")["set"]["HTTP_PROXY"] == url
-    assert plan["diff"]["after"]["machine_env"]["HTTP_PROXY"] == shown
-    assert any(shown in c for c in plan["changes"])
-    for secret in ("p@ss", "pw"):
+    assert plan.after["machine_env"]["HTTP_PROXY"] == shown
+    assert any(shown in c for c in plan.changes)
+    for secret in ("p@ss", "pw", "t0ken", "ops"):
         if secret in url:
-            assert secret not in repr(plan["changes"]) + repr(plan["diff"])
+            assert secret not in repr(plan.changes) + repr(plan.before) + repr(plan.after)
 
 
-def test_returned_facts_hide_the_proxy_password_and_auth_data():
+def test_returned_facts_carry_the_values_masked_on_the_host_and_no_hashes():
     from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _findings
     facts = sc.configured(HTTP_PROXY="http://ops:s3cret@proxy:3128", ECS_ENGINE_AUTH_DATA='{"r":{"password":"pw"}}')
-    shown = _findings.instance_facts(facts)["machine_env"]
-    assert shown["HTTP_PROXY"] == "http://ops:********@proxy:3128" and shown["ECS_ENGINE_AUTH_DATA"] == "********"
-    assert facts["machine_env"]["HTTP_PROXY"] == "http://ops:s3cret@proxy:3128"  # the planner still sees the real value
+    shown = _findings.instance_facts(facts)
+    assert shown["machine_env"]["HTTP_PROXY"] == "http://********@proxy:3128" and shown["machine_env"]["ECS_ENGINE_AUTH_DATA"] == "********"
+    assert "machine_env_hashes" not in shown and "salt" not in shown

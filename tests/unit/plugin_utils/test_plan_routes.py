@@ -20,19 +20,19 @@ def host(*containers):
 
 
 def by_name(plan):
-    return {entry["name"]: entry for entry in plan["containers"]}
+    return {entry["name"]: entry for entry in plan.detail["containers"]}
 
 
 def test_nat_container_gets_both_routes_via_its_gateway_in_its_shell():
     facts = host(sc.container("web"), sc.container("legacy", shell="cmd", gateway="172.29.80.9"))
     plan = pr.plan(facts, args())
     web, legacy = facts["containers"]
-    assert plan["calls"] == [("container_routes", {"containers": [
+    assert plan.calls == [("container_routes", {"containers": [
         {"id": web["id"], "shell": "powershell", "add": [{"destination": CRED, "next_hop": GW}, {"destination": IMDS, "next_hop": GW}],
          "remove": []},
         {"id": legacy["id"], "shell": "cmd", "add": [{"destination": CRED, "next_hop": "172.29.80.9"},
                                                      {"destination": IMDS, "next_hop": "172.29.80.9"}], "remove": []},
-    ]})]
+    ], "timeout_s": pr.CONTAINER_TIMEOUT_S})]
     report = by_name(plan)
     assert report["web"]["action"] == "added" and report["web"]["added"] == [CRED, IMDS]
     assert "New-NetRoute" in report["web"]["reason"] and "netsh" in report["legacy"]["reason"]
@@ -40,13 +40,13 @@ def test_nat_container_gets_both_routes_via_its_gateway_in_its_shell():
 
 def test_containers_with_routes_are_unchanged():
     plan = pr.plan(host(sc.container("web", routes=[CRED, IMDS])), args())
-    assert plan["calls"] == [] and plan["changes"] == []
+    assert plan.calls == [] and plan.changes == []
     assert by_name(plan)["web"]["action"] == "unchanged"
 
 
 def test_awsvpc_is_skipped_because_the_agent_routes_it():
     plan = pr.plan(host(sc.container("task", network_mode="awsvpc")), args())
-    assert plan["calls"] == []
+    assert plan.calls == []
     assert by_name(plan)["task"]["action"] == "skipped" and "awsvpc" in by_name(plan)["task"]["reason"]
 
 
@@ -57,21 +57,21 @@ def test_selection_by_name_pattern_and_task_family():
     assert report["web-1"]["action"] == "added"
     assert report["web-2"]["action"] == "skipped" and "task family" in report["web-2"]["reason"]
     assert report["db"]["action"] == "skipped" and "names" in report["db"]["reason"]
-    assert [c["id"] for c in plan["calls"][0][1]["containers"]] == [facts["containers"][0]["id"]]
+    assert [c["id"] for c in plan.calls[0][1]["containers"]] == [facts["containers"][0]["id"]]
 
 
 def test_imds_block_removes_the_metadata_route_and_adds_only_credentials():
     plan = pr.plan(host(sc.container("web", routes=[IMDS])), args(imds="block"))
-    assert plan["calls"][0][1]["containers"][0]["add"] == [{"destination": CRED, "next_hop": GW}]
-    assert plan["calls"][0][1]["containers"][0]["remove"] == [IMDS]
-    assert plan["diff"]["before"] != plan["diff"]["after"]
-    assert pr.plan(host(sc.container("web", routes=[CRED])), args(imds="block"))["calls"] == []
+    assert plan.calls[0][1]["containers"][0]["add"] == [{"destination": CRED, "next_hop": GW}]
+    assert plan.calls[0][1]["containers"][0]["remove"] == [IMDS]
+    assert plan.before != plan.after
+    assert pr.plan(host(sc.container("web", routes=[CRED])), args(imds="block")).calls == []
 
 
 def test_route_via_the_wrong_gateway_is_replaced():
     facts = host(sc.container("web", routes=[CRED, IMDS]))
     facts["containers"][0]["routes"][1]["next_hop"] = "172.29.80.99"
-    op = pr.plan(facts, args())["calls"][0][1]["containers"][0]
+    op = pr.plan(facts, args()).calls[0][1]["containers"][0]
     assert op["remove"] == [CRED] and op["add"] == [{"destination": CRED, "next_hop": GW}]
 
 
@@ -80,7 +80,7 @@ def test_containers_that_cannot_be_routed_fail_with_the_reason(change, reason):
     entry = sc.container("web")
     entry.update(change)
     plan = pr.plan(host(entry), args())
-    assert plan["calls"] == [] and by_name(plan)["web"]["action"] == "failed" and reason in by_name(plan)["web"]["reason"]
+    assert plan.calls == [] and by_name(plan)["web"]["action"] == "failed" and reason in by_name(plan)["web"]["reason"]
 
 
 def test_report_after_apply_uses_op_outcome_and_final_probe():
@@ -93,7 +93,7 @@ def test_report_after_apply_uses_op_outcome_and_final_probe():
         {"id": ids[1], "added": [], "removed": [], "error": 'exec: "powershell": executable file not found in %PATH%'},
         {"id": ids[2], "added": [CRED, IMDS], "removed": [], "error": None},
     ]}
-    report = {e["name"]: e for e in pr.merge_results(plan["containers"], op_result, final)}
+    report = {e["name"]: e for e in pr.merge_results(plan.detail["containers"], op_result, final)}
     assert report["ok"]["action"] == "added"
     assert report["bad"]["action"] == "failed" and "executable file not found" in report["bad"]["reason"]
     assert report["lost"]["action"] == "failed" and "still shows" in report["lost"]["reason"]
