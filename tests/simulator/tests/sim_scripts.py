@@ -3,17 +3,24 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import pathlib
+import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
-_spec = importlib.util.spec_from_file_location("ecs_task_iam_script", ROOT / "plugins" / "plugin_utils" / "_script.py")
-script_module = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(script_module)
+sys.path.insert(0, str(ROOT / "tests"))
+from collection_path import collections_root  # noqa: E402  pylint: disable=wrong-import-position
+
+from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder  # noqa: E402
+
+_AnsibleCollectionFinder(paths=[str(collections_root())])._install()
+from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _contract  # noqa: E402
+from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _script as script_module  # noqa: E402
 
 build_script = script_module.build_script
+pack = script_module.pack
 LOADER_COMMAND = script_module.LOADER_COMMAND
+SALT = "0123456789abcdef"
 
 
 def run(host, *calls):
@@ -38,15 +45,25 @@ def op_error(host, op, args):
 
 
 def probe(host, detail="routes", files=()):
-    return result(host, "probe", {"container_detail": detail, "files": list(files)})
+    return result(host, "probe", {"container_detail": detail, "files": list(files), "salt": SALT})
 
 
-def init_args(cluster="prod", **overrides):
-    args = {"cluster": cluster, "enable_task_iam_role": True, "version": None, "logging_drivers": None,
-            "enable_task_eni": False, "awsvpc_block_imds": False, "awsvpc_additional_local_routes": None,
-            "attempts": 3, "retry_delay_s": 0}
-    args.update(overrides)
-    return args
+def settings(cluster="prod", **overrides):
+    """init_agent's settings ($defs.settings)."""
+    out = {"cluster": cluster, "enable_task_iam_role": True, "version": None, "logging_drivers": None,
+           "enable_task_eni": False, "awsvpc_block_imds": False, "awsvpc_additional_local_routes": None}
+    out.update(overrides)
+    return out
+
+
+def init_args(cluster="prod", timeout_s=900, **overrides):
+    """init_agent arguments."""
+    return {"settings": settings(cluster, **overrides), "timeout_s": timeout_s}
+
+
+def example(op, **overrides):
+    """The contract's example arguments of op, with overrides."""
+    return dict(_contract.example(op), **overrides)
 
 
 def new_host(tmp_path, preset="ecs-2022", name="ecs-sim-001", **settings):
