@@ -11,7 +11,8 @@ from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils._action impor
 
 
 def agent_report(facts, applied):
-    """The agent's result keys: registration and version after the task, and the last Initialize-ECSAgent run."""
+    """The agent's result keys: registration and version after the task, and the Initialize-ECSAgent runs (the last
+    one's output and the errors of those retried before it)."""
     reg = facts["registration"]
     out = {
         "cluster": reg["cluster"] if reg["container_instance_arn"] else None,

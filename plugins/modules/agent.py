@@ -153,6 +153,14 @@ commands:
   returned: always
   type: int
   sample: 2
+cache:
+  description:
+    - What became of the collection's library cached on the host (docs/dev/op-contract.md "The library") -
+      C(hit) (the cached copy ran), C(present) (the code was sent and the cached copy is current), C(stored) (it was
+      sent and kept), C(absent) (none is cached; check mode stores nothing), or null when no command completed.
+  returned: always
+  type: str
+  sample: hit
 cluster:
   description: Cluster the agent is registered with, from C(/v1/metadata), after the task.
   returned: success
@@ -169,10 +177,13 @@ agent_version:
   type: str
   sample: 1.105.1
 init:
-  description: How the last C(Initialize-ECSAgent) run went - its duration and the last lines it printed (URL credentials masked).
+  description:
+    - How the C(Initialize-ECSAgent) runs went - the last run's duration and the last lines it printed (URL
+      credentials masked), the number of attempts and the error of each attempt that was retried (O(init_attempts)).
   returned: when the agent was initialised
   type: dict
-  sample: {"duration_s": 41.3, "output": ["[INFO]:Agent initialized"]}
+  sample: {"duration_s": 41.3, "output": ["[INFO]:Agent initialized"], "attempts": 2,
+           "retried_errors": ["Initialize-ECSAgent failed: VMNetwork adapter 'vEthernet (nat)*' not found"]}
 facts:
   description:
     - The host's facts from the last probe, as M(ecs_windows.task_iam.instance_info) returns them (secret

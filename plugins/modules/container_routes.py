@@ -120,6 +120,14 @@ commands:
   returned: always
   type: int
   sample: 2
+cache:
+  description:
+    - What became of the collection's library cached on the host (docs/dev/op-contract.md "The library") -
+      C(hit) (the cached copy ran), C(present) (the code was sent and the cached copy is current), C(stored) (it was
+      sent and kept), C(absent) (none is cached; check mode stores nothing), or null when no command completed.
+  returned: always
+  type: str
+  sample: hit
 facts:
   description: The host's facts from the last probe, as M(ecs_windows.task_iam.instance_info) returns them.
   returned: success, and when a selected container failed

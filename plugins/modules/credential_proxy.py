@@ -138,6 +138,14 @@ commands:
   returned: always
   type: int
   sample: 2
+cache:
+  description:
+    - What became of the collection's library cached on the host (docs/dev/op-contract.md "The library") -
+      C(hit) (the cached copy ran), C(present) (the code was sent and the cached copy is current), C(stored) (it was
+      sent and kept), C(absent) (none is cached; check mode stores nothing), or null when no command completed.
+  returned: always
+  type: str
+  sample: hit
 boot_recovery:
   description: The startup task after the task - installed, enabled, and the last boot-time run logged.
   returned: success

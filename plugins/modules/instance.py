@@ -114,6 +114,14 @@ commands:
   returned: always
   type: int
   sample: 1
+cache:
+  description:
+    - What became of the collection's library cached on the host (docs/dev/op-contract.md "The library") -
+      C(hit) (the cached copy ran), C(present) (the code was sent and the cached copy is current), C(stored) (it was
+      sent and kept), C(absent) (none is cached; check mode stores nothing), or null when no command completed.
+  returned: always
+  type: str
+  sample: hit
 cluster:
   description: Cluster the agent is registered with after the task.
   returned: success
@@ -127,7 +135,7 @@ agent_version:
   returned: success
   type: str
 init:
-  description: The last C(Initialize-ECSAgent) run (duration, last output lines), when one ran.
+  description: The C(Initialize-ECSAgent) runs, as RV(ecs_windows.task_iam.agent#module:init) of the agent module.
   returned: when the agent was initialised
   type: dict
 credential_proxy:

@@ -117,10 +117,19 @@ findings:
       type: str
       sample: run ecs_windows.task_iam.credential_proxy (deletes the stale rule, re-initializes the agent and verifies)
 commands:
-  description: Number of commands sent to the host (1, more only when a dropped connection was retried).
+  description: WinRM commands this task sent to the host (retries included; a second one the first time the
+    collection meets a host, see RV(cache)).
   returned: always
   type: int
   sample: 1
+cache:
+  description:
+    - What became of the collection's library cached on the host (docs/dev/op-contract.md "The library") -
+      C(hit) (the cached copy ran), C(present) (the code was sent and the cached copy is current), C(stored) (it was
+      sent and kept), C(absent) (none is cached; check mode stores nothing), or null when no command completed.
+  returned: always
+  type: str
+  sample: hit
 host:
   description: Host identity and boot.
   returned: success

@@ -81,6 +81,7 @@ class EcsAction(ActionBase):
             result.update(failed=True, msg=str(exc), **exc.result)
         result.setdefault("changed", False)
         result["commands"] = runner.commands
+        result["cache"] = runner.cache_state
         return remove_values(result, no_log_values)
 
     def _progress(self, text):
@@ -197,30 +198,14 @@ class EcsAction(ActionBase):
     # --- the controller's waits -------------------------------------------------------------------------------------
 
     def _after_failure(self, exc, params, runner, retries):
-        """Wait out what a failed batch ran into, or None when the failure stands: `retryable` Initialize-ECSAgent
-        failures (the sporadic adapter error) up to init_attempts, ECSTools' reboot task, another run's lock."""
+        """Wait out what a failed batch ran into, or None when the failure stands: ECSTools' reboot task, another run's
+        lock. (init_agent retries the sporadic adapter error itself, on the host.)"""
         category = exc.result.get("category")
-        if category == "retryable" and retries + 1 < params.get("init_attempts", 1):
-            delay = min(params.get("init_retry_delay", 0) * 2 ** retries, 300)
-            self._progress("%s; trying again in %d s (attempt %d of %d)" % (exc.result.get("op_message"), delay, retries + 2,
-                                                                           params["init_attempts"]))
-            self._sleep(delay, "before the next Initialize-ECSAgent attempt")
-            return True
         if category == "busy":
             return self._wait_ecstools(runner)
         if category == "locked":
             return self._wait_lock(exc, params, retries)
         return None
-
-    def _sleep(self, seconds, what):
-        end = time.monotonic() + seconds
-        while True:
-            left = end - time.monotonic()
-            if left <= 0:
-                return
-            time.sleep(min(left, _runner.PROGRESS_EVERY_S))
-            if end - time.monotonic() > 0:
-                self._progress("waiting %s: %d s of %d s" % (what, seconds - (end - time.monotonic()), seconds))
 
     def _wait_ecstools(self, runner):
         """Rounds of wait_task_idle on ECSTools' Initialize-ECSHostReboot until it has run since this boot and is idle."""

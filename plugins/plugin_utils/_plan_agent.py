@@ -320,10 +320,16 @@ def _find_ecstools_task(facts: dict) -> dict | None:
                  and t["name"].lower() == _host.ECSTOOLS_REBOOT_TASK_NAME.lower()), None)
 
 
+def init_call(init: dict, args: dict) -> tuple:
+    """The init_agent call with `init` settings and the module's init options."""
+    return ("init_agent", {"settings": init, "timeout_s": args["init_timeout"], "attempts": args["init_attempts"],
+                           "retry_delay_s": args["init_retry_delay"]})
+
+
 def init_step(facts: dict, args: dict, reasons: list[str], pending: bool) -> Plan:
     """Initialize-ECSAgent with the settings, between setting and clearing the pending marker."""
     init = settings.init_settings(args)
-    calls = [("init_agent", {"settings": init, "timeout_s": args["init_timeout"]})]
+    calls = [init_call(init, args)]
     if pending:
         calls.append(("set_machine_env", {"set": {}, "remove": [_host.ENV_INIT_PENDING]}))
     if facts["services"][SERVICE] is None:  # Initialize-ECSAgent creates the service without failure actions

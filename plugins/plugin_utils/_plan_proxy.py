@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _agent_settings, _boot_task, _env, _findings, _host, _proxy
 from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils._plan import Plan, Wait, refuse, step
-from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils._plan_agent import REGISTRATION_ROUND_S, SERVICE_TIMEOUT_S, guard_step
+from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils._plan_agent import REGISTRATION_ROUND_S, SERVICE_TIMEOUT_S, guard_step, init_call
 
 # Findings that stop a repair: the agent module fixes the first group, nothing this collection runs fixes the
 # second; each carries its exact remedy.
@@ -123,7 +123,7 @@ def repair_step(facts: dict, args: dict, diagnosis: _proxy.Diagnosis) -> Plan:
                     [("remove_proxy", diagnosis.remove)])
     plan = plan.then(guard_step(facts)).then(step(
         ["re-initialise the agent with its current settings (%s): %s" % (_agent_settings.initialize_command(settings), diagnosis.reason)],
-        [("init_agent", {"settings": settings, "timeout_s": args["init_timeout"]})])).then(wait)
+        [init_call(settings, args)])).then(wait)
     plan.after = {"endpoint": "healthy", "pieces": _reinitialised_view(found)}
     return plan
 

@@ -189,6 +189,7 @@ class OpRunner:
         # command without code, betting the host has the library (read-only modules: a miss costs one command).
         self.store = store
         self.cached = True if optimistic else None
+        self.cache_state = None
         self.commands = 0
         self.bytes_sent = 0
 
@@ -263,6 +264,7 @@ class OpRunner:
             return values
 
     def _learn(self, cache):
+        self.cache_state = cache
         if cache in ("hit", "present", "stored"):
             self.cached = True
         elif cache == "absent":

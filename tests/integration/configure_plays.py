@@ -68,12 +68,16 @@ def setup(sim, host, *pairs):
     return control(sim, "set", host, pairs=list(pairs))
 
 
-def reboot(sim, host, downtime=0.5):
-    """`ctl reboot HOST --downtime S`, then wait until the host accepts WinRM again."""
+def reboot(sim, host, downtime=0.5, startup_tasks=True):
+    """`ctl reboot HOST --downtime S`, then wait until the host accepts WinRM again and (with startup_tasks) until its
+    startup tasks, which Task Scheduler runs in the background after the boot, have finished."""
     control(sim, "reboot", host, downtime=downtime)
-    deadline = time.monotonic() + downtime + 60
-    while control(sim, "counters", host).get("status") != "up":
-        assert time.monotonic() < deadline, "simulated host %s did not come back" % host
+    deadline = time.monotonic() + downtime + 90
+    while True:
+        counters = control(sim, "counters", host)
+        if counters.get("status") == "up" and not (startup_tasks and counters.get("boot_tasks_running")):
+            return
+        assert time.monotonic() < deadline, "simulated host %s did not come back (or its startup tasks did not end)" % host
         time.sleep(0.1)
 
 

@@ -112,7 +112,8 @@ def test_first_run_changes_and_ends_healthy_in_two_commands(phase2):
     assert healthy(result["facts"], "windows")
     assert result["container_instance_arn"].startswith("arn:aws:ecs:us-east-1:123456789012:container-instance/windows/")
     assert result["cluster"] == "windows" and result["agent_version"] == "1.105.1"
-    assert result["init"] == {"attempts": 1, "retried_errors": []}
+    assert result["init"] == {"attempts": 1, "retried_errors": [], "duration_s": 0.0,
+                              "output": ["[INFO]:Agent initialized (ecs-windows-sim)"]}
     assert result["diff"]["after"]["credential_endpoint"] == "healthy" and result["diff"]["before"]["credential_endpoint"] == "broken"
     assert phase2.commands[MAIN] == result["commands"] == 2
     assert phase2.states[MAIN]["derived"]["proxy_endpoint"]["ok"] is True
@@ -176,7 +177,8 @@ def test_no_secret_reaches_the_output(phase1, phase2):
     for phase in (phase1, phase2):
         for secret in ("S3cret-pw", "Auth-pw"):
             assert secret not in phase.run.stdout and secret not in json.dumps(phase.result(PROXY))
-    assert phase1.result(PROXY)["facts"]["machine_env"]["HTTP_PROXY"] == "http://ops:********@proxy.example.com:3128"
+    # The whole user information is masked: a token is often the user part (https://TOKEN@host).
+    assert phase1.result(PROXY)["facts"]["machine_env"]["HTTP_PROXY"] == "http://********@proxy.example.com:3128"
 
 
 def test_settings_are_idempotent(phase2):

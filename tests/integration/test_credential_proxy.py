@@ -11,6 +11,7 @@ import pytest
 
 from configure_plays import control, reboot, run_phase, setup, task
 
+BOOT_DELAY = 3  # seconds the simulated boot task really waits after the reboot
 STALE, DEAD, DOWN, IIS, EXCLUDED, FRESH, BOOT, BAD, DUPNAT, APIPA, FAIL = ("ecs-sim-%03d" % n for n in range(1, 12))
 REPAIR = {"init_retry_delay": 0}
 BOOT_TASK = ("\\ecs_windows.task_iam\\", "Recover-ECSCredentialProxy")
@@ -56,7 +57,7 @@ def phase1(sim, workdir):
         IIS: [task("credential_proxy", REPAIR, ignore_errors=True)],
         EXCLUDED: [task("credential_proxy", REPAIR, ignore_errors=True)],
         FRESH: [task("credential_proxy", REPAIR, ignore_errors=True)],
-        BOOT: [task("credential_proxy", dict(REPAIR, on_boot=True, boot_delay=45), diff=True)],
+        BOOT: [task("credential_proxy", dict(REPAIR, on_boot=True, boot_delay=BOOT_DELAY), diff=True)],
         BAD: [task("credential_proxy", args, name=name, ignore_errors=True) for name, (args, _msg) in BAD_ARGS.items()],
         DUPNAT: [task("credential_proxy", REPAIR, ignore_errors=True)],
         APIPA: [task("credential_proxy", REPAIR)],
@@ -69,7 +70,7 @@ def phase2(sim, workdir, phase1):
     return run_phase(sim, workdir, {
         STALE: [task("credential_proxy", REPAIR, diff=True)],
         DEAD: [task("credential_proxy", REPAIR)],
-        BOOT: [task("credential_proxy", dict(REPAIR, on_boot=True, boot_delay=45))],
+        BOOT: [task("credential_proxy", dict(REPAIR, on_boot=True, boot_delay=BOOT_DELAY))],
         FAIL: [task("credential_proxy", REPAIR)],
     })
 
@@ -86,7 +87,7 @@ def rebooted_boot_host(sim, phase2):
 def phase3(sim, workdir, rebooted_boot_host):
     return run_phase(sim, workdir, {
         STALE: [task("credential_proxy", REPAIR)],
-        BOOT: [task("credential_proxy", dict(REPAIR, on_boot=True, boot_delay=45), name="after reboot"),
+        BOOT: [task("credential_proxy", dict(REPAIR, on_boot=True, boot_delay=BOOT_DELAY), name="after reboot"),
                task("credential_proxy", REPAIR, name="on_boot omitted"),
                task("credential_proxy", {"state": "absent"}, diff=True)],
     })
@@ -157,7 +158,7 @@ def test_stopped_agent_is_started_first(phase1):
     result = phase1.result(DOWN)
     assert phase1.status(DOWN) == "ok", phase1.run
     assert result["cause"] == "agent_down" and result["repaired"] is True
-    assert result["recover"]["action"] == "none"  # starting the agent was enough: nothing was deleted
+    assert not [c for c in result["changes"] if c.startswith("remove")]  # starting the agent was enough
     assert proxy_rules(phase1.states[DOWN]) == proxy_rules(phase1.before[DOWN])
     assert phase1.commands[DOWN] == 2
 
@@ -214,10 +215,10 @@ def test_on_boot_installs_the_startup_task(phase1):
     result = phase1.result(BOOT)
     assert phase1.status(BOOT) == "ok" and result["changed"] is True and result["cause"] == "healthy"
     task_ = [t for t in phase1.states[BOOT]["scheduled_tasks"] if (t["path"], t["name"]) == BOOT_TASK]
-    assert len(task_) == 1 and task_[0]["at_startup"] and task_[0]["delay"] == "PT45S" and task_[0]["user"] == "SYSTEM"
+    assert len(task_) == 1 and task_[0]["at_startup"] and task_[0]["delay"] == "PT%dS" % BOOT_DELAY and task_[0]["user"] == "SYSTEM"
     assert task_[0]["arguments"] == '-NoProfile -NonInteractive -ExecutionPolicy Bypass -File "%s"' % BOOT_SCRIPT
     assert BOOT_SCRIPT in phase1.states[BOOT]["files"]
-    assert result["diff"]["before"]["boot_task"] is None and result["diff"]["after"]["boot_task"]["task"]["delay"] == "PT45S"
+    assert result["diff"]["before"]["boot_task"] is None and result["diff"]["after"]["boot_task"]["task"]["delay"] == "PT%dS" % BOOT_DELAY
     assert result["boot_recovery"]["installed"] is True
     assert phase1.commands[BOOT] == 2
 

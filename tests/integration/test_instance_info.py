@@ -76,13 +76,35 @@ def test_playbook_succeeds_on_all_three(first_read):
     assert {r["host"]: r["status"] for r in first_read.results("Read the instance")} == {FRESH: "ok", CONFIGURED: "ok", REBOOTED: "ok"}
 
 
-def test_exactly_one_winrm_command_per_host(fleet, first_read):
+@pytest.fixture(scope="module")
+def second_read(fleet, first_read, tmp_path_factory):
+    from ecs_integration import run_playbook
+
+    fleet.reset_counters()
+    run = run_playbook(READ, fleet.inventory, tmp_path_factory.mktemp("read2"))
+    fleet.counters_after_second_read = fleet.counters()
+    return run
+
+
+def test_first_read_of_a_host_the_collection_never_touched_caches_the_library(fleet, first_read):
+    # None of the three hosts has the collection's library cached (user data configured them): the first command
+    # runs the cached library optimistically, misses, and the second sends the code and the library to keep.
     assert first_read.rc == 0, first_read
     for host in (FRESH, CONFIGURED, REBOOTED):
         counters = fleet.counters_after_read["hosts"][host]
-        assert counters["commands"] == 1, (host, counters)
-        assert counters["command_kinds"] == {"ops": 1}, (host, counters)
-        assert first_read.result(host, "Read the instance")["commands"] == 1
+        assert counters["commands"] == 2 and counters["command_kinds"] == {"ops": 2}, (host, counters)
+        result = first_read.result(host, "Read the instance")
+        assert result["commands"] == 2 and result["cache"] == "stored", (host, result["cache"])
+
+
+def test_then_exactly_one_small_winrm_command_per_host(fleet, second_read):
+    assert second_read.rc == 0, second_read
+    for host in (FRESH, CONFIGURED, REBOOTED):
+        counters = fleet.counters_after_second_read["hosts"][host]
+        assert counters["commands"] == 1 and counters["command_kinds"] == {"ops": 1}, (host, counters)
+        assert counters["bytes_in"] <= 20 * 1024, (host, counters)  # issue 10: at most 20 KiB per verify command
+        result = second_read.result(host, "Read the instance")
+        assert result["commands"] == 1 and result["cache"] == "hit"
 
 
 def test_fresh_host(fleet, first_read):
@@ -97,7 +119,7 @@ def test_fresh_host(fleet, first_read):
     assert result["registration"]["reachable"] is False and result["registration"]["container_instance_arn"] is None
     assert result["endpoints"]["proxy"]["ok"] is False
     assert result["proxy"] == {"ip_bindings": [], "portproxy": [], "firewall_rules": [], "apipa_adapter": None}
-    assert result["boot_recovery"] == {"installed": False, "enabled": False, "last": None}
+    assert result["boot_recovery"] == {"installed": False, "enabled": False, "last": None, "healed_this_boot": False}
     assert result["containers"] == []
     assert result["host"]["boot_id"] == fleet.state(FRESH)["boot_id"]
 
@@ -108,7 +130,8 @@ def test_configured_host_is_healthy(fleet, first_read):
     assert result["services"]["AmazonECS"]["status"] == "Running"
     assert result["machine_env"]["ECS_CLUSTER"] == "windows"
     assert result["machine_env"]["ECS_ENABLE_TASK_IAM_ROLE"] == "true"
-    assert "ComSpec" in result["machine_env"]  # every Machine variable, as documented
+    # Values only of the variables the collection uses; every other one by name (its value may be a secret).
+    assert "ComSpec" not in result["machine_env"] and "ComSpec" in result["machine_env_other"]
     assert result["registration"]["cluster"] == "windows"
     assert re.fullmatch(r"arn:aws:ecs:[a-z0-9-]+:\d{12}:container-instance/windows/[0-9a-f]{32}", result["registration"]["container_instance_arn"])
     assert result["endpoints"]["proxy"] == {"ok": True, "status": 400, "code": "NoIdInRequest", "error": None}
@@ -143,7 +166,8 @@ def test_rebooted_host_has_a_stale_proxy(fleet, first_read):
 
 
 def test_hostile_strings_reach_the_host_as_inert_data(fleet, playbook):
-    hostile_env = {"TEST_HOSTILE_%d" % n: value for n, value in enumerate(HOSTILE)}
+    # ECS_ names: the probe reports the values of the agent's variables only.
+    hostile_env = {"ECS_TEST_HOSTILE_%d" % n: value for n, value in enumerate(HOSTILE)}
     before = fleet.state(FRESH)
     fleet.reset_counters()
     run = playbook(HOSTILE_PLAY, fleet, extra_vars={"hostile_env": hostile_env, "hostile": HOSTILE})

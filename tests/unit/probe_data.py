@@ -97,7 +97,8 @@ def ecstools_task(**changes):
     """ECSTools' Initialize-ECSHostReboot as the probe reports it, run at this boot."""
     task = {"path": "\\", "name": "Initialize-ECSHostReboot", "state": "Ready", "enabled": True, "at_startup": True, "delay": None,
             "execute": "PowerShell.exe", "arguments": '-NoProfile -Command "Import-Module ECSTools; Initialize-ECSHostReboot"',
-            "principal": "SYSTEM", "execution_limit": "PT72H", "last_run_time": "2025-01-01T08:00:20Z", "last_result": 0}
+            "principal": "SYSTEM", "execution_limit": "PT72H", "last_run_time": "2025-01-01T08:00:20Z", "last_result": 0,
+            "registered_time": "2024-12-01T10:00:00Z"}
     task.update(changes)
     return task
 

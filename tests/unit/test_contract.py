@@ -105,7 +105,8 @@ def _calls(op, facts):
                             {"set": {"Path": "C:\\x"}, "remove": []}],
         "install_ecstools": [],
         "reset_agent_data": [],
-        "init_agent": [{"settings": SETTINGS, "timeout_s": 60}, {"settings": dict(SETTINGS, cluster="other"), "timeout_s": 60}],
+        "init_agent": [{"settings": SETTINGS, "timeout_s": 60, "attempts": 1, "retry_delay_s": 0},
+                       {"settings": dict(SETTINGS, cluster="other"), "timeout_s": 60, "attempts": 1, "retry_delay_s": 0}],
         "service": [{"name": n, "start_type": "Automatic", "state": s, "failure_restart": True, "timeout_s": 5}
                     for n in ("AmazonECS", "docker", "W3SVC") for s in ("running", "restarted", "stopped")],
         "wait_registered": [{"cluster": "prod", "timeout_s": 0, "interval_s": 1}],

@@ -295,7 +295,8 @@ RECOVER = _boot_task.recover_args(5, 10, 300, 900)
 def boot_task(**changes):
     task = {"path": _host.BOOT_TASK_PATH, "name": _host.BOOT_TASK_NAME, "state": "Ready", "enabled": True, "at_startup": True,
             "delay": "PT30S", "execute": "PowerShell.exe", "arguments": _host.BOOT_TASK_ARGUMENTS, "principal": "SYSTEM",
-            "execution_limit": "PT%dS" % _boot_task.execution_limit_s(RECOVER), "last_run_time": None, "last_result": None}
+            "execution_limit": "PT%dS" % _boot_task.execution_limit_s(RECOVER), "last_run_time": None, "last_result": None,
+            "registered_time": "2024-12-01T10:00:00Z"}
     task.update(changes)
     return task
 

@@ -13,14 +13,15 @@ $EcsCacheState = 'absent'
 $EcsCode = $null
 $EcsLibraryPath = '{0}\{1}.ps1' -f $EcsCacheDir, $EcsLibraryHash
 if ($EcsLibraryHash -cmatch '^[0-9a-f]{64}$' -and (Test-Path -LiteralPath $EcsLibraryPath -PathType Leaf)) {
-    $EcsCacheState = 'present'
-    if (-not $EcsLines[2]) {
-        $EcsCode = [System.IO.File]::ReadAllText($EcsLibraryPath)
-        $EcsDigest = [System.Security.Cryptography.SHA256]::Create().ComputeHash([System.Text.Encoding]::UTF8.GetBytes($EcsCode))
-        if (([System.BitConverter]::ToString($EcsDigest) -replace '-', '') -ne $EcsLibraryHash) {
-            $EcsCode = $null
+    # A cached copy counts only when its sha256 matches: a damaged or altered one is neither run nor kept.
+    $EcsCached = [System.IO.File]::ReadAllText($EcsLibraryPath)
+    $EcsDigest = [System.Security.Cryptography.SHA256]::Create().ComputeHash([System.Text.Encoding]::UTF8.GetBytes($EcsCached))
+    if (([System.BitConverter]::ToString($EcsDigest) -replace '-', '') -eq $EcsLibraryHash) {
+        $EcsCacheState = 'present'
+        if (-not $EcsLines[2]) {
+            $EcsCode = $EcsCached
+            $EcsCacheState = 'hit'
         }
-        $EcsCacheState = 'hit'
     }
 }
 if ($EcsLines[2]) {

@@ -81,22 +81,30 @@ function Assert-EcsAgentSettings {
 }
 
 function Invoke-EcsOpInitAgent {
-    # One Initialize-ECSAgent run with the given settings (docs/dev/host-facts.md "Initialize-ECSAgent"). The
-    # sporadic "VMNetwork adapter 'vEthernet (nat)*' not found" is `retryable` (the controller waits and runs the
-    # batch again); a run past timeout_s is stopped and reported as `timeout`.
+    # Initialize-ECSAgent with the given settings (docs/dev/host-facts.md "Initialize-ECSAgent"), up to `attempts`
+    # runs: the sporadic "VMNetwork adapter 'vEthernet (nat)*' not found" is run again after retry_delay_s, doubling
+    # (at most 300 s), on the host, so that a retry costs no round trip. A run past timeout_s is stopped and reported
+    # as `timeout`; the adapter error of the last attempt is `retryable`, every other failure `init_failed`.
     param($Arguments)
     $settings = $Arguments.settings
     Assert-EcsAgentSettings -Settings $settings
-    $timeout = [int]$Arguments.timeout_s
-    $run = Invoke-EcsInitializeAgent -Settings $settings -TimeoutSeconds $timeout
-    if ($null -ne $run.failure) {
+    $attempts = [int]$Arguments.attempts
+    $retried = New-Object -TypeName System.Collections.Generic.List[string]
+    for ($attempt = 1; $true; $attempt++) {
+        $run = Invoke-EcsInitializeAgent -Settings $settings -TimeoutSeconds ([int]$Arguments.timeout_s)
+        if ($null -eq $run.failure) {
+            return [ordered]@{ duration_s = $run.duration_s; output = @($run.output | Select-Object -Last 20); attempts = $attempt; retried_errors = $retried.ToArray() }
+        }
+        $message = 'Initialize-ECSAgent failed after {0} s: {1}' -f $run.duration_s, $run.failure
         # ECSTools may log the adapter message and then fail with another one, so both are searched.
         $adapterMissing = ([string]$run.failure).Contains($EcsInitAdapterError) -or (@($run.output | Where-Object { $_.Contains($EcsInitAdapterError) }).Count -gt 0)
-        $category = 'init_failed'
-        if ($adapterMissing) {
-            $category = 'retryable'
+        if (-not $adapterMissing) {
+            New-EcsOpError -Category 'init_failed' -Message $message
         }
-        New-EcsOpError -Category $category -Message ('Initialize-ECSAgent failed after {0} s: {1}' -f $run.duration_s, $run.failure)
+        if ($attempt -ge $attempts) {
+            New-EcsOpError -Category 'retryable' -Message ('{0} (attempt {1} of {2})' -f $message, $attempt, $attempts)
+        }
+        $retried.Add($message)
+        Start-Sleep -Seconds ([int][System.Math]::Min([int]$Arguments.retry_delay_s * [System.Math]::Pow(2, $attempt - 1), 300))
     }
-    return [ordered]@{ duration_s = $run.duration_s; output = @($run.output | Select-Object -Last 20) }
 }

@@ -748,6 +748,13 @@ function Get-EcsScheduledTaskFacts {
     if ($null -ne $Task.Settings -and -not [string]::IsNullOrEmpty([string]$Task.Settings.ExecutionTimeLimit)) {
         $limit = [string]$Task.Settings.ExecutionTimeLimit
     }
+    # Task Scheduler keeps no registration time it reports reliably (RegistrationInfo.Date is whatever the author
+    # wrote); the task's definition file under System32\Tasks is rewritten at every registration.
+    $definition = Get-Item -LiteralPath (Join-Path -Path $env:SystemRoot -ChildPath ('System32\Tasks' + $Task.TaskPath + $Task.TaskName)) -ErrorAction SilentlyContinue
+    $registered = $null
+    if ($null -ne $definition) {
+        $registered = ConvertTo-EcsTaskTime -Time $definition.LastWriteTimeUtc
+    }
     $info = Get-ScheduledTaskInfo -TaskPath $Task.TaskPath -TaskName $Task.TaskName -ErrorAction SilentlyContinue
     $lastRun = $null
     $lastResult = $null
@@ -770,6 +777,7 @@ function Get-EcsScheduledTaskFacts {
         execution_limit = $limit
         last_run_time = $lastRun
         last_result = $lastResult
+        registered_time = $registered
     }
 }
 

@@ -53,18 +53,11 @@ function Invoke-EcsRecoverProxyRepair {
     foreach ($item in @($removal.removed)) {
         $Removed.Add([string]$item)
     }
-    $attempts = [int]$Arguments.attempts
-    for ($attempt = 1; $attempt -le $attempts; $attempt++) {
-        try {
-            $null = Invoke-EcsOpInitAgent -Arguments ([pscustomobject]@{ settings = $Settings; timeout_s = [int]$Arguments.init_timeout_s })
-            break
-        }
-        catch {
-            if ((Get-EcsOpErrorCategory -Exception $_.Exception) -ne 'retryable' -or $attempt -eq $attempts) {
-                return ('{0} (attempt {1} of {2})' -f $_.Exception.Message, $attempt, $attempts)
-            }
-            Start-Sleep -Seconds ([int][System.Math]::Min([int]$Arguments.retry_delay_s * [System.Math]::Pow(2, $attempt - 1), 300))
-        }
+    try {
+        $null = Invoke-EcsOpInitAgent -Arguments ([pscustomobject]@{ settings = $Settings; timeout_s = [int]$Arguments.init_timeout_s; attempts = [int]$Arguments.attempts; retry_delay_s = [int]$Arguments.retry_delay_s })
+    }
+    catch {
+        return $_.Exception.Message
     }
     $cluster = [string]$Settings.cluster
     $timeout = [int]$Arguments.registration_timeout_s

@@ -1,6 +1,12 @@
+function ConvertFrom-EcsTaskTime {
+    # The UTC [datetime] of a time ConvertTo-EcsTaskTime wrote.
+    param([Parameter(Mandatory = $true)][string]$Text)
+    return [datetime]::Parse($Text, [System.Globalization.CultureInfo]::InvariantCulture, [System.Globalization.DateTimeStyles]::AdjustToUniversal)
+}
+
 function Test-EcsTaskIdle {
-    # A task is idle when it is neither Queued nor Running and, if it is an enabled startup task, has run since
-    # the last boot (Ready but not yet fired at startup is not idle: it is about to run).
+    # A task is idle when it is neither Queued nor Running and, if it is an enabled startup task registered before
+    # this boot, has run since the boot (Ready but not yet fired at startup is not idle: it is about to run).
     param($Facts, [datetime]$BootTime)
     if ($null -eq $Facts) {
         return $true
@@ -11,10 +17,14 @@ function Test-EcsTaskIdle {
     if (-not $Facts.enabled -or -not $Facts.at_startup) {
         return $true
     }
+    # Registered during this boot (by an Initialize-ECSAgent run since the boot): it fires at the next boot only.
+    if ($null -ne $Facts.registered_time -and (ConvertFrom-EcsTaskTime -Text $Facts.registered_time) -ge $BootTime) {
+        return $true
+    }
     if ($null -eq $Facts.last_run_time) {
         return $false
     }
-    return [datetime]::Parse($Facts.last_run_time, [System.Globalization.CultureInfo]::InvariantCulture, [System.Globalization.DateTimeStyles]::AdjustToUniversal) -ge $BootTime
+    return (ConvertFrom-EcsTaskTime -Text $Facts.last_run_time) -ge $BootTime
 }
 
 function Invoke-EcsOpWaitTaskIdle {
@@ -31,7 +41,8 @@ function Invoke-EcsOpWaitTaskIdle {
             New-EcsOpError -Category 'invalid_argument' -Message ("task_path and task_name must be non-empty and without wildcards, got '{0}'" -f $value)
         }
     }
-    $bootTime = (Get-CimInstance -ClassName Win32_OperatingSystem).LastBootUpTime.ToUniversalTime()
+    # In whole seconds, as the task times are.
+    $bootTime = ConvertFrom-EcsTaskTime -Text (ConvertTo-EcsTaskTime -Time (Get-CimInstance -ClassName Win32_OperatingSystem).LastBootUpTime)
     $stopwatch = [System.Diagnostics.Stopwatch]::StartNew()
     while ($true) {
         $task = Get-EcsScheduledTask -TaskPath $taskPath -TaskName $taskName

@@ -79,6 +79,7 @@ def initialize_agent(state: dict, init: dict) -> None:
             **REBOOT_TASK, "state": "Ready", "enabled": True, "at_startup": True, "delay": None,
             "execute": "PowerShell.exe", "arguments": REBOOT_TASK_ARGUMENTS, "description": None, "user": "SYSTEM",
             "execution_limit": "PT72H", "last_run_time": None, "last_result": None,
+            "registered_time": model.task_time(model.now(state)),
         })
     model.env_set(state, "ECS_CLUSTER", init["cluster"])
     model.env_set(state, "ECS_DATADIR", model.ECS_DATADIR)

@@ -82,12 +82,13 @@ class Host:
         path = "%s\\%s.ps1" % (CACHE_DIR, transport.library_hash)
         with self.lock:
             cached = model.read_file(self.state, path) if re.fullmatch(r"[0-9a-f]{64}", transport.library_hash) else None
+        if cached is not None and hashlib.sha256(cached).hexdigest() != transport.library_hash:
+            cached = None  # a damaged or altered copy is neither run nor kept (the store replaces it)
         state = "absent" if cached is None else "present"
         code = transport.code
         if code is None and cached is not None:
             state = "hit"
-            text = cached.decode("utf-8", errors="replace")
-            code = text if hashlib.sha256(cached).hexdigest() == transport.library_hash else None
+            code = cached.decode("utf-8")
         if code is None:
             return opscript.output({"contract": opscript.contract()["contract"], "cache": "miss", "results": [], "error": None})
         library = (transport.library_hash, transport.library) if transport.library is not None else None

@@ -56,8 +56,13 @@ def set_boot_time(state: dict, when: datetime.datetime) -> None:
         boot_id = earliest
         when = _FILETIME_EPOCH + datetime.timedelta(microseconds=boot_id // 10)
     state["boot_id"] = boot_id
-    state["boot_time"] = when.strftime("%Y-%m-%dT%H:%M:%SZ")  # as the prelude formats a [datetime]
+    state["boot_time"] = task_time(when)  # as the prelude formats a [datetime]
     state["booted_at_real"] = time.time()
+
+
+def task_time(when: datetime.datetime) -> str:
+    """A time as the prelude's ConvertTo-EcsTaskTime writes it (UTC, whole seconds)."""
+    return when.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def filetime(when: datetime.datetime) -> int:

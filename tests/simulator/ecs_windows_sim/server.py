@@ -486,8 +486,10 @@ class Simulator:
                 self._selector.register(endpoint.listener, selectors.EVENT_READ, endpoint)
 
             if not self._stopping.is_set():
+                # Task Scheduler runs the startup tasks while the rest of Windows (WinRM included) comes up; they count
+                # as running from before WinRM listens, so that `counters` never shows the host up with tasks to come.
+                endpoint.host.boot_tasks_running.set()
                 self._in_acceptor(reopen)
-                # Task Scheduler runs the startup tasks while the rest of Windows (WinRM included) comes up.
                 endpoint.host.start_startup_tasks()
         except Exception:
             log.exception("%s: reboot failed; the host stays down", endpoint.name)

@@ -58,7 +58,7 @@ def settings(cluster="prod", **overrides):
 
 def init_args(cluster="prod", timeout_s=900, **overrides):
     """init_agent arguments."""
-    return {"settings": settings(cluster, **overrides), "timeout_s": timeout_s}
+    return {"settings": settings(cluster, **overrides), "timeout_s": timeout_s, "attempts": 1, "retry_delay_s": 0}
 
 
 def example(op, **overrides):

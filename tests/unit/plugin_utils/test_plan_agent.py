@@ -35,7 +35,7 @@ def test_fresh_host_is_initialised_with_task_iam_and_made_automatic_with_restart
     assert ops(plan) == ["set_machine_env", "init_agent", "set_machine_env", "service", "wait_registered"]
     assert plan.calls[0][1] == {"set": {"ECS_CLUSTER": "windows", "ECS_ENABLE_TASK_IAM_ROLE": "true", PENDING: "true"}, "remove": []}
     assert plan.calls[2][1] == {"set": {}, "remove": [PENDING]}
-    assert call(plan, "init_agent") == {"settings": SETTINGS, "timeout_s": 900}
+    assert call(plan, "init_agent") == {"settings": SETTINGS, "timeout_s": 900, "attempts": 5, "retry_delay_s": 10}
     assert call(plan, "service") == {"name": "AmazonECS", "start_type": "Automatic", "state": "running", "failure_restart": True,
                                      "timeout_s": pa.SERVICE_TIMEOUT_S}
     # One short round inside the batch; the controller waits on in rounds (Plan.waits) for the whole timeout.

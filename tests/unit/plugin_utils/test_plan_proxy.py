@@ -38,7 +38,8 @@ def installed_boot_task(facts, script, delay="PT30S", arguments=_host.BOOT_TASK_
     facts["scheduled_tasks"].append({
         "path": _host.BOOT_TASK_PATH, "name": _host.BOOT_TASK_NAME, "state": "Ready", "enabled": True, "at_startup": True,
         "delay": delay, "execute": "PowerShell.exe", "arguments": arguments, "principal": principal,
-        "execution_limit": limit or "PT%dS" % _boot_task.execution_limit_s(RECOVER), "last_run_time": None, "last_result": None})
+        "execution_limit": limit or "PT%dS" % _boot_task.execution_limit_s(RECOVER), "last_run_time": None, "last_result": None,
+        "registered_time": "2024-12-01T10:00:00Z"})
     facts["boot"].update(folder=dict(sc.pd.TRUSTED_ACL), script=dict(sc.pd.TRUSTED_ACL, protected=False),
                          script_sha256=hashlib.sha256(b"\xef\xbb\xbf" + script.encode("utf-8")).hexdigest(),
                          script_batch=batch_of(script) if "$EcsBatch" in script else None)
@@ -62,7 +63,7 @@ def test_stale_after_reboot_removes_only_the_rule_then_reinitialises_with_curren
     assert ops(plan) == ["remove_proxy", GUARD, "init_agent", "wait_registered"]
     assert call(plan, "remove_proxy") == {"portproxy": [{"listen_address": "169.254.170.2", "listen_port": 80}],
                                           "ip_bindings": [], "apipa_adapter": None, "firewall_rules": []}
-    assert call(plan, "init_agent") == {"settings": SETTINGS, "timeout_s": 900}
+    assert call(plan, "init_agent") == {"settings": SETTINGS, "timeout_s": 900, "attempts": 5, "retry_delay_s": 10}
     assert call(plan, "wait_registered") == {"cluster": "windows", "timeout_s": 20, "interval_s": 2}
     assert plan.waits == [_plan.Wait("windows", 300)]
     assert any("stale_after_reboot" in c and "portproxy 169.254.170.2:80 -> 127.0.0.1:51679" in c for c in plan.changes)

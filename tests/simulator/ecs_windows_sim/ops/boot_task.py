@@ -50,7 +50,8 @@ def run(state: dict, args: dict) -> dict:
     wanted = {"path": TASK_PATH, "name": TASK_NAME, "state": "Ready", "enabled": True,
               "at_startup": True, "delay": args["delay"], "execute": "PowerShell.exe",
               "arguments": task_arguments(), "description": args["description"], "user": "SYSTEM",
-              "execution_limit": _duration(args["execution_limit_s"]), "last_run_time": None, "last_result": None}
+              "execution_limit": _duration(args["execution_limit_s"]), "last_run_time": None, "last_result": None,
+              "registered_time": model.task_time(model.now(state))}
     if task is None or any(task.get(k) != wanted[k] for k in _COMPARED):
         if task is not None:  # Register-ScheduledTask -Force replaces it
             state["scheduled_tasks"].remove(task)

@@ -109,7 +109,8 @@ def _task(state: dict, task: dict) -> dict:
     return {"path": task["path"], "name": task["name"], "state": task["state"], "enabled": task["enabled"],
             "at_startup": task["at_startup"], "delay": task["delay"], "execute": task["execute"],
             "arguments": task["arguments"], "principal": task.get("user"), "execution_limit": task.get("execution_limit"),
-            "last_run_time": task.get("last_run_time"), "last_result": task.get("last_result")}
+            "last_run_time": task.get("last_run_time"), "last_result": task.get("last_result"),
+            "registered_time": task.get("registered_time")}
 
 
 def _scheduled_tasks(state: dict) -> list[dict]:

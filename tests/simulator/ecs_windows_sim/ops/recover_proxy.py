@@ -28,14 +28,10 @@ def _repair(state: dict, args: dict, settings: dict) -> tuple[list, str | None]:
         )
     except OpError as exc:
         return [], exc.message
-    for attempt in range(1, args["attempts"] + 1):
-        try:
-            init_agent.initialize(state, settings, args["init_timeout_s"])
-            break
-        except OpError as exc:
-            if exc.category != "retryable" or attempt == args["attempts"]:
-                return removed, "%s (attempt %d of %d)" % (exc.message, attempt, args["attempts"])
-            _prelude.sleep(min(args["retry_delay_s"] * 2 ** (attempt - 1), 300))
+    try:
+        init_agent.initialize(state, settings, args["init_timeout_s"], args["attempts"], args["retry_delay_s"])
+    except OpError as exc:
+        return removed, exc.message
     deadline = time.monotonic() + args["registration_timeout_s"]
     while True:
         wait = wait_registered.wait(state, settings["cluster"], int(max(0, min(60, deadline - time.monotonic()))), 5)

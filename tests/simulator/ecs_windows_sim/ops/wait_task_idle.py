@@ -25,6 +25,9 @@ def _idle(state: dict, task: dict | None) -> bool:
         return False
     if not task["enabled"] or not task["at_startup"]:
         return True
+    registered = task.get("registered_time")
+    if registered is not None and registered >= state["boot_time"]:  # fires at the next boot only
+        return True
     last = task.get("last_run_time")
     return last is not None and last >= state["boot_time"]
 
