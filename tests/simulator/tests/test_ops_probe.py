@@ -42,6 +42,13 @@ def test_host_build_edition_and_identity(tmp_path, preset, build, caption):
     assert facts["identity"] == {"ec2_instance_id": None, "error": "IMDS token: Unable to connect to the remote server"}
 
 
+def test_core_edition(tmp_path):
+    host = new_host(tmp_path)
+    host._change(lambda state: state["os"].update(installation_type="Server Core"))
+    facts = probe(host)["host"]
+    assert (facts["build"], facts["edition"]) == (20348, "Core")
+
+
 def test_boot_last_run_is_the_last_json_line_of_the_boot_log(tmp_path):
     host = new_host(tmp_path)
     assert probe(host)["boot"]["last_run"] is None

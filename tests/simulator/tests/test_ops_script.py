@@ -146,6 +146,38 @@ def test_arguments_are_checked_against_the_schema(host, args, message):
     assert message in refused(host, script)
 
 
+@pytest.mark.parametrize("op, args, message", [
+    ("boot_task", example("boot_task", script_path="C:\\x.ps1"),
+     "Invoke-EcsOpBootTask : A parameter cannot be found that matches parameter name 'script_path'."),
+    ("boot_task", example("boot_task", delay="30s"), "Invoke-EcsOpBootTask : Cannot validate argument on parameter 'delay'."),
+    ("wait_registered", example("wait_registered", timeout_s=61),
+     "Invoke-EcsOpWaitRegistered : Cannot validate argument on parameter 'timeout_s'. 61 is greater than the maximum of 60"),
+    ("wait_task_idle", {k: v for k, v in example("wait_task_idle").items() if k != "busy_error"},
+     "Invoke-EcsOpWaitTaskIdle : Cannot process command because of one or more missing mandatory parameters: busy_error."),
+    ("service", example("service", timeout_s=0), "Invoke-EcsOpService : Cannot validate argument on parameter 'timeout_s'."),
+    ("reset_agent_data", {}, "Invoke-EcsOpResetAgentData : Cannot process command because of one or more missing "
+                             "mandatory parameters: stop_timeout_s."),
+    ("container_routes", example("container_routes", timeout_s=4),
+     "Invoke-EcsOpContainerRoutes : Cannot validate argument on parameter 'timeout_s'."),
+    ("install_ecstools", {"files": example("install_ecstools")["files"]},
+     "Invoke-EcsOpInstallEcsTools : Cannot process command because of one or more missing mandatory parameters: proxy."),
+    ("recover_proxy", example("recover_proxy") | {"init": {}},
+     "Invoke-EcsOpRecoverProxy : A parameter cannot be found that matches parameter name 'init'."),
+])
+def test_contract_2_arguments(host, op, args, message):
+    assert message in refused(host, build_script([(op, args)]))
+
+
+def test_every_op_runs_its_example(tmp_path):
+    """The contract's example arguments of every op, in the contract's order, on a host that booted since user data
+    initialised its agent: each is accepted and answers within its result schema (else SimulatorBug is raised)."""
+    host = new_host(tmp_path, init_agent="prod")
+    host.reboot()
+    for op in opscript.contract()["ops"]:
+        document = run(host, (op, example(op)))
+        assert document["error"] is None and [r["op"] for r in document["results"]] == [op], document
+
+
 def test_init_agent_range_and_pattern(host):
     for args, where in ((init_args(timeout_s=29), "'timeout_s'"), (init_args(timeout_s=3601), "'timeout_s'"),
                         (init_args("a b"), "'settings.cluster'"), (init_args(version="2"), "'settings.version'")):
