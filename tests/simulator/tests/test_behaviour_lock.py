@@ -1,3 +1,4 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Runs at the same time through the wire: every command runs in its own thread (a long one blocks neither the host's
 other commands nor other hosts), the host lock makes a second locked run wait and then fail naming the holder, and a
 reboot ends the commands that were running."""

@@ -1,3 +1,4 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Settings that make a host slow in real time: registration-delay, ecstools-boot-delay, probe-latency (small values:
 these tests really wait)."""
 

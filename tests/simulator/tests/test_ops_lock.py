@@ -1,3 +1,4 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Batches running at the same time on one Host: the host lock (the collection's mutex Global\\ecs_windows.task_iam),
 batches that take real time without blocking others, and a reboot ending what was running."""
 

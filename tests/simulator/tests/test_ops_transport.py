@@ -1,3 +1,4 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The loader's five stdin lines (bootstrap, library sha256, code, library, batch) on a Host, dispatched as the server
 dispatches a loader command: the library cache (absent, present, hit, miss, stored), and what the loader refuses."""
 

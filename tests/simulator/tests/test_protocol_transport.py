@@ -1,3 +1,4 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The loader's five stdin lines over WinRM (pywinrm, http + NTLM with message encryption): a miss runs nothing, a
 library sent with store is kept and then used, a cached library someone changed is not run."""
 
