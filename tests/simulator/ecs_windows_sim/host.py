@@ -99,34 +99,40 @@ class Host:
 
         A batch with a lock first takes the host's mutex, waiting at most its wait_s, as Invoke-EcsBatch does. Ops
         run on a copy of the state without holding the host lock (so that an op may take real time: a hang, a
-        registration delay) and the copy replaces the state when they end, unless the host rebooted meanwhile
-        (the command died with it)."""
+        registration delay) and the copy replaces the state when they end if they changed it, unless the host
+        rebooted meanwhile (the command died with it, and so did its hold on the mutex)."""
         try:
             batch = opscript.parse_script(script)
         except opscript.ScriptRefused as exc:
             return opscript.refused(exc)
-        locked = False
+        with self.lock:
+            boot_id = self.state["boot_id"]
+        mutex, locked = self.mutex, False
         if batch.lock is not None:
-            locked = self.mutex.acquire(timeout=batch.lock["wait_s"])
+            locked = mutex.acquire(timeout=batch.lock["wait_s"])
             if not locked:
                 return opscript.output(opscript.run_calls(None, batch.calls, self._locked_error(batch), cache=cache))
-            self.mutex_holder = {"holder": batch.lock["holder"], "pid": 4000 + threading.get_ident() % 1000,
-                                 "since": model.now(self.state).strftime("%Y-%m-%dT%H:%M:%SZ")}
+            if mutex is self.mutex:
+                self.mutex_holder = {"holder": batch.lock["holder"], "pid": 4000 + threading.get_ident() % 1000,
+                                     "since": model.now(self.state).strftime("%Y-%m-%dT%H:%M:%SZ")}
         try:
             with self.lock:
-                work = copy.deepcopy(self.state)
+                before = copy.deepcopy(self.state)
+            work = copy.deepcopy(before)
             document = opscript.run_calls(work, batch.calls, cache=cache)
             if batch.store and library is not None and cache not in ("hit", "present"):
                 document["cache"] = _store_library(work, *library)
             with self.lock:
-                if self.state["boot_id"] == work["boot_id"]:
+                # Unchanged (a probe): nothing to write, and writing would undo what others changed meanwhile.
+                if self.state["boot_id"] == boot_id == work["boot_id"] and work != before:
                     self.state = work
                     self.save()
             return opscript.output(document)
         finally:
             if locked:
-                self.mutex_holder = None
-                self.mutex.release()
+                if mutex is self.mutex:
+                    self.mutex_holder = None
+                mutex.release()
 
     def _locked_error(self, batch: opscript.Batch) -> dict:
         holder = self.mutex_holder
@@ -140,8 +146,10 @@ class Host:
 
     def reboot(self, run_startup_tasks: bool = True) -> None:
         """Shutdown + boot (model.boot), then (unless the caller runs them itself, as the server does after WinRM
-        listens again) the enabled AtStartup tasks by their recorded action."""
+        listens again) the enabled AtStartup tasks by their recorded action. The mutex of a batch that was running is
+        gone with its process."""
         self._change(_boot)
+        self.mutex, self.mutex_holder = threading.Lock(), None
         if run_startup_tasks:
             self.run_startup_tasks()
 

@@ -129,6 +129,17 @@ def module_sim_factory(tmp_path_factory):
         assert sim.stop() == 0, "serve did not exit cleanly on SIGTERM"
 
 
+@pytest.fixture
+def sleeps(monkeypatch):
+    """The host's real waits (ops._prelude.sleep: hangs, stuck services, slow sections) recorded instead of slept, for
+    in-process tests of waits that last tens of seconds; the list of seconds each would have taken."""
+    from ecs_windows_sim.ops import _prelude
+
+    waited = []
+    monkeypatch.setattr(_prelude, "sleep", lambda seconds: waited.append(seconds) if seconds > 0 else None)
+    return waited
+
+
 def pytest_configure(config):
     # ansible-playbook and the helper venv live next to the interpreter running the tests.
     os.environ["PATH"] = os.pathsep.join([str(pathlib.Path(sys.executable).parent), os.environ.get("PATH", "")])

@@ -1,5 +1,6 @@
-"""Op scripts for the simulator's tests, built by the collection's own builder
-(plugins/plugin_utils/_script.py build_script), plus the host-model fixtures' shared helpers."""
+"""Op scripts for the simulator's tests, built by the collection's own builder (plugins/plugin_utils/_script.py:
+build_script for one script text, pack for the loader's five stdin lines), plus the host-model fixtures' shared
+helpers."""
 
 from __future__ import annotations
 
@@ -23,9 +24,9 @@ LOADER_COMMAND = script_module.LOADER_COMMAND
 SALT = "0123456789abcdef"
 
 
-def run(host, *calls):
+def run(host, *calls, lock=None):
     """Run calls [(op, args), ...] on a Host; the parsed output document (rc 0 and empty stderr asserted)."""
-    rc, stdout, stderr = host.run_ops_script(build_script(list(calls)))
+    rc, stdout, stderr = host.run_ops_script(build_script(list(calls), lock=lock))
     assert (rc, stderr) == (0, b""), stderr.decode("utf-8", "replace")
     assert stdout.endswith(b"\r\n") and stdout.count(b"\n") == 1
     return json.loads(stdout)
@@ -45,7 +46,28 @@ def op_error(host, op, args):
 
 
 def probe(host, detail="routes", files=()):
-    return result(host, "probe", {"container_detail": detail, "files": list(files), "salt": SALT})
+    return result(host, "probe", probe_args(detail, files))
+
+
+def probe_args(detail="routes", files=()):
+    return {"container_detail": detail, "files": list(files), "salt": SALT}
+
+
+def loader(host, stdin: bytes):
+    """A loader command (LOADER_COMMAND with `stdin`) dispatched on a Host the way the server dispatches it: rc,
+    stdout, stderr."""
+    from ecs_windows_sim import ansible_ops, dispatch
+
+    executable, arguments = LOADER_COMMAND.split(" ", 1)
+    job = dispatch.classify(executable, arguments)
+    assert job.kind == "ops"
+    return dispatch.run(job, host, stdin, ansible_ops.Context(user="Administrator"))
+
+
+def loader_document(host, stdin: bytes):
+    rc, stdout, stderr = loader(host, stdin)
+    assert (rc, stderr) == (0, b""), stderr.decode("utf-8", "replace")
+    return json.loads(stdout)
 
 
 def settings(cluster="prod", **overrides):
@@ -67,43 +89,49 @@ def example(op, **overrides):
 
 
 def new_host(tmp_path, preset="ecs-2022", name="ecs-sim-001", **settings):
-    """A Host fresh from `preset` in tmp_path, with `ctl set` settings applied (keyword a_b means key a-b)."""
+    """A Host fresh from `preset` in tmp_path, with `ctl set` settings applied in order (keyword a_b means key a-b;
+    machine-env:NAME keys are passed as they are)."""
     from ecs_windows_sim.host import Host
 
     host = Host.create(name, tmp_path, preset)
     for key, value in settings.items():
-        host.apply_setting(key.replace("_", "-"), str(value))
+        host.apply_setting(key if key.startswith("machine-env:") else key.replace("_", "-"), str(value))
     return host
 
 
 # --- through the wire (a running `ecs-windows-sim serve`, see conftest.SimProcess) ----------------
 
-def winrm_script(sim, host, script):
-    """One op-contract round trip over WinRM as the collection makes it: the loader command line,
-    the script on stdin. Returns rc, stdout, stderr."""
-    protocol = sim.protocol(host)
+def winrm_stdin(sim, host, stdin: bytes, protocol=None):
+    """One loader round trip over WinRM as the collection makes it: the loader command line, `stdin` (what
+    pack() builds) sent with End. Returns rc, stdout, stderr."""
+    protocol = protocol or sim.protocol(host)
     shell = protocol.open_shell(codepage=65001)
     executable, arguments = LOADER_COMMAND.split(" ", 1)
     command = protocol.run_command(shell, executable, arguments.split(" "), console_mode_stdin=False)
-    protocol.send_command_input(shell, command, script.encode("ascii"), end=True)
+    protocol.send_command_input(shell, command, stdin, end=True)
     stdout, stderr, rc = protocol.get_command_output(shell, command)
     protocol.cleanup_command(shell, command)
     protocol.close_shell(shell)
     return rc, stdout, stderr
 
 
-def winrm_ops(sim, host, *calls):
+def winrm_script(sim, host, calls, **pack_args):
+    """The batch `calls` packed as the collection packs it (pack(calls, lock, store, send_code, send_library))."""
+    return winrm_stdin(sim, host, pack(list(calls), **pack_args))
+
+
+def winrm_ops(sim, host, *calls, **pack_args):
     """The output document of a batch run over WinRM (rc 0 and empty stderr asserted)."""
-    rc, stdout, stderr = winrm_script(sim, host, build_script(list(calls)))
+    rc, stdout, stderr = winrm_script(sim, host, calls, **pack_args)
     assert (rc, stderr) == (0, b""), stderr
     return json.loads(stdout)
 
 
-def winrm_result(sim, host, op, args):
-    document = winrm_ops(sim, host, (op, args))
+def winrm_result(sim, host, op, args, **pack_args):
+    document = winrm_ops(sim, host, (op, args), **pack_args)
     assert document["error"] is None, document["error"]
     return document["results"][0]["result"]
 
 
 def winrm_probe(sim, host, detail="routes", files=()):
-    return winrm_result(sim, host, "probe", {"container_detail": detail, "files": list(files)})
+    return winrm_result(sim, host, "probe", probe_args(detail, files))

@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from sim_scripts import LOADER_COMMAND, build_script
+from sim_scripts import LOADER_COMMAND, pack, probe_args
 
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parents[2]
@@ -91,7 +91,7 @@ def test_winrm_connection_plugin(sim_factory, tmp_path, core, scheme):
     done = ansible_playbook(bin_dir, [sim.state_dir / "inventory.yml", bad], {
         "local_dir": str(local),
         "loader_command": LOADER_COMMAND,
-        "probe_script": build_script([("probe", {"container_detail": "none", "files": []})]),
+        "probe_stdin": pack([("probe", probe_args("none"))]).decode("ascii"),
     }, tmp_path)
     assert done.returncode == 4, done.stdout[-6000:] + done.stderr[-3000:]  # 4: a host was unreachable
     recap = {line.split()[0]: line for line in done.stdout.split("PLAY RECAP")[1].strip().splitlines()[1:]}

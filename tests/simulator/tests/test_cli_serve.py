@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import socket
+import stat
 import subprocess
 
 import pytest
@@ -70,6 +71,7 @@ def test_background_restart_keeps_ports_and_state(tmp_path):
     try:
         assert started.returncode == 0, started.stderr
         assert started.stdout.count("\n") == 1 and started.stdout.startswith("ecs-windows-sim ready: 2 hosts")
+        assert stat.S_IMODE((state / "server.log").stat().st_mode) == 0o600
         ports = {h["name"]: h["port"] for h in json.loads((state / "server.json").read_text())["hosts"]}
         cert = (state / "tls" / "cert.pem").read_bytes()
         assert run("ctl", "--state-dir", state, "set", "ecs-sim-002", "iis=on").returncode == 0
@@ -135,10 +137,25 @@ def test_ctl_state_set_and_counters_reset(sim_factory):
     assert after["total"]["commands"] == 0 and after["hosts"]["ecs-sim-002"]["http_requests"] == 0
 
 
-def test_state_dir_files(sim_factory):
-    sim = sim_factory(scheme="https", auth="ntlm")
+def mode(path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_state_dir_files(sim_factory, tmp_path):
+    state_dir = tmp_path / "shared"
+    state_dir.mkdir(mode=0o755)
+    state_dir.chmod(0o755)
+    sim = sim_factory(state_dir=state_dir, scheme="https", auth="ntlm")
     assert (sim.state_dir / "tls" / "cert.pem").is_file()
-    assert oct((sim.state_dir / "tls" / "key.pem").stat().st_mode & 0o777) == "0o600"
     assert (sim.state_dir / "ntlm_users").read_text().splitlines() == [".:Administrator:Sim-Passw0rd!", ":Administrator:Sim-Passw0rd!"]
     assert (sim.state_dir / "hosts" / "ecs-sim-001.json").is_file()
     assert int((sim.state_dir / "server.pid").read_text()) == sim.proc.pid
+    # The WinRM password (inventory.yml, ntlm_users) and the hosts' Machine environments (hosts/) are the owner's
+    # only; an existing state dir is made so too.
+    assert mode(sim.state_dir) == 0o700
+    for name in ("tls", "hosts"):
+        assert mode(sim.state_dir / name) == 0o700, name
+    for name in ("inventory.yml", "ntlm_users", "tls/key.pem", "hosts/ecs-sim-001.json", "control.sock"):
+        assert mode(sim.state_dir / name) == 0o600, name
+    sim.ctl("set", "ecs-sim-001", "machine-env:ECS_ENGINE_AUTH_DATA={}")  # saved again: still owner-only
+    assert mode(sim.state_dir / "hosts" / "ecs-sim-001.json") == 0o600

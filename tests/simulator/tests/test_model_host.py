@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
 import json
+import re
+import stat
 
 import pytest
-from ecs_windows_sim import presets
+from ecs_windows_sim import model, presets
 from ecs_windows_sim.host import Host
 from sim_scripts import init_args, new_host, probe, result
 
@@ -18,15 +21,18 @@ def test_presets_are_fresh_instances(tmp_path, preset):
     assert facts["host"]["os_version"] == ("10.0.17763" if preset.endswith("2019") else "10.0.20348")
     assert facts["ecstools"]["present"] is ecs
     assert facts["hyperv_powershell"] is ecs
-    assert facts["agent"] == {"installed": ecs, "version": "1.105.1" if ecs else None}
+    assert facts["agent"] == {"installed": ecs, "version": "1.105.1" if ecs else None,
+                              "version_source": "executable" if ecs else None}
     assert facts["services"]["AmazonECS"] is None and facts["services"]["W3SVC"] is None
     assert facts["services"]["docker"] == {"status": "Running", "start_type": "Automatic", "failure_restart": False}
     assert facts["registration"]["reachable"] is False
     assert facts["endpoints"]["proxy"]["error"].startswith("A socket operation was attempted to an unreachable network")
     assert facts["proxy"] == {"ip_bindings": [], "portproxy": [], "firewall_rules": [], "apipa_adapter": None}
     assert [a["name"] for a in facts["nat_adapters"]] == ["vEthernet (nat)"]
-    assert facts["scheduled_tasks"] == [] and facts["containers"] == []
-    assert not any(name.startswith("ECS_") for name in facts["machine_env"])
+    assert facts["scheduled_tasks"] == [] and facts["containers"] == [] and facts["tasks"] is None
+    # Nothing the collection reads is set yet; everything else is reported by name only.
+    assert facts["machine_env"] == {} and facts["machine_env_hashes"] == {}
+    assert {"OS", "Path", "TEMP", "windir"} <= set(facts["machine_env_other"])
 
 
 def test_unknown_preset_names_the_known_ones(tmp_path):
@@ -72,11 +78,16 @@ def test_files_are_case_insensitive_and_need_their_folder(tmp_path):
 
 def test_host_faults(tmp_path):
     host = new_host(tmp_path)
-    assert "init-adapter-not-found" in Host.HOST_FAULTS
-    with pytest.raises(ValueError, match="unknown host fault"):
+    assert Host.HOST_FAULTS == {"init-adapter-not-found", "init-hang", "docker-hang"}
+    with pytest.raises(ValueError, match=re.escape(
+            "unknown host fault 'winrm-500' (known: docker-hang, init-adapter-not-found, init-hang)")):
         host.inject_fault("winrm-500", 1)
     host.inject_fault("init-adapter-not-found", 2)
-    assert host.snapshot()["pending_faults"] == {"init-adapter-not-found": 2}
+    host.inject_fault("init-hang", 1)
+    host.inject_fault("docker-hang", 1, container="ecs-web-1-web-1")
+    snap = host.snapshot()
+    assert snap["pending_faults"] == {"init-adapter-not-found": 2, "init-hang": 1, "docker-hang": 1}
+    assert snap["docker_hang_container"] == "ecs-web-1-web-1"
 
 
 def test_invalid_host_name(tmp_path):
@@ -90,3 +101,45 @@ def test_a_failed_change_leaves_the_state_untouched(tmp_path):
     with pytest.raises(ValueError, match="null-valued expression"):
         host.apply_setting("init-agent", "prod")
     assert json.dumps(host.state, sort_keys=True) == before
+
+
+def test_state_files_are_owner_only(tmp_path):
+    """The state holds the hosts' Machine environments (which may carry secrets)."""
+    host = new_host(tmp_path / "state")
+    host.save()
+    path = tmp_path / "state" / "hosts" / "ecs-sim-001.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert not list(path.parent.glob("*.tmp"))
+
+
+def test_a_quick_reboot_moves_the_host_clock_forward(tmp_path):
+    """A real reboot takes minutes: a boot sooner than 120 s after the last is dated 120 s after it."""
+    host = new_host(tmp_path)
+    first = host.state["boot_id"]
+    assert host.state.get("clock_offset_s", 0) == 0
+    host.reboot()
+    second = host.state["boot_id"]
+    assert second == first + model.MIN_BOOT_INTERVAL_S * 10_000_000
+    offset = host.state["clock_offset_s"]
+    assert 110 < offset <= 120
+    # The host's clock runs ahead by the offset: its log lines and task times are not earlier than its boot.
+    ahead = model.now(host.state) - datetime.datetime.now(datetime.timezone.utc)
+    assert abs(ahead.total_seconds() - offset) < 1
+    boot_time = probe(host)["host"]["boot_time"]
+    assert boot_time == host.state["boot_time"] <= model.now(host.state).strftime("%Y-%m-%dT%H:%M:%SZ")
+    host.reboot()
+    assert host.state["boot_id"] == second + model.MIN_BOOT_INTERVAL_S * 10_000_000
+    assert host.state["clock_offset_s"] > offset + 119
+
+
+def test_boot_time_jitter(tmp_path):
+    """With boot-time-jitter on, LastBootUpTime wobbles by up to a second between reads, as on VMs."""
+    host = new_host(tmp_path)
+    boot_id = host.state["boot_id"]
+    assert {probe(host)["host"]["boot_id"] for _ in range(3)} == {boot_id}
+    host.apply_setting("boot-time-jitter", "on")
+    seen = {probe(host)["host"]["boot_id"] for _ in range(8)}
+    assert len(seen) > 1 and all(abs(b - boot_id) <= 10_000_000 for b in seen)
+    host.apply_setting("boot-time-jitter", "off")
+    assert probe(host)["host"]["boot_id"] == boot_id

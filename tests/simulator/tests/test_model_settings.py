@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from ecs_windows_sim import settings
+from ecs_windows_sim import model, settings
 from sim_scripts import init_args, new_host, op_error, probe, result
 
 
@@ -26,13 +26,24 @@ def test_iis_on_holds_port_80_and_answers_404(tmp_path):
 def test_excluded_port_51679_keeps_tmds_from_binding(tmp_path):
     host = new_host(tmp_path, excluded_port="51679", init_agent="prod")
     facts = probe(host)
-    assert facts["excluded_port_ranges"] == [{"start": 51679, "end": 51679}]
+    assert facts["excluded_port_ranges"] == [{"start": 51679, "end": 51679, "administered": False}]
     assert facts["registration"]["reachable"] is True
     assert facts["endpoints"]["agent_tmds"] == {"ok": False, "status": None, "code": None,
                                                 "error": "Unable to connect to the remote server"}
     assert facts["endpoints"]["proxy"]["ok"] is False
     host.apply_setting("excluded-port", "none")
     assert probe(host)["endpoints"]["proxy"]["ok"] is True
+
+
+def test_an_administered_exclusion_does_not_block_the_agent(tmp_path):
+    """`netsh int ipv4 add excludedportrange` reserves the ports for whoever asks for them: the agent binds them."""
+    host = new_host(tmp_path, excluded_port="51678-51679:administered", init_agent="prod")
+    facts = probe(host)
+    assert facts["excluded_port_ranges"] == [{"start": 51678, "end": 51679, "administered": True}]
+    assert facts["registration"]["reachable"] is True
+    assert facts["endpoints"]["agent_tmds"]["ok"] is True and facts["endpoints"]["proxy"]["ok"] is True
+    host.apply_setting("excluded-port", "51679")  # a dynamic one as well: that one does block TMDS
+    assert probe(host)["endpoints"]["agent_tmds"]["error"] == "Unable to connect to the remote server"
 
 
 def test_excluded_port_range_covering_51678_hides_registration(tmp_path):
@@ -110,10 +121,26 @@ def test_other_settings(tmp_path):
 
 @pytest.mark.parametrize("key, value, message", [
     ("iis", "yes", "iis=yes: value must be one of on|off"),
-    ("excluded-port", "70000", "PORT, START-END or none"),
+    ("excluded-port", "70000", "excluded-port=70000: value must be PORT, START-END (optionally :administered) or none"),
+    ("excluded-port", "51679:reserved", "value must be PORT, START-END (optionally :administered) or none"),
+    ("excluded-port", "2-1", "value must be PORT, START-END"),
     ("containers", "-1", "number of containers"),
     ("ecstools", "maybe", "present|absent"),
     ("init-agent", "bad name", "ECS cluster name"),
+    ("init-agent", "prod:no-eni", "init-agent=prod:no-eni: value must be an ECS cluster name, optionally followed by "
+                                  ":no-task-iam"),
+    ("ecstools-download", "slow", "ecstools-download=slow: value must be one of ok|unsigned|unreachable|proxy-only"),
+    ("service-stuck", "W3SVC", "service-stuck=W3SVC: value must be AmazonECS, docker or none"),
+    ("registration-delay", "soon", "registration-delay=soon: value must be a number of seconds from 0 to 3600"),
+    ("registration-delay", "3601", "value must be a number of seconds from 0 to 3600"),
+    ("ecstools-boot-delay", "-1", "ecstools-boot-delay=-1: value must be a number of seconds from 0 to 3600"),
+    ("boot-time-jitter", "yes", "boot-time-jitter=yes: value must be one of on|off"),
+    ("probe-latency", "disk:5", "probe-latency=disk:5: value must be SECTION:MS (MS up to 60000) with SECTION one of "
+                                "host|identity|modules|agent|services|machine_env|endpoints|proxy|ports|boot|containers|"
+                                "tasks, or none"),
+    ("probe-latency", "host:60001", "probe-latency=host:60001: value must be SECTION:MS (MS up to 60000)"),
+    ("boot-folder", "mine", "boot-folder=mine: value must be one of user-owned|none"),
+    ("machine-env:1ECS", "x", "machine-env:1ECS: not a variable name (letters, digits, _)"),
     ("colour", "red", "unknown setting 'colour' (known: "),
 ])
 def test_bad_settings_are_refused_clearly(tmp_path, key, value, message):
@@ -125,3 +152,23 @@ def test_the_issue_settings_exist():
     for key in ("iis", "excluded-port", "duplicate-nat", "containers", "containers-cmd", "containers-awsvpc",
                 "ecstools", "agent"):
         assert key in settings.SETTINGS
+    assert settings.SETTINGS == ("agent", "agent-version", "apipa-adapter", "boot-folder", "boot-time-jitter",
+                                 "containers", "containers-awsvpc", "containers-cmd", "duplicate-nat", "ecstools",
+                                 "ecstools-boot-delay", "ecstools-download", "excluded-port", "hyperv-powershell",
+                                 "iis", "init-agent", "machine-env:NAME", "probe-latency", "registration-delay",
+                                 "service-stuck")
+
+
+def test_machine_env_setting_sets_keeps_the_spelling_and_removes(tmp_path):
+    host = new_host(tmp_path, init_agent="prod")
+    host.apply_setting("machine-env:ecs_cluster", "other")  # [Environment]::SetEnvironmentVariable: spelling kept
+    host.apply_setting("machine-env:ECS_Instance_Attributes", '{"stack":"blue"}')
+    env = probe(host)["machine_env"]
+    assert env["ECS_CLUSTER"] == "other" and "ecs_cluster" not in env
+    assert env["ECS_Instance_Attributes"] == '{"stack":"blue"}'
+    host.apply_setting("machine-env:ecs_instance_attributes", "")
+    host.apply_setting("machine-env:NO_SUCH_VARIABLE", "")  # removing what is not there changes nothing
+    assert "ECS_Instance_Attributes" not in probe(host)["machine_env"]
+    # The running agent read its environment when it started; a restart reads the new one (case-insensitively).
+    assert probe(host)["registration"]["cluster"] == "prod"
+    assert model.agent_config(host.state)["ECS_CLUSTER"] == "prod"

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 
-from sim_scripts import build_script, init_args, new_host, op_error, probe, result
+from ecs_windows_sim import model
+from sim_scripts import build_script, example, init_args, new_host, op_error, probe, result, settings
 
 IP = "169.254.170.2"
-LOG = r"C:\ProgramData\Amazon\ECS\log\ecs_windows.task_iam-recover.log"
-SCRIPT_PATH = r"C:\ProgramData\Amazon\ECS\ecs_windows.task_iam\recover-credential-proxy.ps1"
+BOOT_DIR = r"C:\ProgramData\Amazon\ECS\ecs_windows.task_iam"
+LOG = BOOT_DIR + r"\recover.log"
+SCRIPT_PATH = BOOT_DIR + r"\recover-credential-proxy.ps1"
+TASK_ARGUMENTS = '-NoProfile -NonInteractive -ExecutionPolicy Bypass -File "%s"' % SCRIPT_PATH
 CLOSED = "The underlying connection was closed: An unexpected error occurred on a receive."
 UNREACHABLE = "A socket operation was attempted to an unreachable network 169.254.170.2:80"
+ECSTOOLS_TASK = {"task_path": "\\", "task_name": "Initialize-ECSHostReboot"}
 
 
 def remove_args(facts, adapter=None):
@@ -20,13 +24,17 @@ def remove_args(facts, adapter=None):
             "apipa_adapter": adapter, "firewall_rules": [r["name"] for r in proxy["firewall_rules"]]}
 
 
-def recover_args(cluster="prod"):
-    return {"init": init_args(cluster), "registration_timeout_s": 60, "log_path": LOG}
+def recover_args(**overrides):
+    return example("recover_proxy", attempts=3, log_path=LOG, **overrides)
 
 
-def boot_task_args(script, state="present", delay="PT30S"):
-    return {"state": state, "task_path": "\\ecs_windows.task_iam\\", "task_name": "Recover-ECSCredentialProxy",
-            "script_path": SCRIPT_PATH, "script": script, "delay": delay, "description": "recover"}
+def boot_task_args(script, state="present", delay="PT30S", execution_limit_s=3600, description="recover"):
+    return {"state": state, "script": script, "delay": delay, "execution_limit_s": execution_limit_s,
+            "description": description}
+
+
+def log_lines(host):
+    return [json.loads(line) for line in host.read_file(LOG).decode("utf-8").splitlines()]
 
 
 # --- reboot (model) ----------------------------------------------------------------------------
@@ -51,7 +59,7 @@ def test_reboot_leaves_a_stale_proxy(tmp_path):
 
 def test_reboot_stops_manual_services(tmp_path):
     host = new_host(tmp_path, init_agent="prod")
-    result(host, "service", {"name": "AmazonECS", "start_type": "Manual", "state": None, "failure_restart": None})
+    result(host, "service", example("service", start_type="Manual", state=None, failure_restart=None))
     host.reboot()
     assert probe(host)["services"]["AmazonECS"]["status"] == "Stopped"
 
@@ -102,107 +110,6 @@ def test_remove_proxy_refuses_other_adapters(tmp_path):
     assert probe(host)["proxy"] == facts["proxy"]
 
 
-# --- recover_proxy -----------------------------------------------------------------------------
-
-def test_recover_proxy_healthy_does_nothing_but_log(tmp_path):
-    host = new_host(tmp_path, init_agent="prod")
-    out = result(host, "recover_proxy", recover_args())
-    assert out["action"] == "none" and out["removed"] == [] and out["error"] is None
-    last = probe(host)["boot_recovery_last"]
-    assert last["action"] == "none" and last["boot_id"] == probe(host)["host"]["boot_id"]
-
-
-def test_recover_proxy_repairs_after_reboot(tmp_path):
-    host = new_host(tmp_path, init_agent="prod")
-    host.reboot()
-    out = result(host, "recover_proxy", recover_args())
-    assert out["action"] == "repaired" and out["before"]["error"] == UNREACHABLE and out["after"]["ok"] is True
-    assert out["removed"] == ["portproxy 169.254.170.2:80"]
-    assert probe(host)["endpoints"]["proxy"]["ok"] is True
-
-
-def test_recover_proxy_fails_with_iis_on_port_80(tmp_path):
-    host = new_host(tmp_path, init_agent="prod", iis="on")
-    out = result(host, "recover_proxy", recover_args())
-    assert out["action"] == "failed" and out["after"]["status"] == 404
-    assert out["error"] == "169.254.170.2 still fails after the repair: HTTP 404"
-
-
-def test_recover_proxy_reports_init_failures(tmp_path):
-    host = new_host(tmp_path, init_agent="prod")
-    host.reboot()
-    host.inject_fault("init-adapter-not-found", 5)
-    out = result(host, "recover_proxy", recover_args())
-    assert out["action"] == "failed" and "attempt 3 of 3" in out["error"]
-    lines = host.read_file(LOG).decode("utf-8").splitlines()
-    assert json.loads(lines[-1])["action"] == "failed"
-
-
-# --- boot_task, wait_task_idle, startup tasks ---------------------------------------------------
-
-def boot_script():
-    return build_script([("wait_task_idle", {"task_path": "\\", "task_name": "Initialize-ECSHostReboot", "timeout_s": 300}),
-                         ("recover_proxy", recover_args())])
-
-
-def test_boot_task_is_idempotent(tmp_path):
-    host = new_host(tmp_path, init_agent="prod")
-    script = boot_script()
-    assert result(host, "boot_task", boot_task_args(script)) == {"changed": True}
-    assert result(host, "boot_task", boot_task_args(script)) == {"changed": False}
-    assert result(host, "boot_task", boot_task_args(script, delay="PT60S")) == {"changed": True}
-    facts = probe(host, files=[SCRIPT_PATH])
-    task = facts["scheduled_tasks"][-1]
-    assert task["arguments"] == '-NoProfile -NonInteractive -ExecutionPolicy Bypass -File "%s"' % SCRIPT_PATH
-    assert (task["execute"], task["delay"], task["at_startup"]) == ("PowerShell.exe", "PT60S", True)
-    assert host.read_file(SCRIPT_PATH) == b"\xef\xbb\xbf" + script.encode("utf-8")
-    assert result(host, "boot_task", boot_task_args(None, state="absent")) == {"changed": True}
-    assert result(host, "boot_task", boot_task_args(None, state="absent")) == {"changed": False}
-    assert probe(host, files=[SCRIPT_PATH])["files"] == {SCRIPT_PATH: None}
-    # Without a script only the task is ensured.
-    assert result(host, "boot_task", boot_task_args(None)) == {"changed": True}
-    assert probe(host, files=[SCRIPT_PATH])["files"] == {SCRIPT_PATH: None}
-    bad = dict(boot_task_args(script), script_path=r"C:\x\recover.txt")
-    assert op_error(host, "boot_task", bad)["message"].startswith("script_path must name a .ps1 file")
-
-
-def test_wait_task_idle(tmp_path):
-    host = new_host(tmp_path)
-    args = {"task_path": "\\", "task_name": "Initialize-ECSHostReboot", "timeout_s": 10}
-    assert result(host, "wait_task_idle", args) == {"state": None, "waited_s": 0}
-    host.apply_setting("init-agent", "prod")
-    assert result(host, "wait_task_idle", args) == {"state": "Ready", "waited_s": 0}
-
-
-def test_startup_task_heals_the_host_at_boot(tmp_path):
-    host = new_host(tmp_path, init_agent="prod")
-    result(host, "boot_task", boot_task_args(boot_script()))
-    host.reboot()
-    facts = probe(host)
-    assert facts["endpoints"]["proxy"]["ok"] is True
-    assert facts["boot_recovery_last"]["action"] == "repaired"
-    assert facts["boot_recovery_last"]["boot_id"] == facts["host"]["boot_id"]
-    runs = host.snapshot()["last_boot_runs"]
-    assert [(r["task"], r["action"], r["rc"]) for r in runs] == [
-        ("\\Initialize-ECSHostReboot", "noop", None),
-        ("\\ecs_windows.task_iam\\Recover-ECSCredentialProxy", "op_script", 0)]
-    assert [r["op"] for r in runs[1]["output"]["results"]] == ["wait_task_idle", "recover_proxy"]
-
-
-def test_startup_task_with_a_missing_or_foreign_file(tmp_path):
-    host = new_host(tmp_path, init_agent="prod")
-    result(host, "boot_task", boot_task_args(boot_script()))
-    host.remove_path(SCRIPT_PATH, recurse=False)
-    host.reboot()
-    run = host.snapshot()["last_boot_runs"][1]
-    assert (run["action"], run["rc"]) == ("missing_file", -196608)
-    assert "to the -File parameter does not exist" in run["stderr"]
-    host.write_file(SCRIPT_PATH, b"Write-Output 'hello'\r\n")
-    host.reboot()
-    assert host.snapshot()["last_boot_runs"][1]["action"] == "ignored"
-    assert probe(host)["endpoints"]["proxy"]["ok"] is False
-
-
 def test_remove_proxy_refuses_what_its_powershell_refuses(tmp_path):
     host = new_host(tmp_path, init_agent="prod")
     facts = probe(host)
@@ -213,8 +120,201 @@ def test_remove_proxy_refuses_what_its_powershell_refuses(tmp_path):
     assert probe(host)["proxy"] == facts["proxy"]  # checked before anything was deleted
 
 
+# --- recover_proxy -----------------------------------------------------------------------------
+
+def test_recover_proxy_healthy_does_nothing_but_log(tmp_path):
+    host = new_host(tmp_path, init_agent="prod")
+    out = result(host, "recover_proxy", recover_args())
+    assert out["action"] == "none" and out["removed"] == [] and out["error"] is None and out["settings"] is None
+    facts = probe(host)
+    last = facts["boot"]["last_run"]
+    assert last["action"] == "none" and last["boot_id"] == facts["host"]["boot_id"]
+    started, done = log_lines(host)
+    # A started line first, so that a run that dies half-way still leaves a trace.
+    assert (started["action"], started["boot_id"], started["pid"]) == ("started", facts["host"]["boot_id"], 4321)
+    assert done == last
+
+
+def test_recover_proxy_repairs_after_reboot_with_the_settings_of_the_machine_env(tmp_path):
+    host = new_host(tmp_path, init_agent="prod", **{"machine-env:ECS_ENABLE_TASK_ENI": "TRUE",
+                                                    "machine-env:ECS_AVAILABLE_LOGGING_DRIVERS": '["json-file"]'})
+    host.reboot()
+    out = result(host, "recover_proxy", recover_args())
+    assert out["action"] == "repaired" and out["before"]["error"] == UNREACHABLE and out["after"]["ok"] is True
+    assert out["removed"] == ["portproxy 169.254.170.2:80"] and out["error"] is None
+    # What the host has now, never what the task was installed with (a setting changed since is not undone).
+    assert out["settings"] == settings("prod", enable_task_eni=True, logging_drivers=["json-file"])
+    assert probe(host)["endpoints"]["proxy"]["ok"] is True
+    assert [line["action"] for line in log_lines(host)] == ["started", "repaired"]
+
+
+def test_recover_proxy_without_settings(tmp_path):
+    host = new_host(tmp_path)
+    out = result(host, "recover_proxy", recover_args())
+    assert (out["action"], out["settings"], out["removed"]) == ("failed", None, [])
+    assert out["error"] == ("Machine environment ECS_CLUSTER is not set: the agent was never initialised, so there "
+                            "are no settings to re-create the proxy with")
+
+
+def test_recover_proxy_fails_with_iis_on_port_80(tmp_path):
+    host = new_host(tmp_path, init_agent="prod", iis="on")
+    out = result(host, "recover_proxy", recover_args())
+    assert out["action"] == "failed" and out["after"]["status"] == 404
+    assert out["error"] == "169.254.170.2 still fails after the repair: HTTP 404"
+
+
+def test_recover_proxy_retries_the_adapter_error_within_its_attempts(tmp_path):
+    host = new_host(tmp_path, init_agent="prod")
+    host.reboot()
+    host.inject_fault("init-adapter-not-found", 2)
+    out = result(host, "recover_proxy", recover_args())
+    assert out["action"] == "repaired" and host.snapshot()["pending_faults"]["init-adapter-not-found"] == 0
+
+
+def test_recover_proxy_reports_init_failures(tmp_path):
+    host = new_host(tmp_path, init_agent="prod")
+    host.reboot()
+    host.inject_fault("init-adapter-not-found", 5)
+    out = result(host, "recover_proxy", recover_args())
+    assert out["action"] == "failed" and out["error"].endswith(
+        "s: VMNetwork adapter 'vEthernet (nat)*' not found (attempt 3 of 3)")
+    assert host.snapshot()["pending_faults"]["init-adapter-not-found"] == 2
+    assert log_lines(host)[-1]["action"] == "failed"
+
+
+def test_recover_proxy_init_hang(tmp_path, sleeps):
+    host = new_host(tmp_path, init_agent="prod")
+    host.reboot()
+    host.inject_fault("init-hang", 1)
+    out = result(host, "recover_proxy", recover_args(init_timeout_s=120))
+    assert out["action"] == "failed" and sleeps == [120]
+    assert out["error"] == "Initialize-ECSAgent did not finish within 120 s and was stopped (attempt 1 of 3)"
+
+
 def test_recover_proxy_cannot_remove_an_apipa_vnic_without_hyperv(tmp_path):
     host = new_host(tmp_path, init_agent="prod", apipa_adapter="on", hyperv_powershell="off")
     host.reboot()
     out = result(host, "recover_proxy", recover_args())
     assert out["action"] == "failed" and "Hyper-V PowerShell module is not installed" in out["error"]
+
+
+# --- boot_task, wait_task_idle, startup tasks ---------------------------------------------------
+
+def boot_script():
+    return build_script([("wait_task_idle", dict(ECSTOOLS_TASK, timeout_s=300, busy_error=False)),
+                         ("recover_proxy", recover_args())], lock={"wait_s": 600, "holder": "the boot task"})
+
+
+def test_boot_task_is_idempotent(tmp_path):
+    host = new_host(tmp_path, init_agent="prod")
+    script = boot_script()
+    assert result(host, "boot_task", boot_task_args(script)) == {"changed": True, "secured": True}
+    assert result(host, "boot_task", boot_task_args(script)) == {"changed": False, "secured": False}
+    assert result(host, "boot_task", boot_task_args(script, delay="PT60S")) == {"changed": True, "secured": False}
+    assert result(host, "boot_task", boot_task_args(script, delay="PT60S", execution_limit_s=5400))["changed"] is True
+    assert result(host, "boot_task", boot_task_args(script, delay="PT60S", execution_limit_s=5400,
+                                                    description="other"))["changed"] is True
+    facts = probe(host, files=[SCRIPT_PATH])
+    task = facts["scheduled_tasks"][-1]
+    assert task == {"path": "\\ecs_windows.task_iam\\", "name": "Recover-ECSCredentialProxy", "state": "Ready",
+                    "enabled": True, "at_startup": True, "delay": "PT60S", "execute": "PowerShell.exe",
+                    "arguments": TASK_ARGUMENTS, "principal": "SYSTEM", "execution_limit": "PT1H30M",
+                    "last_run_time": None, "last_result": None}
+    assert host.read_file(SCRIPT_PATH) == b"\xef\xbb\xbf" + script.encode("utf-8")
+    assert facts["boot"]["script_batch"]["lock"] == {"wait_s": 600, "holder": "the boot task"}
+    assert result(host, "boot_task", boot_task_args(None, state="absent")) == {"changed": True, "secured": False}
+    assert result(host, "boot_task", boot_task_args(None, state="absent")) == {"changed": False, "secured": False}
+    assert probe(host, files=[SCRIPT_PATH])["files"] == {SCRIPT_PATH: None}
+    # Without a script only the task is ensured.
+    assert result(host, "boot_task", boot_task_args(None)) == {"changed": True, "secured": False}
+    assert probe(host, files=[SCRIPT_PATH])["files"] == {SCRIPT_PATH: None}
+
+
+def test_boot_task_secures_a_user_owned_folder_first(tmp_path):
+    host = new_host(tmp_path, init_agent="prod", boot_folder="user-owned")
+    assert host.read_file(LOG) is not None
+    assert result(host, "boot_task", boot_task_args(boot_script())) == {"changed": True, "secured": True}
+    boot = probe(host)["boot"]
+    assert boot["folder"] == {"exists": True, "owner": "BUILTIN\\Administrators", "owner_sid": "S-1-5-32-544",
+                              "protected": True, "writable_by": []}
+    # Emptied: whoever could write there may have replaced the script or forged the log.
+    assert boot["last_run"] is None and host.read_file(LOG) is None
+    assert host.read_file(SCRIPT_PATH) == b"\xef\xbb\xbf" + boot_script().encode("utf-8")
+
+
+def test_boot_folder_setting(tmp_path):
+    host = new_host(tmp_path, boot_folder="user-owned")
+    assert host.path_kind(SCRIPT_PATH) == "file"
+    host.apply_setting("boot-folder", "none")
+    assert host.path_kind(BOOT_DIR) is None and probe(host)["boot"]["folder"]["exists"] is False
+
+
+def test_wait_task_idle(tmp_path):
+    host = new_host(tmp_path)
+    args = dict(ECSTOOLS_TASK, timeout_s=1, busy_error=True)
+    assert result(host, "wait_task_idle", args) == {"state": None, "last_run_time": None, "idle": True, "waited_s": 0}
+    # After a boot ECSTools' task has run (at once here: no ecstools-boot-delay): idle.
+    host.apply_setting("init-agent", "prod")
+    host.reboot()
+    out = result(host, "wait_task_idle", args)
+    assert out == {"state": "Ready", "last_run_time": host.state["boot_time"], "idle": True, "waited_s": 0}
+
+
+def test_wait_task_idle_an_enabled_startup_task_that_has_not_run_since_boot_is_busy(tmp_path):
+    host = new_host(tmp_path, init_agent="prod")  # user data made the task during this boot: it never ran
+    out = result(host, "wait_task_idle", dict(ECSTOOLS_TASK, timeout_s=1, busy_error=False))
+    assert (out["state"], out["last_run_time"], out["idle"]) == ("Ready", None, False) and out["waited_s"] >= 1
+    error = op_error(host, "wait_task_idle", dict(ECSTOOLS_TASK, timeout_s=0, busy_error=True))
+    assert (error["category"], error["message"]) == ("busy", "scheduled task \\Initialize-ECSHostReboot is Ready "
+                                                             "(last run ); waited 0 s")
+
+
+def test_wait_task_idle_refuses_wildcards(tmp_path):
+    error = op_error(new_host(tmp_path), "wait_task_idle", dict(ECSTOOLS_TASK, task_name="Init*", timeout_s=0,
+                                                                busy_error=False))
+    assert (error["category"], error["message"]) == (
+        "invalid_argument", "task_path and task_name must be non-empty and without wildcards, got 'Init*'")
+
+
+def test_startup_task_heals_the_host_at_boot(tmp_path):
+    host = new_host(tmp_path, init_agent="prod")
+    result(host, "boot_task", boot_task_args(boot_script(), delay="PT0S"))
+    host.reboot()
+    facts = probe(host)
+    assert facts["endpoints"]["proxy"]["ok"] is True
+    assert facts["boot"]["last_run"]["action"] == "repaired"
+    assert facts["boot"]["last_run"]["boot_id"] == facts["host"]["boot_id"]
+    runs = host.snapshot()["last_boot_runs"]
+    assert [(r["task"], r["action"], r["rc"]) for r in runs] == [
+        ("\\Initialize-ECSHostReboot", "noop", None),
+        ("\\ecs_windows.task_iam\\Recover-ECSCredentialProxy", "op_script", 0)]
+    output = runs[1]["output"]
+    assert [r["op"] for r in output["results"]] == ["wait_task_idle", "recover_proxy"]
+    assert output["cache"] is None and output["error"] is None  # a script file: no loader, no library cache
+    task = next(t for t in facts["scheduled_tasks"] if t["name"] == "Recover-ECSCredentialProxy")
+    assert task["last_result"] == 0 and task["last_run_time"] >= facts["host"]["boot_time"]
+
+
+def test_startup_task_with_a_missing_or_foreign_file(tmp_path):
+    host = new_host(tmp_path, init_agent="prod")
+    result(host, "boot_task", boot_task_args(boot_script(), delay="PT0S"))
+    host.remove_path(SCRIPT_PATH, recurse=False)
+    host.reboot()
+    run = host.snapshot()["last_boot_runs"][1]
+    assert (run["action"], run["rc"]) == ("missing_file", -196608)
+    assert "to the -File parameter does not exist" in run["stderr"]
+    task = next(t for t in probe(host)["scheduled_tasks"] if t["name"] == "Recover-ECSCredentialProxy")
+    assert task["last_result"] == -196608
+    host.write_file(SCRIPT_PATH, b"Write-Output 'hello'\r\n")
+    host.reboot()
+    assert host.snapshot()["last_boot_runs"][1]["action"] == "ignored"
+    assert probe(host)["endpoints"]["proxy"]["ok"] is False
+
+
+def test_boot_task_schedule_and_description_reach_the_model(tmp_path):
+    host = new_host(tmp_path)
+    result(host, "boot_task", boot_task_args(None, delay="PT90S", execution_limit_s=86400, description="d"))
+    task = next(t for t in host.state["scheduled_tasks"] if t["name"] == "Recover-ECSCredentialProxy")
+    assert (task["delay"], task["execution_limit"], task["description"], task["user"]) == ("PT90S", "P1D", "d",
+                                                                                          "SYSTEM")
+    assert model.acl_trusted(model.acl_facts(host.state, BOOT_DIR))

@@ -30,10 +30,13 @@ def test_single_command_form_of_ansible_2_21_with_encoded_arguments():
 
 
 def test_double_encoding_of_ansible_2_17_and_2_18():
-    inner = PREFIX + enc("#ecs_windows.task_iam loader/1\n$x = 1")
+    inner = PREFIX + enc("#ecs_windows.task_iam loader/2\n$x = 1")
     decoded = decode("PowerShell", PREFIX.split(" ", 1)[1] + enc(inner))
-    assert decoded.depth == 2 and decoded.script.startswith("#ecs_windows.task_iam loader/1")
+    assert decoded.depth == 2 and decoded.script.startswith("#ecs_windows.task_iam loader/2")
     assert classify("PowerShell", PREFIX.split(" ", 1)[1] + enc(inner)).kind == "ops"
+    # The loader of another contract is a script like any other: PowerShell would run it, the simulator cannot.
+    older = PREFIX + enc("#ecs_windows.task_iam loader/1\n$x = 1")
+    assert classify("PowerShell", PREFIX.split(" ", 1)[1] + enc(older)).kind == "unknown"
 
 
 def test_pipe_from_file_and_command_forms():

@@ -94,7 +94,8 @@ def test_host_fault_is_forwarded_to_the_host_model(sim):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["fault", "ecs-sim-001", "meteor"], "unknown fault kind 'meteor' (known: winrm-500, timeout, drop, latency, init-adapter-not-found"),
+    (["fault", "ecs-sim-001", "meteor"], "unknown fault kind 'meteor' (known: winrm-500, timeout, drop, latency, docker-hang, "
+                                      "init-adapter-not-found, init-hang)"),
     (["fault", "ecs-sim-001", "latency"], "fault latency needs --ms MS"),
     (["fault", "ecs-sim-001", "drop", "--ms", "5"], "--ms applies only to the latency fault"),
     (["fault", "ecs-sim-009", "drop"], "unknown host 'ecs-sim-009' (this simulator serves: ecs-sim-001, ecs-sim-002)"),

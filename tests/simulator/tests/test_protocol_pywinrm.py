@@ -10,9 +10,9 @@ import pytest
 import requests
 from winrm.exceptions import InvalidCredentialsError, WinRMOperationTimeoutError, WSManFaultError
 
-from sim_scripts import LOADER_COMMAND, build_script
+from sim_scripts import LOADER_COMMAND, pack, probe_args
 
-PROBE = [("probe", {"container_detail": "none", "files": []})]
+PROBE = [("probe", probe_args("none"))]
 
 
 @pytest.fixture(scope="module")
@@ -25,12 +25,11 @@ def http_ntlm(module_sim_factory):
     return module_sim_factory(scheme="http", auth="ntlm")
 
 
-def run_loader(protocol, script: str, chunks: int = 1):
-    """Our op-contract round trip by hand: loader command line, script on stdin (End on the last chunk)."""
+def run_loader(protocol, data: bytes, chunks: int = 1):
+    """Our op-contract round trip by hand: loader command line, the packed lines on stdin (End on the last chunk)."""
     shell = protocol.open_shell(codepage=65001)
     executable, arguments = LOADER_COMMAND.split(" ", 1)
     command = protocol.run_command(shell, executable, arguments.split(" "), console_mode_stdin=False)
-    data = script.encode("ascii")
     size = -(-len(data) // chunks)
     for index in range(chunks):
         protocol.send_command_input(shell, command, data[index * size:(index + 1) * size], end=index == chunks - 1)
@@ -41,7 +40,7 @@ def run_loader(protocol, script: str, chunks: int = 1):
 
 
 def test_basic_over_https_runs_an_op_script(https_basic):
-    rc, stdout, stderr = run_loader(https_basic.protocol(), build_script(PROBE), chunks=3)
+    rc, stdout, stderr = run_loader(https_basic.protocol(), pack(PROBE), chunks=3)
     assert (rc, stderr) == (0, b"")
     document = json.loads(stdout)
     assert document["error"] is None
@@ -51,7 +50,7 @@ def test_basic_over_https_runs_an_op_script(https_basic):
 def test_ntlm_over_http_encrypts_every_message(http_ntlm):
     protocol = http_ntlm.protocol()
     before = http_ntlm.counters()
-    rc, stdout, _ = run_loader(protocol, build_script(PROBE))
+    rc, stdout, _ = run_loader(protocol, pack(PROBE))
     assert rc == 0 and json.loads(stdout)["error"] is None
     assert protocol.transport.encryption is not None  # pywinrm chose message encryption (http + ntlm)
     after = http_ntlm.counters()
@@ -113,7 +112,7 @@ def test_receive_times_out_while_stdin_is_pending(https_basic):
     with pytest.raises(WinRMOperationTimeoutError):
         protocol.get_command_output_raw(shell, command)
     assert https_basic.counters()["timeouts"] == before + 1
-    protocol.send_command_input(shell, command, build_script(PROBE).encode(), end=True)
+    protocol.send_command_input(shell, command, pack(PROBE), end=True)
     stdout, _stderr, rc = protocol.get_command_output(shell, command)
     assert rc == 0 and json.loads(stdout)["results"][0]["op"] == "probe"
     protocol.close_shell(shell)
@@ -126,7 +125,7 @@ def test_double_encoded_loader_is_decoded(https_basic):
     shell = protocol.open_shell()
     command = protocol.run_command(shell, "PowerShell", ["-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Unrestricted",
                                                          "-EncodedCommand", outer], console_mode_stdin=False)
-    protocol.send_command_input(shell, command, build_script(PROBE).encode(), end=True)
+    protocol.send_command_input(shell, command, pack(PROBE), end=True)
     stdout, stderr, rc = protocol.get_command_output(shell, command)
     assert (rc, stderr) == (0, b"") and json.loads(stdout)["error"] is None
     protocol.close_shell(shell)
@@ -137,16 +136,17 @@ def test_single_command_form_of_ansible_2_21(https_basic):
     protocol = https_basic.protocol()
     shell = protocol.open_shell()
     command = protocol.run_command(shell, LOADER_COMMAND, console_mode_stdin=False)
-    protocol.send_command_input(shell, command, build_script(PROBE).encode(), end=True)
+    protocol.send_command_input(shell, command, pack(PROBE), end=True)
     stdout, _stderr, rc = protocol.get_command_output(shell, command)
     assert rc == 0 and json.loads(stdout)["error"] is None
     protocol.close_shell(shell)
 
 
 def test_broken_op_script_fails_with_powershell_error(https_basic):
-    rc, stdout, stderr = run_loader(https_basic.protocol(), "Write-Output 'not an op script'\n")
+    rc, stdout, stderr = run_loader(https_basic.protocol(), b"Write-Output 'not an op script'\n")
     assert rc == 1 and stdout == b""
     assert stderr.startswith(b"#< CLIXML\r\n")
+    assert b'Exception calling "FromBase64String" with "1" argument(s)' in stderr
 
 
 def test_only_wsman_path_and_post(https_basic):

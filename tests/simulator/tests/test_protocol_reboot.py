@@ -10,7 +10,7 @@ import pytest
 import requests
 from winrm.exceptions import WSManFaultError
 
-from sim_scripts import LOADER_COMMAND, build_script
+from sim_scripts import LOADER_COMMAND, pack, probe_args
 
 
 def connect(port: int) -> None:
@@ -21,7 +21,7 @@ def boot_id(protocol) -> int:
     shell = protocol.open_shell()
     executable, arguments = LOADER_COMMAND.split(" ", 1)
     command = protocol.run_command(shell, executable, arguments.split(" "), console_mode_stdin=False)
-    protocol.send_command_input(shell, command, build_script([("probe", {"container_detail": "none", "files": []})]).encode(), end=True)
+    protocol.send_command_input(shell, command, pack([("probe", probe_args("none"))]), end=True)
     stdout, stderr, rc = protocol.get_command_output(shell, command)
     assert rc == 0, stderr
     protocol.close_shell(shell)

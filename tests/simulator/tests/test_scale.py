@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from sim_scripts import build_script, winrm_script
+from sim_scripts import pack, probe_args, winrm_stdin
 
 HOSTS = 100
 
@@ -25,11 +25,11 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-PROBE = build_script([("probe", {"container_detail": "none", "files": []})])
+PROBE = pack([("probe", probe_args("none"))])
 
 
 def probe_host(sim, host: str) -> str:
-    rc, stdout, stderr = winrm_script(sim, host, PROBE)
+    rc, stdout, stderr = winrm_stdin(sim, host, PROBE)
     assert rc == 0, stderr
     return json.loads(stdout)["results"][0]["result"]["host"]["hostname"]
 

@@ -46,6 +46,6 @@ def run(state: dict, args: dict) -> dict:
         time.sleep(min(2.0, max(0.0, args["timeout_s"] - (time.monotonic() - started))))
     if not idle and args["busy_error"]:
         raise OpError("busy", "scheduled task %s%s is %s (last run %s); waited %d s" % (
-            args["task_path"], args["task_name"], task["state"], task.get("last_run_time"), args["timeout_s"]))
+            args["task_path"], args["task_name"], task["state"], task.get("last_run_time") or "", args["timeout_s"]))
     return {"state": None if task is None else task["state"], "last_run_time": None if task is None else task.get("last_run_time"),
             "idle": idle, "waited_s": round(time.monotonic() - started, 1)}
