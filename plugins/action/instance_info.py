@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 
 from ansible_collections.ecs_windows.task_iam.plugins.modules.instance_info import DOCUMENTATION
+from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _contract
 from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils._action import EcsAction
 
 
@@ -15,6 +16,13 @@ class ActionModule(EcsAction):
 
     DOCUMENTATION = DOCUMENTATION
     OPTIMISTIC = True
+
+    def check_args(self, params):
+        for path in params["files"]:
+            problem = _contract.local_path_problem(path)
+            if problem:
+                raise ValueError("files: '%s' %s" % (path, problem))
+        return params
 
     def probe_args(self, params):
         return {"container_detail": params["container_detail"], "files": params["files"]}

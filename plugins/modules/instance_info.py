@@ -34,6 +34,8 @@ options:
   files:
     description:
       - Windows paths whose SHA-256 to report in RV(files), for example a boot script you manage.
+      - Local absolute paths only (a drive letter, a colon and a backslash); a UNC path is refused, because the host
+        would authenticate to that server over SMB to read it.
       - Paths are sent as data, never as PowerShell code.
     type: list
     elements: str

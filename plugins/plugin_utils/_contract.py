@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 from typing import Any
 
 PS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "powershell")
@@ -57,3 +58,15 @@ def integer_range(op: str, argument: str) -> tuple[int, int]:
     """(minimum, maximum) of an integer argument of an op, as its schema sets them."""
     prop = op_spec(op)["args"]["properties"][argument]
     return prop["minimum"], prop["maximum"]
+
+
+def local_path_problem(path: str) -> str | None:
+    """Why `path` is not a path the ops accept ($defs.windows_path: a local absolute path), or None."""
+    rule = CONTRACT["$defs"]["windows_path"]
+    if path.startswith(("\\\\", "//")):
+        return "is a UNC path (the host would authenticate to that server over SMB); give a local path such as C:\\Scripts\\x.ps1"
+    if len(path) > rule["maxLength"]:
+        return "is longer than %d characters" % rule["maxLength"]
+    if not re.fullmatch(rule["pattern"], path):
+        return "is not a local absolute Windows path (a drive letter, a backslash, none of \" < > | * ? or line breaks)"
+    return None

@@ -41,8 +41,10 @@ HOSTILE_PLAY = """
     - name: Read them back and hash them as file paths
       ecs_windows.task_iam.instance_info:
         container_detail: none
-        files: "{{ hostile }}"
+        files: "{{ hostile_paths }}"
 """
+# The hostile strings that are valid local paths (the others are refused before anything is sent: see below).
+HOSTILE_PATHS = ["C:\\" + value for value in HOSTILE if not set(value) & set('"<>|*?\r\n')]
 
 
 @pytest.fixture(scope="module")
@@ -165,12 +167,12 @@ def test_rebooted_host_has_a_stale_proxy(fleet, first_read):
     assert result["registration"]["container_instance_arn"] == before["agent"]["saved_registration"]["container_instance_arn"]
 
 
-def test_hostile_strings_reach_the_host_as_inert_data(fleet, playbook):
+def test_hostile_strings_reach_the_host_as_inert_data(fleet, first_read, playbook):  # first_read cached the library
     # ECS_ names: the probe reports the values of the agent's variables only.
     hostile_env = {"ECS_TEST_HOSTILE_%d" % n: value for n, value in enumerate(HOSTILE)}
     before = fleet.state(FRESH)
     fleet.reset_counters()
-    run = playbook(HOSTILE_PLAY, fleet, extra_vars={"hostile_env": hostile_env, "hostile": HOSTILE})
+    run = playbook(HOSTILE_PLAY, fleet, extra_vars={"hostile_env": hostile_env, "hostile_paths": HOSTILE_PATHS})
     assert run.rc == 0, run
     stored = run.result(FRESH, "Store them as Machine environment values")
     assert stored["results"] == [{"changed": sorted(hostile_env)}]
@@ -178,12 +180,15 @@ def test_hostile_strings_reach_the_host_as_inert_data(fleet, playbook):
     # Each value arrived byte for byte and was used only as data: stored verbatim, looked up as a path.
     for name, value in hostile_env.items():
         assert read["machine_env"][name] == value
-    assert read["files"] == {value: None for value in HOSTILE}
+    assert read["files"] == {path: None for path in HOSTILE_PATHS}
     assert fleet.counters(FRESH)["commands"] == 2
     # Nothing else on the host changed.
     after = fleet.state(FRESH)
     for name in hostile_env:
         del after["machine_env"][name]
+    # The host lock's record of the mutating batch (set_machine_env), in the collection's folder.
+    assert after["files"].pop("C:\\ProgramData\\Amazon\\ECS\\ecs_windows.task_iam\\lock.json")["size"] > 0
+    before["files"].pop("C:\\ProgramData\\Amazon\\ECS\\ecs_windows.task_iam\\lock.json", None)
     assert after == before
 
 
@@ -206,6 +211,14 @@ def test_bad_arguments_fail_before_any_winrm_command(fleet, playbook):
         files:
           path: C:\\x.ps1
       ignore_errors: true
+    - name: A UNC path
+      ecs_windows.task_iam.instance_info:
+        files: ['\\\\attacker.example\\share\\x.ps1']
+      ignore_errors: true
+    - name: A relative path
+      ecs_windows.task_iam.instance_info:
+        files: ['..\\x.ps1']
+      ignore_errors: true
 """
     fleet.reset_counters()
     run = playbook(bad, fleet)
@@ -214,6 +227,8 @@ def test_bad_arguments_fail_before_any_winrm_command(fleet, playbook):
         "A hostile choice": "value of container_detail must be one of: none, list, routes, got: routes'; Remove-Item",
         "A misspelt option": "unsupported argument file (supported: container_detail, files)",
         "A wrong type": "argument 'files' is of type dict",
+        "A UNC path": "files: '\\\\attacker.example\\share\\x.ps1' is a UNC path (the host would authenticate to that server over SMB)",
+        "A relative path": "files: '..\\x.ps1' is not a local absolute Windows path",
     }
     for task, message in expected.items():
         for host in (FRESH, CONFIGURED, REBOOTED):

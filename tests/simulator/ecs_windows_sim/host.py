@@ -119,6 +119,9 @@ class Host:
             with self.lock:
                 before = copy.deepcopy(self.state)
             work = copy.deepcopy(before)
+            if locked:  # Enter-EcsHostLock: the record of the holder, in the secured boot folder
+                secure_boot_folder(work)
+                model.write_file(work, model.LOCK_INFO_PATH, json.dumps(self.mutex_holder).encode("utf-8"))
             document = opscript.run_calls(work, batch.calls, cache=cache)
             if batch.store and library is not None and cache not in ("hit", "present"):
                 document["cache"] = _store_library(work, *library)

@@ -457,6 +457,7 @@ def remove_path(state: dict, path: str, recurse: bool) -> None:
 # --- owners and ACLs (only where the collection looks: host-model.md "ACLs") --------------------
 
 BOOT_DIR = r"C:\ProgramData\Amazon\ECS\ecs_windows.task_iam"
+LOCK_INFO_PATH = BOOT_DIR + r"\lock.json"  # who holds the host lock (Enter-EcsHostLock)
 ADMINISTRATORS = ("BUILTIN\\Administrators", "S-1-5-32-544")
 # SYSTEM and Administrators only, inheritance off, owner Administrators: what Initialize-EcsBootFolder sets.
 TRUSTED_ACL = {"owner": ADMINISTRATORS[0], "owner_sid": ADMINISTRATORS[1], "protected": True, "writable_by": []}

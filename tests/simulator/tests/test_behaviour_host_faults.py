@@ -16,7 +16,7 @@ from sim_scripts import SALT, example, init_args, probe_args, winrm_ops, winrm_p
 
 ADAPTER_ERROR = "VMNetwork adapter 'vEthernet (nat)*' not found"
 HOSTS = ["adapter", "iis", "excluded", "duplicate", "hang", "docker", "stuck", "env", "proxy-only", "slow", "jitter",
-         "boot-folder", "no-task-iam"]
+         "boot-folder", "no-task-iam", "adapter-retry"]
 INIT_HANG_TIMEOUT_S = 30  # the least init_agent accepts: the hung init runs while the other tests of this module run
 
 
@@ -67,15 +67,27 @@ def test_a_hung_init_holds_the_lock_while_the_host_answers_other_commands(sim, h
 def test_adapter_not_found_injected_n_times(sim):
     host = host_for(sim, "adapter")
     assert sim.ctl("fault", host, "init-adapter-not-found", "--count", 2)["pending"]["init-adapter-not-found"] == 2
-    # init_agent makes one attempt; the sporadic error is `retryable` and the controller runs it again.
+    # With one attempt the sporadic error is the op's `retryable` error.
     for left in (1, 0):
         document = winrm_ops(sim, host, ("init_agent", init_args()))
         assert document["results"] == []
         error = document["error"]
         assert (error["op"], error["index"], error["category"]) == ("init_agent", 0, "retryable")
-        assert re.fullmatch(r"Initialize-ECSAgent failed after \d+\.\d s: " + re.escape(ADAPTER_ERROR), error["message"])
+        assert re.fullmatch(r"Initialize-ECSAgent failed after \d+\.\d s: " + re.escape(ADAPTER_ERROR) + r" \(attempt 1 of 1\)",
+                            error["message"])
         assert sim.ctl("state", host)["pending_faults"]["init-adapter-not-found"] == left
     winrm_result(sim, host, "init_agent", init_args())
+    assert winrm_probe(sim, host)["endpoints"]["proxy"]["ok"] is True
+
+
+def test_adapter_not_found_is_retried_on_the_host_up_to_attempts(sim):
+    host = host_for(sim, "adapter-retry")
+    sim.ctl("fault", host, "init-adapter-not-found", "--count", 2)
+    before = sim.counters(host)["commands"]
+    result = winrm_result(sim, host, "init_agent", dict(init_args(), attempts=3))
+    assert result["attempts"] == 3 and len(result["retried_errors"]) == 2
+    assert all(ADAPTER_ERROR in message for message in result["retried_errors"])
+    assert sim.counters(host)["commands"] == before + 1  # the retries cost no round trip
     assert winrm_probe(sim, host)["endpoints"]["proxy"]["ok"] is True
 
 

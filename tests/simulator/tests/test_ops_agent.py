@@ -213,7 +213,8 @@ def test_init_agent_sets_up_everything(tmp_path):
     host = new_host(tmp_path)
     out = result(host, "init_agent", init_args("prod", logging_drivers=["json-file", "awslogs"], enable_task_eni=True,
                                                awsvpc_block_imds=True, awsvpc_additional_local_routes=[]))
-    assert set(out) == {"duration_s", "output"} and 0 <= out["duration_s"] < 5
+    assert set(out) == {"duration_s", "output", "attempts", "retried_errors"} and 0 <= out["duration_s"] < 5
+    assert (out["attempts"], out["retried_errors"]) == (1, [])
     assert out["output"] == ["[INFO]:Agent initialized (ecs-windows-sim)"]
     facts = probe(host)
     env = facts["machine_env"]
@@ -235,17 +236,17 @@ def test_init_agent_without_task_iam_role_sets_up_no_proxy(tmp_path):
     assert facts["proxy"]["portproxy"] == [] and facts["registration"]["cluster"] == "prod"
 
 
-def test_init_agent_makes_one_attempt_and_the_adapter_error_is_retryable(tmp_path):
+def test_init_agent_with_one_attempt_reports_the_adapter_error_as_retryable(tmp_path):
     host = new_host(tmp_path)
     host.inject_fault("init-adapter-not-found", 2)
     for left in (1, 0):
         error = op_error(host, "init_agent", init_args())
         assert (error["op"], error["category"]) == ("init_agent", "retryable")
-        assert re.fullmatch(FAILED_AFTER + re.escape(ADAPTER_ERROR), error["message"]), error["message"]
+        assert re.fullmatch(FAILED_AFTER + re.escape(ADAPTER_ERROR + " (attempt 1 of 1)"), error["message"]), error["message"]
         assert host.snapshot()["pending_faults"]["init-adapter-not-found"] == left
         # The env of the failed call stays set (ECSTools writes it before the proxy step).
         assert probe(host)["machine_env"]["ECS_CLUSTER"] == "prod"
-    result(host, "init_agent", init_args())  # the controller's retry
+    result(host, "init_agent", init_args())  # a later run
     assert probe(host)["endpoints"]["proxy"]["ok"] is True
 
 

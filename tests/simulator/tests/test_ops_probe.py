@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import pytest
 from ecs_windows_sim import presets
@@ -160,7 +161,8 @@ def test_registration_and_tasks_after_init(tmp_path):
     facts = probe(new_host(tmp_path, init_agent="prod"))
     assert facts["registration"]["version"] == "Amazon ECS Agent - v1.105.1 (8dfceca6)"
     assert facts["agent"] == {"installed": True, "version": "1.105.1", "version_source": "introspection"}
-    assert facts["scheduled_tasks"] == [REBOOT_TASK]
+    registered = facts["scheduled_tasks"][0].pop("registered_time")  # the task's definition file, written at init
+    assert facts["scheduled_tasks"] == [REBOOT_TASK] and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", registered)
     assert facts["proxy"]["firewall_rules"][0]["display_name"] == "Allow Inbound Port 51679"
     assert facts["proxy"]["portproxy"] == [{"listen_address": "169.254.170.2", "listen_port": 80,
                                             "connect_address": "127.0.0.1", "connect_port": 51679}]
@@ -193,6 +195,7 @@ def test_only_the_two_known_scheduled_tasks_are_reported(tmp_path):
     host._change(lambda state: state["scheduled_tasks"].append(foreign))
     result(host, "boot_task", example("boot_task", delay="PT45S", execution_limit_s=1800, description="heal"))
     tasks = probe(host)["scheduled_tasks"]
+    assert tasks[1].pop("registered_time") >= tasks[0]["registered_time"]
     assert [(t["path"], t["name"]) for t in tasks] == [("\\", "Initialize-ECSHostReboot"),
                                                       ("\\ecs_windows.task_iam\\", "Recover-ECSCredentialProxy")]
     assert tasks[1] == {"path": "\\ecs_windows.task_iam\\", "name": "Recover-ECSCredentialProxy", "state": "Ready",

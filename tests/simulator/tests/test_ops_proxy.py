@@ -188,7 +188,7 @@ def test_recover_proxy_init_hang(tmp_path, sleeps):
     host.inject_fault("init-hang", 1)
     out = result(host, "recover_proxy", recover_args(init_timeout_s=120))
     assert out["action"] == "failed" and sleeps == [120]
-    assert out["error"] == "Initialize-ECSAgent did not finish within 120 s and was stopped (attempt 1 of 3)"
+    assert out["error"] == "Initialize-ECSAgent did not finish within 120 s and was stopped"
 
 
 def test_recover_proxy_cannot_remove_an_apipa_vnic_without_hyperv(tmp_path):
@@ -216,6 +216,7 @@ def test_boot_task_is_idempotent(tmp_path):
                                                     description="other"))["changed"] is True
     facts = probe(host, files=[SCRIPT_PATH])
     task = facts["scheduled_tasks"][-1]
+    assert task.pop("registered_time") is not None
     assert task == {"path": "\\ecs_windows.task_iam\\", "name": "Recover-ECSCredentialProxy", "state": "Ready",
                     "enabled": True, "at_startup": True, "delay": "PT60S", "execute": "PowerShell.exe",
                     "arguments": TASK_ARGUMENTS, "principal": "SYSTEM", "execution_limit": "PT1H30M",
@@ -260,8 +261,15 @@ def test_wait_task_idle(tmp_path):
     assert out == {"state": "Ready", "last_run_time": host.state["boot_time"], "idle": True, "waited_s": 0}
 
 
-def test_wait_task_idle_an_enabled_startup_task_that_has_not_run_since_boot_is_busy(tmp_path):
-    host = new_host(tmp_path, init_agent="prod")  # user data made the task during this boot: it never ran
+def test_wait_task_idle_a_startup_task_registered_during_this_boot_is_idle(tmp_path):
+    host = new_host(tmp_path, init_agent="prod")  # user data made the task during this boot: it fires at the next one
+    out = result(host, "wait_task_idle", dict(ECSTOOLS_TASK, timeout_s=5, busy_error=True))
+    assert (out["state"], out["last_run_time"], out["idle"]) == ("Ready", None, True) and out["waited_s"] < 1
+
+
+def test_wait_task_idle_a_startup_task_not_yet_run_since_this_boot_is_busy(tmp_path):
+    host = new_host(tmp_path, init_agent="prod", ecstools_boot_delay="30")
+    host.reboot()  # registered before this boot; it fires 30 s after it
     out = result(host, "wait_task_idle", dict(ECSTOOLS_TASK, timeout_s=1, busy_error=False))
     assert (out["state"], out["last_run_time"], out["idle"]) == ("Ready", None, False) and out["waited_s"] >= 1
     error = op_error(host, "wait_task_idle", dict(ECSTOOLS_TASK, timeout_s=0, busy_error=True))

@@ -95,7 +95,8 @@ def test_the_library_is_stored_whatever_the_ops_did(host):
     host.apply_setting("ecstools", "absent")
     init = ("init_agent", {"settings": {"cluster": "prod", "enable_task_iam_role": True, "version": None,
                                         "logging_drivers": None, "enable_task_eni": False, "awsvpc_block_imds": False,
-                                        "awsvpc_additional_local_routes": None}, "timeout_s": 60})
+                                        "awsvpc_additional_local_routes": None}, "timeout_s": 60,
+                           "attempts": 1, "retry_delay_s": 0})
     document = loader_document(host, pack([init], lock={"wait_s": 5, "holder": "t"}, store=True, send_library=True))
     assert document["error"]["category"] == "init_failed" and document["cache"] == "stored"
     assert loader_document(host, pack([PROBE], send_code=False))["cache"] == "hit"
