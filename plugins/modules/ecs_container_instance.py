@@ -61,7 +61,6 @@ options:
       - Names of custom attributes to remove (absent ones are ignored).
     type: list
     elements: str
-    default: []
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - amazon.aws.common.modules
@@ -170,7 +169,7 @@ def _arguments(params: dict) -> dict:
     put = {}
     for name, value in (params["attributes"] or {}).items():
         put[eci.check_attribute_name(name, "attributes")] = eci.check_attribute_value(name, value)
-    remove = eci.unique([eci.check_attribute_name(name, "remove_attributes") for name in params["remove_attributes"]])
+    remove = eci.unique([eci.check_attribute_name(name, "remove_attributes") for name in params["remove_attributes"] or []])
     both = sorted(set(put) & set(remove))
     if both:
         raise eci.InputError("attributes and remove_attributes both name %s: keep each name in one of them"
@@ -227,7 +226,7 @@ def main() -> None:
             ec2_instance_id=dict(type="str"),
             status=dict(type="str", choices=list(eci.STATES)),
             attributes=dict(type="dict"),
-            remove_attributes=dict(type="list", elements="str", default=[]),
+            remove_attributes=dict(type="list", elements="str"),
         ),
         mutually_exclusive=[("container_instance", "ec2_instance_id")],
         required_one_of=[("container_instance", "ec2_instance_id"), ("status", "attributes", "remove_attributes")],
