@@ -162,7 +162,8 @@ def test_attributes_put_and_removed(fleet, moto, ecs):
     assert result["changed"] is True and result["changes"]["remove"] == list(marks) and not mutating(actions)
     assert custom() == marks
     result, actions = ecs("ecs_container_instance", removal)
-    assert result["changed"] is True and set(mutating(actions)) == {"DeleteAttributes"} and custom() == {}
+    # moto 5.2.5 deletes a valued attribute only when the value is sent too: the documented call, then the repeat
+    assert result["changed"] is True and mutating(actions) == ["DeleteAttributes", "DeleteAttributes"] and custom() == {}
     assert not any(n.startswith("ecs_windows") for n in result["container_instance"]["attributes"])
     assert "com.amazonaws.ecs.capability.task-iam-role" in result["container_instance"]["attributes"]
     result, actions = ecs("ecs_container_instance", removal)
