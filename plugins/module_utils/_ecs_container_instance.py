@@ -135,7 +135,8 @@ def normalize(ci: dict) -> dict:
         "os_family": attributes.get("ecs.os-family"),
         "health_status": health.get("overallStatus"),
         "health_details": [{"type": d.get("type"), "status": d.get("status"),
-                            "last_updated": _iso(d.get("lastUpdated")), "last_status_change": _iso(d.get("lastStatusChange"))}
+                            "last_updated": _iso(d.get("lastUpdated")),
+                            "last_status_change": _iso(d.get("lastStatusChange"))}
                            for d in health.get("details") or []],
         "registered_at": _iso(ci.get("registeredAt")),
         "capacity_provider_name": ci.get("capacityProviderName"),

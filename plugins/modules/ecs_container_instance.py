@@ -125,9 +125,13 @@ container_instance:
     RV(ecs_windows.task_iam.ecs_container_instance_info#module:instances).
   returned: always
   type: dict
-  sample: {"container_instance_arn": "arn:aws:ecs:eu-west-1:123456789012:container-instance/windows-prod/0a1b2c3d4e5f60718293a4b5c6d7e8f9",
-           "ec2_instance_id": "i-0123456789abcdef0", "status": "DRAINING", "agent_connected": true,
-           "running_tasks_count": 2, "attributes": {"ecs.os-type": "windows"}}
+  sample:
+    container_instance_arn: arn:aws:ecs:eu-west-1:123456789012:container-instance/windows-prod/0a1b2c3d4e5f6071
+    ec2_instance_id: i-0123456789abcdef0
+    status: DRAINING
+    agent_connected: true
+    running_tasks_count: 2
+    attributes: {"ecs.os-type": "windows", "ecs_windows.task_iam.credentials": "broken"}
 changes:
   description: What the module changed (or would change in check mode).
   returned: always
@@ -169,7 +173,8 @@ def _arguments(params: dict) -> dict:
     put = {}
     for name, value in (params["attributes"] or {}).items():
         put[eci.check_attribute_name(name, "attributes")] = eci.check_attribute_value(name, value)
-    remove = eci.unique([eci.check_attribute_name(name, "remove_attributes") for name in params["remove_attributes"] or []])
+    remove = eci.unique([eci.check_attribute_name(name, "remove_attributes")
+                         for name in params["remove_attributes"] or []])
     both = sorted(set(put) & set(remove))
     if both:
         raise eci.InputError("attributes and remove_attributes both name %s: keep each name in one of them"

@@ -77,7 +77,9 @@ EXAMPLES = r"""
 - name: Hosts registered without the task IAM role capability cannot run tasks with a role
   ansible.builtin.assert:
     that: ecs_view.instances | rejectattr('task_iam_role') | list | length == 0
-    fail_msg: "registered without com.amazonaws.ecs.capability.task-iam-role: {{ ecs_view.instances | rejectattr('task_iam_role') | map(attribute='ec2_instance_id') | list }}"
+    fail_msg: >-
+      registered without com.amazonaws.ecs.capability.task-iam-role:
+      {{ ecs_view.instances | rejectattr('task_iam_role') | map(attribute='ec2_instance_id') | list }}
 
 - name: Every container instance of the cluster, once for the whole play
   ecs_windows.task_iam.ecs_container_instance_info:

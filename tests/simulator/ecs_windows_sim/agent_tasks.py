@@ -25,7 +25,8 @@ EVENT_UNKNOWN = "GetCredentialsInvalidRoleType"  # a failed lookup has no role t
 MODES = ("ok", "fail", "none")
 # What the simulated task SDKs send (the simulator's choice; the agent logs whatever the client sends).
 USER_AGENTS = {
-    "powershell": "aws-sdk-dotnet-45/3.7.400.0 ua/2.0 os/windows#10.0.20348.0 lang/.NET_Runtime#4.0 AWSPowerShell/4.1.700",
+    "powershell": ("aws-sdk-dotnet-45/3.7.400.0 ua/2.0 os/windows#10.0.20348.0 lang/.NET_Runtime#4.0 "
+                   "AWSPowerShell/4.1.700"),
     "cmd": "aws-cli/2.22.0 md/awscrt#0.22.0 ua/2.0 os/windows#2022Server md/arch#amd64 lang/python#3.12.6",
 }
 _NAME = re.compile(r"^ecs-(?P<family>.+)-(?P<revision>[0-9]+)-(?P<container>.+)-[0-9a-f]+$")
@@ -148,7 +149,8 @@ def credential_request(state: dict, task: dict, when: datetime.datetime) -> str 
     source = "127.0.0.1:%d" % (49152 + int.from_bytes(digest[:2], "big") % 16384)
     agent = USER_AGENTS.get(container["shell"], USER_AGENTS["powershell"])
     if mode == "ok":
-        return audit_line(when, 200, task["arn"], EVENT_OK, reg["cluster"], reg["container_instance_arn"], source, agent)
+        return audit_line(when, 200, task["arn"], EVENT_OK, reg["cluster"], reg["container_instance_arn"], source,
+                          agent)
     return audit_line(when, 400, None, EVENT_UNKNOWN, reg["cluster"], reg["container_instance_arn"], source, agent)
 
 
