@@ -198,7 +198,7 @@ def find_by_ec2_ids(client, cluster: str, ec2_ids: list[str]) -> list[dict]:
     arns: list[str] = []
     for start in range(0, len(ec2_ids), FILTER_BATCH):
         arns.extend(list_arns(client, cluster, ec2_filter(ec2_ids[start:start + FILTER_BATCH])))
-    found, _ = describe(client, cluster, unique(arns))
+    found = describe(client, cluster, unique(arns))[0]
     return [ci for ci in found if ci.get("ec2InstanceId") in wanted]
 
 
@@ -206,7 +206,7 @@ def lookup(client, cluster: str, instance_ids: list[str], ec2_ids: list[str]) ->
     """(container instances, {"container_instances": [...], "ec2_instance_ids": [...]} not found). With no ids at
     all: every container instance ListContainerInstances returns (ACTIVE and DRAINING)."""
     if not instance_ids and not ec2_ids:
-        found, _ = describe(client, cluster, list_arns(client, cluster))
+        found = describe(client, cluster, list_arns(client, cluster))[0]
         return found, {"container_instances": [], "ec2_instance_ids": []}
     found, missing = describe(client, cluster, instance_ids) if instance_ids else ([], [])
     by_arn = {ci["containerInstanceArn"]: ci for ci in found}
@@ -228,10 +228,9 @@ def pick_one(found: list[dict], what: str, cluster: str) -> dict:
     connected = [ci for ci in found if ci.get("agentConnected")]
     if len(connected) == 1:
         return connected[0]
+    listed = ", ".join("%s agent_connected=%s" % (ci["containerInstanceArn"], ci.get("agentConnected")) for ci in found)
     raise NotFound("%s has %d container instances in cluster %s (%s): give container_instance instead"
-                   % (what, len(found), cluster, ", ".join("%s agent_connected=%s" % (ci["containerInstanceArn"],
-                                                                                       ci.get("agentConnected"))
-                                                          for ci in found)))
+                   % (what, len(found), cluster, listed))
 
 
 # --- the state change (pure) ---------------------------------------------------------------------

@@ -71,6 +71,9 @@ attributes:
     support: full
   diff_mode:
     support: full
+  platform:
+    platforms: posix
+    details: Runs where the task is delegated to (the controller); it calls the ECS API, not the instance.
 notes:
   - Bad input fails before any AWS call. One of O(status), O(attributes) and O(remove_attributes) is required.
   - C(DeleteAttributes) is called with the attribute name and target, without the value, as the ECS API reference asks
@@ -186,7 +189,7 @@ def _arguments(params: dict) -> dict:
 def _find(client, args: dict) -> dict:
     cluster = args["cluster"]
     if args["instance_id"] is not None:
-        found, _ = eci.describe(client, cluster, [args["instance_id"]])
+        found = eci.describe(client, cluster, [args["instance_id"]])[0]
         if not found:
             raise eci.NotFound("container instance %s is not in cluster %s" % (args["instance_id"], cluster))
         return found[0]

@@ -53,6 +53,9 @@ attributes:
     details: The module only reads, so check mode runs it unchanged.
   diff_mode:
     support: none
+  platform:
+    platforms: posix
+    details: Runs where the task is delegated to (the controller); it calls the ECS API, not the instance.
 notes:
   - Bad input (a malformed cluster, ARN or EC2 instance id) fails before any AWS call.
   - EC2 instance ids are looked up with C(ListContainerInstances) and the filter C(ec2InstanceId in [...]) (50 ids per
