@@ -13,7 +13,7 @@ import pathlib
 import re
 import threading
 
-from . import ecstools, endpoints, model, opscript, presets, settings
+from . import agent_tasks, ecstools, endpoints, imds, model, opscript, presets, settings
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 _FILE_ARG = re.compile(r'-File\s+(?:"([^"]+)"|(\S+))', re.IGNORECASE)
@@ -151,6 +151,8 @@ class Host:
                 "agent_tmds": endpoints.agent_tmds(self.state),
                 "proxy_endpoint": endpoints.proxy_endpoint(self.state),
                 "port80_listeners": endpoints.port80_listeners(self.state),
+                "ec2_instance_id": imds.instance_id(self.state),
+                "tasks": agent_tasks.tasks_response(self.state),
             }
             return snap
 
