@@ -15,7 +15,7 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "aws"))
 
-from aws_moto import BIN, REGION, Moto, free_port  # noqa: E402  pylint: disable=wrong-import-position
+from aws_moto import BIN, Moto, free_port  # noqa: E402  pylint: disable=wrong-import-position
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +59,3 @@ def aws_env():
             patch.delenv(name, raising=False)
         yield {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_CONFIG_FILE": os.devnull,
                "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
-
-
-@pytest.fixture(scope="module")
-def region():
-    return REGION
