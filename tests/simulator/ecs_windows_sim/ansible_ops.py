@@ -5,7 +5,9 @@ Covered, as ansible-core 2.17-2.21 send them through the winrm connection plugin
 - fetch_file: the 2.17/2.18 `$buffer_size/$offset` script; 2.19+ `winrm_fetch_file.ps1`;
 - the shell plugin's mkdtemp (old script, 2.19+ `powershell_mkdtemp.ps1`), `_expand_user2`, remove, exists,
   checksum;
-- the two modules `ansible.builtin.fetch` runs before transferring: win_stat and slurp.
+- the two modules `ansible.builtin.fetch` runs before transferring: win_stat and slurp;
+- the commands of ansible.windows.win_reboot (plugin_utils/_reboot.py): boot time query, shutdown.exe /r,
+  shutdown.exe /a, the post-reboot test command.
 Every other Ansible payload (other modules, become, async) is refused with a clear error.
 
 A handler returns (rc, stdout bytes, error message or None); dispatch turns the message into CLIXML.
@@ -250,6 +252,84 @@ def _bootstrap_legacy(host, stdin: bytes, ctx: Context) -> Result:
     return _run_module(host, str(args.get("_ansible_module_name", "")), args)
 
 
+# --- ansible.windows.win_reboot (plugin_utils/_reboot.py, ansible 12.3.0) ----------------------------
+
+_LOGON_UI_KEY = r"HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Winlogon\AutoLogonChecked"
+_RC_TAIL = "; " + _PS_RC_LINE  # _execute_command appends it to the command's last line
+_BOOT_TIME = ("(Get-CimInstance -ClassName Win32_OperatingSystem -Property LastBootUpTime)"
+              ".LastBootUpTime.ToFileTime()" + _RC_TAIL)
+_ABORT = r"C:\Windows\System32\shutdown.exe /a" + _RC_TAIL
+_TEST = re.compile(re.escape("Get-Item -LiteralPath '%s' -ErrorAction Stop; " % _LOGON_UI_KEY)
+                   + r"'(success-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})'" + re.escape(_RC_TAIL))
+_REBOOT = re.compile("\n".join([
+    re.escape("$ErrorActionPreference = 'Continue'"),
+    r"if \(\$(True|False)\) \{",
+    re.escape("Remove-Item -LiteralPath '%s' -Force -ErrorAction SilentlyContinue" % _LOGON_UI_KEY),
+    r"\}",
+    re.escape("$stdout = $null"),
+    re.escape(r"$stderr = . { C:\Windows\System32\shutdown.exe /r /t ") + r"([0-9]+) /c " + _QUOTED
+    + re.escape(" | Set-Variable stdout } 2>&1 | ForEach-Object ToString"),
+    re.escape("ConvertTo-Json -Compress -InputObject @{"),
+    re.escape('stdout = (@($stdout) -join "`n")'),
+    re.escape('stderr = (@($stderr) -join "`n")'),
+    re.escape("rc = $LASTEXITCODE"),
+    r"\}",
+    re.escape(_RC_TAIL.strip()),
+]))
+_ALREADY_SCHEDULED = 1190  # ERROR_SHUTDOWN_IN_PROGRESS
+_NOT_SCHEDULED = 1116  # ERROR_NO_SHUTDOWN_IN_PROGRESS
+
+
+def _boot_time(host, stdin: bytes, ctx: Context) -> Result:
+    return 0, ("%d\r\n" % host.boot_filetime()).encode("ascii"), None
+
+
+def _shutdown(host, delay_s: int, clear_logon_key: bool) -> Result:
+    """shutdown.exe /r /t N: rc 0 and the reboot N seconds later, or 1190 while one is pending."""
+    if host.request_shutdown(delay_s, clear_logon_key):
+        result = {"stdout": "", "stderr": "", "rc": 0}
+    else:
+        result = {"stdout": "", "stderr": "A system shutdown has already been scheduled.(%d)" % _ALREADY_SCHEDULED,
+                  "rc": _ALREADY_SCHEDULED}
+    return 0, (json.dumps(result, separators=(",", ":")) + "\r\n").encode("utf-8"), None
+
+
+def _abort(host, stdin: bytes, ctx: Context) -> Result:
+    if host.abort_shutdown():
+        return 0, b"", None
+    return _NOT_SCHEDULED, b"", ("shutdown.exe : Unable to abort the system shutdown because no shutdown was in "
+                                 "progress.(%d)" % _NOT_SCHEDULED)
+
+
+def _logon_test(host, marker: str) -> Result:
+    """Get-Item on the volatile key LogonUI creates when it shows the logon screen, then the marker."""
+    if not host.logon_ui_ready():
+        return 1, b"", _ps_error(
+            "Get-Item", "Cannot find path '%s' because it does not exist." % _LOGON_UI_KEY,
+            "ObjectNotFound: (%s:String) [Get-Item], ItemNotFoundException" % _LOGON_UI_KEY,
+            "PathNotFound,Microsoft.PowerShell.Commands.GetItemCommand")
+    table = ("\r\n\r\n    Hive: HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon\r\n\r\n\r\n"
+             "Name                           Property\r\n----                           --------\r\n"
+             "AutoLogonChecked\r\n\r\n\r\n")
+    return 0, (table + marker + "\r\n").encode("utf-8"), None
+
+
+def _win_reboot(text: str) -> AnsibleScript | None:
+    if text == _BOOT_TIME:
+        return AnsibleScript("win_reboot boot time", False, _boot_time)
+    if text == _ABORT:
+        return AnsibleScript("win_reboot shutdown /a", False, _abort)
+    match = _TEST.fullmatch(text)
+    if match:
+        marker = match.group(1)
+        return AnsibleScript("win_reboot test", False, lambda host, stdin, ctx: _logon_test(host, marker))
+    match = _REBOOT.fullmatch(text)
+    if match:
+        clear, delay = match.group(1) == "True", int(match.group(2))
+        return AnsibleScript("win_reboot shutdown /r", False, lambda host, stdin, ctx: _shutdown(host, delay, clear))
+    return None
+
+
 # --- recognition ------------------------------------------------------------------------------------
 
 def _param(pattern: str, text: str) -> str | None:
@@ -298,6 +378,9 @@ def recognise(script: str) -> AnsibleScript | None:
     if match:
         path = _win(_arg(match))
         return AnsibleScript("exists", False, lambda host, stdin, ctx: _exists(host, path, b""))
+    reboot = _win_reboot(text)
+    if reboot is not None:
+        return reboot
     match = re.match(r"If \(Test-Path -PathType Leaf " + _ARG + r"\)\n", text)
     if match and "SHA1CryptoServiceProvider" in text and 'Write-Output "3";' in text:
         path = _win(_arg(match))

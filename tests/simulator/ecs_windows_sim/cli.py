@@ -2,6 +2,7 @@
 
     ecs-windows-sim serve --state-dir DIR --hosts N [--preset NAME] [--scheme http|https] [--auth basic|ntlm]
                           [--user U --password P] [--base-port P] [--listen 127.0.0.1] [--background]
+                          [--ecs-endpoint URL [--ecs-region R]]
     ecs-windows-sim ctl --state-dir DIR reboot HOST [--downtime S]
     ecs-windows-sim ctl --state-dir DIR fault HOST KIND [--count N] [--ms MS] [--container NAME]
     ecs-windows-sim ctl --state-dir DIR state HOST
@@ -93,6 +94,33 @@ def _bind_hosts(sim, args, state_dir: pathlib.Path) -> None:
             sim.add_host(host, 0)
 
 
+def _setup_ecs(sim, args) -> dict | None:
+    """--ecs-endpoint: every host becomes an EC2 instance of the endpoint (created now, before anything is
+    served, outside any host lock) and its agent registers there when it starts (model.ecs_registrar)."""
+    if not args.ecs_endpoint:
+        return None
+    from ecs_windows_sim import ecs_api, model
+
+    region = args.ecs_region or ecs_api.default_region()
+    try:
+        api = ecs_api.EcsApi(args.ecs_endpoint, region)
+    except ImportError:
+        raise SimError("--ecs-endpoint needs boto3: pip install 'ecs-windows-sim[ecs]'") from None
+    except ValueError as exc:
+        raise SimError(str(exc)) from None
+    for endpoint in sim.endpoints.values():
+        host = endpoint.host
+        try:
+            ec2 = api.ensure_instance(host.state)
+        except ecs_api.EcsError as exc:
+            raise SimError("cannot create the EC2 instance of %s through %s: %s" % (host.name, api.endpoint, exc)) from None
+        if host.state.get("ec2") != ec2:
+            host.state["ec2"] = ec2
+            host.save()
+    model.ecs_registrar = api.register
+    return {"endpoint": api.endpoint, "region": region}
+
+
 def _config(args, state_dir: pathlib.Path):
     from ecs_windows_sim import auth, tls
     from ecs_windows_sim.server import Config
@@ -107,6 +135,15 @@ def _config(args, state_dir: pathlib.Path):
 
 def serve(args, argv) -> int:
     check_loopback(args.listen)
+    if args.ecs_region and not args.ecs_endpoint:
+        raise SimError("--ecs-region needs --ecs-endpoint URL")
+    if args.ecs_endpoint:
+        from ecs_windows_sim.ecs_api import check_endpoint
+
+        try:
+            check_endpoint(args.ecs_endpoint)
+        except ValueError as exc:
+            raise SimError(str(exc)) from None
     state_dir = pathlib.Path(args.state_dir).resolve()
     # The state dir holds the WinRM password (inventory.yml, ntlm_users) and the hosts' Machine environments.
     state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -125,6 +162,7 @@ def serve(args, argv) -> int:
     control_server = control.ControlServer(sim, state_dir, on_stop=stop.set)
     try:
         _bind_hosts(sim, args, state_dir)
+        ecs = _setup_ecs(sim, args)
     except BaseException:
         control_server.close()
         sim.stop()
@@ -132,7 +170,7 @@ def serve(args, argv) -> int:
     endpoints = list(sim.endpoints.values())
     (state_dir / SERVER_FILE).write_text(json.dumps({
         "scheme": args.scheme, "auth": args.auth, "listen": config.listen, "user": args.user,
-        "hosts": [{"name": ep.name, "port": ep.port} for ep in endpoints],
+        "hosts": [{"name": ep.name, "port": ep.port} for ep in endpoints], "ecs": ecs,
     }, indent=1) + "\n")
     inventory_path = state_dir / "inventory.yml"
     inventory.write_inventory(inventory_path, inventory.inventory_data(
@@ -249,6 +287,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="first host's port, the next host +1, ...; 0 (default) = free ports, reusing last run's when free")
     s.add_argument("--listen", default="127.0.0.1", help="loopback address to bind (127.0.0.0/8 or ::1)")
     s.add_argument("--background", action="store_true", help="daemonise: wait until ready, print the ready line, exit 0")
+    s.add_argument("--ecs-endpoint", metavar="URL", help="an ECS/EC2 emulation on loopback (a moto server): each host "
+                   "is an EC2 instance there and its agent registers a container instance")
+    s.add_argument("--ecs-region", metavar="R", help="region of --ecs-endpoint (default: $AWS_REGION, "
+                   "$AWS_DEFAULT_REGION or us-east-1)")
     s.add_argument("--verbose", action="store_true", help="log connections and requests to stderr")
     s.add_argument("--detached", action="store_true", help=argparse.SUPPRESS)
     s.set_defaults(func=serve)

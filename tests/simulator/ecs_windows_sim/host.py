@@ -15,13 +15,14 @@ import re
 import threading
 import time
 
-from . import ecstools, endpoints, model, opscript, presets, settings
+from . import agent_tasks, ecstools, endpoints, imds, model, opscript, presets, settings
 from .ops._prelude import secure_boot_folder
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 _FILE_ARG = re.compile(r'-File\s+(?:"([^"]+)"|(\S+))', re.IGNORECASE)
 # powershell.exe's exit code when the -File argument does not exist (0xFFFD0000 as a signed int).
 MISSING_FILE_RC = -196608
+DEFAULT_REBOOT_DOWNTIME_S = 3.0  # as `ctl reboot`'s default --downtime
 
 
 class Host:
@@ -36,6 +37,10 @@ class Host:
         self.mutex = threading.Lock()
         self.mutex_holder: dict | None = None
         self.boot_tasks_running = threading.Event()
+        # Set by server.Simulator: reboot this host's endpoint (delay_s, downtime_s) / cancel that. Without them
+        # (a Host used on its own) a requested shutdown only stays pending.
+        self.on_shutdown = None
+        self.on_abort = None
 
     @staticmethod
     def _path(name: str, state_dir: pathlib.Path) -> pathlib.Path:
@@ -145,6 +150,46 @@ class Host:
                 "message": "the host lock Global\\ecs_windows.task_iam is held by %s; waited %s s. Run again once it "
                            "has finished" % (who, batch.lock["wait_s"])}
 
+    # --- what ansible.windows.win_reboot sends ------------------------------------------------------
+
+    def boot_filetime(self) -> int:
+        """(Get-CimInstance Win32_OperatingSystem).LastBootUpTime.ToFileTime()."""
+        with self.lock:
+            return self.state["boot_id"]
+
+    def logon_ui_ready(self) -> bool:
+        """Whether HKLM:\\...\\Winlogon\\AutoLogonChecked exists (LogonUI creates it when it shows the logon screen)."""
+        with self.lock:
+            return self.state.get("logon_ui_ready", True)
+
+    def request_shutdown(self, delay_s: int, clear_logon_key: bool) -> bool:
+        """`shutdown.exe /r /t delay_s` (after removing AutoLogonChecked when asked): False when a shutdown is
+        already pending; else the reboot happens delay_s later with the host's `reboot-downtime`."""
+        def request(state):
+            if clear_logon_key:
+                state["logon_ui_ready"] = False
+            if state.get("pending_shutdown"):
+                return None
+            state["pending_shutdown"] = {"requested": model.now(state).strftime("%Y-%m-%dT%H:%M:%SZ"), "delay_s": delay_s}
+            return state.get("reboot_downtime_s", DEFAULT_REBOOT_DOWNTIME_S)
+
+        downtime = self._change(request)
+        if downtime is None:
+            return False
+        if self.on_shutdown is not None:
+            self.on_shutdown(delay_s, downtime)
+        return True
+
+    def abort_shutdown(self) -> bool:
+        """`shutdown.exe /a`: False when no shutdown is pending."""
+        def abort(state):
+            return state.pop("pending_shutdown", None) is not None
+
+        aborted = self._change(abort)
+        if aborted and self.on_abort is not None:
+            self.on_abort()
+        return aborted
+
     # --- control -------------------------------------------------------------------------------
 
     def reboot(self, run_startup_tasks: bool = True) -> None:
@@ -238,6 +283,8 @@ class Host:
                 "agent_tmds": endpoints.agent_tmds(self.state),
                 "proxy_endpoint": endpoints.proxy_endpoint(self.state),
                 "port80_listeners": endpoints.port80_listeners(self.state),
+                "ec2_instance_id": imds.instance_id(self.state),
+                "tasks": agent_tasks.tasks_response(self.state),
             }
             return snap
 

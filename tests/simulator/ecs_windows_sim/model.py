@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import logging
 import random
 import secrets
 import time
@@ -22,6 +23,7 @@ LATEST_AGENT = "1.105.1"
 AGENT_COMMIT = "8dfceca6"
 ACCOUNT_REGION = ("123456789012", "us-east-1")
 _FILETIME_EPOCH = datetime.datetime(1601, 1, 1, tzinfo=datetime.timezone.utc)
+log = logging.getLogger(__name__)
 
 
 class ServiceError(Exception):
@@ -30,6 +32,18 @@ class ServiceError(Exception):
 
 class AgentExited(ServiceError):
     """The agent process started (the service reported Running) and then exited; the message is the agent's."""
+
+
+# `serve --ecs-endpoint` sets this to ecs_api.EcsApi.register: (state, cluster, agent config, saved ARN or None)
+# -> the container instance ARN, or an exception whose text is ECS's refusal. None: the agent invents its ARN.
+ecs_registrar = None
+
+
+def account_region(state: dict) -> tuple[str, str]:
+    """(account id, region) of the host: its EC2 identity when it has one (--ecs-endpoint), else ACCOUNT_REGION."""
+    ec2 = state.get("ec2")
+    return (ec2["account_id"], ec2["region"]) if ec2 else ACCOUNT_REGION
+
 
 
 # --- time and boot ------------------------------------------------------------------------------
@@ -318,8 +332,10 @@ def _start_agent(state: dict) -> None:
             "The Amazon ECS agent failed to start: saved cluster '%s' does not match configured cluster '%s'. "
             "Remove %s to re-register." % (saved["cluster"], cluster, ECS_DATADIR)
         )
-    if saved is None:
-        account, region = ACCOUNT_REGION
+    if ecs_registrar is not None and state.get("ec2"):
+        _register_with_ecs(state, cluster, config)
+    elif saved is None:
+        account, region = account_region(state)
         state["agent"]["saved_registration"] = {
             "cluster": cluster,
             "container_instance_arn": "arn:aws:ecs:%s:%s:container-instance/%s/%s"
@@ -337,6 +353,24 @@ def agent_registered(state: dict) -> bool:
     return time.time() >= state["agent"].get("started_at_real", 0.0) + delay
 
 
+def _register_with_ecs(state: dict, cluster: str, config: dict) -> None:
+    """(Re-)register through the ECS endpoint; a refusal stops the agent as the real one exits on it
+    (docs/dev/host-model.md "ECS view"). The saved registration changes only when ECS returned an ARN."""
+    saved = state["agent"]["saved_registration"]
+    try:
+        arn = ecs_registrar(state, cluster, config, saved["container_instance_arn"] if saved else None)
+    except Exception as exc:  # EcsError, or an unexpected failure of the call: the agent cannot register
+        state["agent"]["registration_error"] = str(exc)
+        state["services"][AGENT_SERVICE]["status"] = "Stopped"
+        state["agent"]["running_config"] = None
+        log.warning("%s: the agent could not register in cluster %s: %s", state.get("name"), cluster, exc)
+        raise AgentExited("The Amazon ECS agent failed to start: unable to register the container instance in "
+                          "cluster '%s': %s" % (cluster, exc)) from None
+    state["agent"]["registration_error"] = None
+    if saved is None:
+        state["agent"]["saved_registration"] = {"cluster": cluster, "container_instance_arn": arn}
+
+
 def agent_config(state: dict) -> dict:
     """The environment the running agent started with, else the Machine env it would read (names upper-cased:
     the agent's lookups are case-insensitive)."""
@@ -348,6 +382,8 @@ def agent_config(state: dict) -> dict:
 def boot(state: dict) -> None:
     """Shutdown + boot of Windows itself; startup tasks are run by the caller (host.Host.reboot)."""
     set_boot_time(state, now(state))
+    state.pop("pending_shutdown", None)
+    state["logon_ui_ready"] = True  # LogonUI shows the logon screen and creates AutoLogonChecked again
     state["ip_addresses"] = [a for a in state["ip_addresses"] if a["persistent"]]
     state["containers"] = []
     for name, svc in state["services"].items():

@@ -364,6 +364,7 @@ class Simulator:
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._accept_loop, name="acceptor", daemon=True)
         self._rebooting: dict[str, threading.Timer] = {}
+        self._shutdowns: dict[str, threading.Timer] = {}  # shutdown.exe /r /t N waiting for its N seconds
         self._lock = threading.Lock()
 
     # --- listeners --------------------------------------------------------------------------------
@@ -373,6 +374,8 @@ class Simulator:
         endpoint = Endpoint(host, port, self.config)
         endpoint.open_listener(port)
         self.endpoints[host.name] = endpoint
+        host.on_shutdown = lambda delay, downtime: self.schedule_reboot(host.name, delay, downtime)
+        host.on_abort = lambda: self.cancel_scheduled_reboot(host.name)
         self._selector.register(endpoint.listener, selectors.EVENT_READ, endpoint)
         return endpoint
 
@@ -460,6 +463,9 @@ class Simulator:
         with self._lock:
             if name in self._rebooting:
                 raise SimError("host %s is already rebooting" % name)
+            pending = self._shutdowns.pop(name, None)
+            if pending is not None:
+                pending.cancel()  # a `ctl reboot` while shutdown.exe's delay runs: this reboot replaces it
 
             def close():
                 self._selector.unregister(endpoint.listener)
@@ -475,6 +481,31 @@ class Simulator:
             self._rebooting[name] = timer
         timer.start()
         return {"host": name, "status": "rebooting", "downtime": downtime}
+
+    def schedule_reboot(self, name: str, delay: float, downtime: float) -> None:
+        """What shutdown.exe /r /t <delay> leads to: the host reboots (as `reboot`) after delay seconds."""
+        def fire():
+            with self._lock:
+                self._shutdowns.pop(name, None)
+            try:
+                self.reboot(name, downtime)
+            except SimError as exc:  # already rebooting (a `ctl reboot` meanwhile): that reboot is this one
+                log.info("%s: scheduled reboot skipped: %s", name, exc)
+
+        timer = threading.Timer(max(0.0, delay), fire)
+        timer.daemon = True
+        with self._lock:
+            old = self._shutdowns.pop(name, None)
+            self._shutdowns[name] = timer
+        if old is not None:
+            old.cancel()
+        timer.start()
+
+    def cancel_scheduled_reboot(self, name: str) -> None:
+        with self._lock:
+            timer = self._shutdowns.pop(name, None)
+        if timer is not None:
+            timer.cancel()
 
     def _finish_reboot(self, endpoint: Endpoint) -> None:
         try:
@@ -571,7 +602,7 @@ class Simulator:
     def stop(self) -> None:
         self._stopping.set()
         with self._lock:
-            for timer in self._rebooting.values():
+            for timer in list(self._rebooting.values()) + list(self._shutdowns.values()):
                 timer.cancel()
         os.write(self._wake_w, b"x")
         if self._thread.is_alive():

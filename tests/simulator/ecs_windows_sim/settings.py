@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from . import ecstools, model, presets
+from . import agent_tasks, ecstools, model, presets
 
 _ON_OFF = ("on", "off")
 _IIS = {"display_name": "World Wide Web Publishing Service", "status": "Running", "start_type": "Automatic",
@@ -84,8 +84,10 @@ def _containers(state: dict, key: str, value: str) -> None:
     state["containers"] = [c for c in state["containers"] if (c["network_mode"], c["shell"]) != (mode, shell)]
     config = model.agent_config(state)
     cluster = config.get("ECS_CLUSTER") or "default"
-    account, region = model.ACCOUNT_REGION
+    account, region = model.account_region(state)
     release = model.os_release(state)
+    started = model.now(state)
+    new_tasks = []
     for number in range(count):
         task = model.random_hex(32)
         if mode == "nat":
@@ -109,7 +111,10 @@ def _containers(state: dict, key: str, value: str) -> None:
             "ip_address": ip,
             "gateway": gateway,
             "routes": routes,
+            "started_at": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
         })
+        new_tasks.append(state["containers"][-1]["labels"]["com.amazonaws.ecs.task-arn"])
+    agent_tasks.record_credential_round(state, started, new_tasks)  # each task asks for credentials at start
 
 
 def _ecstools(state: dict, value: str) -> None:
@@ -154,6 +159,35 @@ def _init_agent(state: dict, value: str) -> None:
         ecstools.initialize_agent(state, init)
     except ecstools.InitError as exc:
         raise ValueError("init-agent=%s: Initialize-ECSAgent failed: %s" % (value, exc)) from None
+
+
+def _task_credentials(state: dict, value: str) -> None:
+    """MODE for every task (also later ones), or TASK:MODE for one running task (its id, the end of its ARN, or
+    a unique prefix); then the affected running tasks request their credentials (agent_tasks)."""
+    target, _, mode = value.rpartition(":")
+    _choice("task-credentials", mode, agent_tasks.MODES)
+    modes = state.setdefault("task_credentials", {})
+    if not target:
+        modes.clear()
+        modes["*"] = mode
+        arns = None
+    else:
+        arns = [t["arn"] for t in agent_tasks.running_tasks(state) if t["arn"].rsplit("/", 1)[-1].startswith(target)]
+        if len(arns) != 1:
+            raise ValueError("task-credentials=%s: %s running task matches '%s' (give a task id or a unique prefix)"
+                             % (value, "no" if not arns else "more than one", target))
+        modes[arns[0]] = mode
+    agent_tasks.record_credential_round(state, model.now(state), arns)
+
+
+def _reboot_downtime(state: dict, value: str) -> None:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 600:
+        raise ValueError("reboot-downtime=%s: value must be seconds from 0 to 600" % value)
+    state["reboot_downtime_s"] = seconds
 
 
 def _hyperv(state: dict, value: str) -> None:
@@ -255,6 +289,8 @@ _SETTINGS = {
     "boot-time-jitter": _boot_time_jitter,
     "probe-latency": _probe_latency,
     "boot-folder": _boot_folder,
+    "task-credentials": _task_credentials,
+    "reboot-downtime": _reboot_downtime,
 }
 SETTINGS: tuple[str, ...] = tuple(sorted(list(_SETTINGS) + list(_CONTAINER_KINDS) + ["machine-env:NAME"]))
 
