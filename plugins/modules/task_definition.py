@@ -109,8 +109,8 @@ options:
     default: []
   placement_constraints:
     description:
-      - Task placement constraints as the ECS API takes them, for example
-        V([{type: memberOf, expression: "attribute:ecs.availability-zone == eu-west-1a"}]).
+      - 'Task placement constraints as the ECS API takes them, for example
+        V([{"type": "memberOf", "expression": "attribute:ecs.availability-zone == eu-west-1a"}]).'
     type: list
     elements: dict
     default: []
