@@ -14,12 +14,16 @@ description:
     role credential proxy (169.254.170.2:80) owns on Windows container instances, or a port the Windows ECS
     agent reserves (53, 135, 139, 445, 2375, 2376, 3389, 5985, 5986, 51678, 51679).
   - Takes the ECS API shape (camelCase, as C(register-task-definition) JSON or C(describe-task-definition)
-    output, with or without the C(taskDefinition) wrapper) and the snake_case shape of
-    C(community.aws.ecs_taskdefinition_info).
+    output, with or without the C(taskDefinition) wrapper) and the snake_case shape some modules return.
+  - M(ecs_windows.task_iam.task_definition) and the C(task_role) role make the same check (the same code) before
+    they call AWS; this filter is for checking a task definition you have as data.
   - In C(awsvpc) (and C(host)) network mode the host port is the container port, so a missing or zero
     C(hostPort) counts as the C(containerPort), and a C(containerPortRange) counts port by port. In C(default)
     / C(bridge) mode a missing or zero C(hostPort) is a dynamic port and never conflicts.
-  - Only TCP mappings are reported (a missing C(protocol) is TCP), because the proxy and the agent's reservations are TCP.
+  - Only TCP mappings are reported (a missing C(protocol) is TCP), because the proxy and the agent's reservations
+    are TCP.
+  - An undefined input, or an undefined value inside it, is returned as it is, so it fails where it is used with
+    Ansible's "is undefined" message.
 options:
   _input:
     description: The task definition.
@@ -33,16 +37,14 @@ EXAMPLES = r"""
     that: conflicts | length == 0
     fail_msg: "{{ conflicts | map(attribute='reason') | join('; ') }}"
   vars:
-    conflicts: "{{ lookup('ansible.builtin.file', 'taskdef.json') | from_json | ecs_windows.task_iam.host_port_conflicts }}"
+    conflicts: >-
+      {{ lookup('ansible.builtin.file', 'taskdef.json') | from_json | ecs_windows.task_iam.host_port_conflicts }}
 
-- name: Check the latest registered revision of a family
-  community.aws.ecs_taskdefinition_info:
-    task_definition: web
-  register: web_taskdef
-
-- name: Show its conflicts
+- name: Check the latest registered revision of a family (AWS CLI output)
   ansible.builtin.debug:
-    msg: "{{ web_taskdef | ecs_windows.task_iam.host_port_conflicts }}"
+    msg: >-
+      {{ lookup('ansible.builtin.pipe', 'aws ecs describe-task-definition --task-definition web --output json')
+         | from_json | ecs_windows.task_iam.host_port_conflicts }}
 """
 
 RETURN = r"""

@@ -40,7 +40,8 @@ EXAMPLES = r"""
       {{ {'task_role_name': 'web-task', 'task_role_path': '/', 'task_role_region': 'eu-west-1',
           'task_role_family': 'web', 'task_role_os_family': 'WINDOWS_SERVER_2025_CORE',
           'task_role_network_mode': 'default',
-          'task_role_containers': [{'name': 'iis', 'image': 'mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2025',
+          'task_role_containers': [{'name': 'iis',
+                                    'image': 'mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2025',
                                     'portMappings': [{'containerPort': 80, 'hostPort': 8080}]}]}
          | ecs_windows.task_iam.task_role_problems }}
 """
@@ -92,7 +93,8 @@ def _iam_problems(v: dict) -> list[str]:
         problems.append("task_role_name %s is not an IAM role name: 1 to 64 letters, digits and +=,.@_-"
                         % _show(v.get("task_role_name")))
     if not _matches(_PATH_RE, v.get("task_role_path")):
-        problems.append("task_role_path %s must be / or start and end with / (for example /ecs/)" % _show(v.get("task_role_path")))
+        problems.append("task_role_path %s must be / or start and end with / (for example /ecs/)"
+                        % _show(v.get("task_role_path")))
     if not _matches(_REGION_RE, v.get("task_role_region")):
         problems.append("task_role_region %s is not an AWS region such as eu-west-1: set task_role_region or AWS_REGION"
                         % _show(v.get("task_role_region")))
@@ -101,7 +103,8 @@ def _iam_problems(v: dict) -> list[str]:
         problems.append("task_role_account_id %s must be a 12-digit AWS account ID" % _show(account))
     execution_name = v.get("task_role_execution_role_name")
     if v.get("task_role_execution_role_arn") is not None and execution_name is not None:
-        problems.append("task_role_execution_role_arn and task_role_execution_role_name are mutually exclusive: set one")
+        problems.append("task_role_execution_role_arn and task_role_execution_role_name are mutually exclusive: "
+                        "set one")
     if execution_name is not None and not _matches(_ROLE_NAME_RE, execution_name):
         problems.append("task_role_execution_role_name %s is not an IAM role name" % _show(execution_name))
     policies = list(v.get("task_role_managed_policies") or [])
@@ -140,8 +143,8 @@ def task_role_problems(variables):
     if undefined is not None:
         return undefined
     if not isinstance(variables, dict):
-        raise AnsibleFilterError("ecs_windows.task_iam.task_role_problems: expects the role's variables as a dictionary, "
-                                 "got %s" % type(variables).__name__)
+        raise AnsibleFilterError("ecs_windows.task_iam.task_role_problems: expects the role's variables as a "
+                                 "dictionary, got %s" % type(variables).__name__)
     return _iam_problems(variables) + definition_problems(_request(variables), _ROLE_NAMES)
 
 

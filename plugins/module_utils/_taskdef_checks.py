@@ -82,7 +82,8 @@ def _containers(containers, arg: str, family_arg: str, request: dict) -> list[st
         conflicts = host_port_conflicts(request)
     except PortInputError as exc:
         return ["%s: %s" % (arg, exc)]
-    return ["%s: container %s maps host port %d: %s" % (arg, c["container"], c["host_port"], c["reason"]) for c in conflicts]
+    return ["%s: container %s maps host port %d: %s" % (arg, c["container"], c["host_port"], c["reason"])
+            for c in conflicts]
 
 
 def definition_problems(request: dict, names: dict | None = None) -> list[str]:
@@ -99,7 +100,8 @@ def definition_problems(request: dict, names: dict | None = None) -> list[str]:
     for field in ("taskRoleArn", "executionRoleArn"):
         value = request.get(field)
         if value not in (None, "") and not (isinstance(value, str) and ROLE_ARN_RE.match(value)):
-            problems.append("%s %s is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)" % (names[field], _show(value)))
+            problems.append("%s %s is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)"
+                            % (names[field], _show(value)))
     for field, unit in (("cpu", "a number of CPU units such as 1024"), ("memory", "a number of MiB such as 2048")):
         value = request.get(field)
         if value not in (None, "") and (isinstance(value, bool) or not _NUMBER_RE.match(str(value))):

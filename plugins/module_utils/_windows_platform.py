@@ -34,7 +34,8 @@ def release(os_family: str) -> str:
     """'2022' for WINDOWS_SERVER_2022_CORE; ValueError for anything that is not a Windows family."""
     match = _FAMILY_RE.match(str(os_family))
     if not match or os_family not in WINDOWS_OS_FAMILIES:
-        raise ValueError("%r is not a Windows operating system family (one of %s)" % (os_family, ", ".join(WINDOWS_OS_FAMILIES)))
+        raise ValueError("%r is not a Windows operating system family (one of %s)"
+                         % (os_family, ", ".join(WINDOWS_OS_FAMILIES)))
     return match.group("release")
 
 
@@ -74,5 +75,6 @@ def image_mismatch(image: str, os_family: str, family_arg: str = "the operating 
         fix += ", or set %s to %s for Windows Server %s hosts" % (family_arg, " or ".join(others), built_for)
     return (
         "image %s is built for Windows Server %s (ltsc%s) but %s is %s: ECS runs Windows containers process-isolated, "
-        "which needs an image of the host's Windows release; %s" % (image, built_for, built_for, family_arg, os_family, fix)
+        "which needs an image of the host's Windows release; %s"
+        % (image, built_for, built_for, family_arg, os_family, fix)
     )

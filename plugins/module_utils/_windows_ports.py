@@ -11,7 +11,8 @@ FOR INTERNAL COLLECTION USE ONLY. Changes may be made in ANY release.
 from __future__ import annotations
 
 CREDENTIAL_PROXY_PORT = 80
-# The Windows agent's default ECS_RESERVED_PORTS (agent/config/config_windows.go), all TCP; docs/dev/task-definitions.md.
+# The Windows agent's default ECS_RESERVED_PORTS (agent/config/config_windows.go), all TCP:
+# docs/dev/task-definitions.md.
 RESERVED_PORTS = {
     53: "DNS",
     135: "RPC endpoint mapper",
@@ -65,7 +66,8 @@ def reason(port: int) -> str:
             "host port 80 belongs to the task IAM role credential proxy (169.254.170.2:80) on Windows container "
             "instances; map another host port and put a load balancer on port 80"
         )
-    return "host port %d (%s) is reserved by the ECS agent on Windows; map another host port" % (port, RESERVED_PORTS[port])
+    return ("host port %d (%s) is reserved by the ECS agent on Windows; map another host port"
+            % (port, RESERVED_PORTS[port]))
 
 
 def _taken_ports(mapping: dict, awsvpc_like: bool, what: str) -> list[int]:

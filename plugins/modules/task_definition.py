@@ -365,7 +365,8 @@ def main() -> None:
         except botocore.exceptions.ParamValidationError as exc:
             module.fail_json(msg="The task definition is not what the ECS API takes: %s" % exc, **result)
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-            module.fail_json_aws(exc, msg="Could not register a revision of task definition family %s" % family, **result)
+            module.fail_json_aws(exc, msg="Could not register a revision of task definition family %s" % family,
+                                 **result)
     elif found:
         registered = None
 
