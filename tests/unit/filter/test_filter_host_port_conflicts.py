@@ -102,4 +102,3 @@ def test_an_undefined_input_is_returned_not_raised():
     inner = host_port_conflicts({"networkMode": "default", "containerDefinitions": missing})
     assert inner is missing
     assert host_port_conflicts({"containerDefinitions": [{"name": "a", "portMappings": [missing]}]}) is missing
-

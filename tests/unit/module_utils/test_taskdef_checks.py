@@ -67,8 +67,8 @@ def test_each_problem_names_the_argument(request_, problem):
 
 
 def test_host_port_80_and_reserved_ports():
-    request = _containers({"name": "web", "image": "x:1", "portMappings": [{"containerPort": 8080, "hostPort": 80},
-                                                                             {"containerPort": 3389, "hostPort": 3389}]})
+    mappings = [{"containerPort": 8080, "hostPort": 80}, {"containerPort": 3389, "hostPort": 3389}]
+    request = _containers({"name": "web", "image": "x:1", "portMappings": mappings})
     assert definition_problems(request) == [
         "containers: container web maps host port 80: host port 80 belongs to the task IAM role credential proxy "
         "(169.254.170.2:80) on Windows container instances; map another host port and put a load balancer on port 80",
