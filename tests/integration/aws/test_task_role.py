@@ -86,7 +86,8 @@ def test_check_mode_then_create_then_no_change(moto, aws_playbook):
     execution = iam.get_role(RoleName="web-exec")["Role"]
     assert execution["AssumeRolePolicyDocument"] == expected_trust()
     assert [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName="web-exec")["AttachedPolicies"]] == [EXEC_POLICY]
-    assert iam.list_instance_profiles()["InstanceProfiles"] == []
+    assert iam.list_instance_profiles_for_role(RoleName="web-task")["InstanceProfiles"] == []
+    assert "web-task" not in [p["InstanceProfileName"] for p in iam.list_instance_profiles()["InstanceProfiles"]]
 
     td = ecs.describe_task_definition(taskDefinition="web")["taskDefinition"]
     assert td["revision"] == 1
