@@ -270,3 +270,33 @@ def test_a_2025_core_task_definition_through_the_role(moto, aws_playbook):
     assert second.rc == 0, second.failure()
     assert second.stats["changed"] == 0 and mutating(moto.recorded_actions()) == []
     assert second.fact("task_role_result")["changes"] == [] and second.fact("task_role_result")["deregistered"] == []
+
+
+def test_register_task_needs_no_community_aws(moto, tmp_path):
+    """Only this collection and amazon.aws on the collection path (not the ansible package's site-packages)."""
+    import json
+    import subprocess
+    import sysconfig
+
+    from aws_moto import BIN, ROOT, Run, ansible_env
+
+    collections = tmp_path / "collections" / "ansible_collections"
+    (collections / "ecs_windows").mkdir(parents=True)
+    (collections / "ecs_windows" / "task_iam").symlink_to(ROOT)
+    site = pathlib.Path(sysconfig.get_paths()["purelib"]) / "ansible_collections"
+    # amazon.aws for the role; ansible.posix only for the json callback these tests read (2.19 redirects it there).
+    for namespace, name in (("amazon", "aws"), ("ansible", "posix")):
+        (collections / namespace).mkdir()
+        (collections / namespace / name).symlink_to(site / namespace / name)
+    env = dict(ansible_env(tmp_path), ANSIBLE_COLLECTIONS_PATH=str(tmp_path / "collections"),
+               ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false")
+    variables = dict(BASE_VARS, task_role_family="no-community", task_role_region=REGION,
+                     task_role_aws_endpoint_url=moto.url)
+    (tmp_path / "vars.json").write_text(json.dumps(variables))
+    listed = subprocess.run([str(BIN / "ansible-galaxy"), "collection", "list"], env=env, capture_output=True, text=True)
+    assert "community.aws" not in listed.stdout and "amazon.aws" in listed.stdout, listed.stdout
+    proc = subprocess.run([str(BIN / "ansible-playbook"), "ecs_windows.task_iam.register_task", "-e", "@vars.json"],
+                          env=env, capture_output=True, text=True, timeout=300, cwd=str(tmp_path))
+    run = Run(proc)
+    assert run.rc == 0, (run.failure(), proc.stderr[-2000:])
+    assert run.fact("task_role_result")["revision"] == 1
