@@ -22,8 +22,9 @@ MUTATING_PREFIXES = ("Create", "Put", "Attach", "Detach", "Register", "Deregiste
 
 
 def ansible_env(home):
-    """Environment for ansible-* commands: the venv, this checkout as the collection (amazon.aws and community.aws
-    come from the venv's site-packages), dummy AWS credentials, no user AWS files."""
+    """Environment for ansible-* commands: the venv, this checkout as the collection (amazon.aws, and community.aws
+    for the molecule ec2 scenario's test, come from the venv's site-packages), dummy AWS credentials, no user AWS
+    files."""
     link = home / "collections" / "ansible_collections" / "ecs_windows" / "task_iam"
     if not link.exists():
         link.parent.mkdir(parents=True)

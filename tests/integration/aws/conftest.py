@@ -58,13 +58,15 @@ def aws_playbook(moto, tmp_path_factory):
     env = ansible_env(home)
     counter = iter(range(1000))
 
-    def run(variables, check=False, playbook="ecs_windows.task_iam.register_task"):
+    def run(variables, check=False, playbook="ecs_windows.task_iam.register_task", diff=False):
         variables = dict({"task_role_region": REGION, "task_role_aws_endpoint_url": moto.url}, **variables)
         extra = home / ("vars-%d.json" % next(counter))
         extra.write_text(json.dumps(variables))
         command = [str(BIN / "ansible-playbook"), playbook, "-e", "@%s" % extra]
         if check:
             command.append("--check")
+        if diff:
+            command.append("--diff")
         return Run(subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, cwd=str(home)))
 
     return run

@@ -8,7 +8,7 @@ import subprocess
 
 from aws_moto import BIN, ansible_env
 
-FILTERS = ["user_data", "host_port_conflicts", "bootstrap_script", "task_definition_changes"]
+FILTERS = ["user_data", "host_port_conflicts", "bootstrap_script", "task_role_problems"]
 
 
 def _doc(tmp_path, *args):

@@ -75,7 +75,7 @@ def test_check_mode_then_create_then_no_change(moto, aws_playbook):
     first = aws_playbook(WEB)
     assert first.rc == 0, first.failure()
     actions = moto.recorded_actions()
-    for call in ("GetCallerIdentity", "CreateRole", "AttachRolePolicy", "PutRolePolicy", "DescribeTaskDefinition", "RegisterTaskDefinition"):
+    for call in ("GetCallerIdentity", "CreateRole", "AttachRolePolicy", "PutRolePolicy", "ListTaskDefinitions", "RegisterTaskDefinition"):
         assert call in actions
 
     role = iam.get_role(RoleName="web-task")["Role"]
@@ -86,7 +86,8 @@ def test_check_mode_then_create_then_no_change(moto, aws_playbook):
     execution = iam.get_role(RoleName="web-exec")["Role"]
     assert execution["AssumeRolePolicyDocument"] == expected_trust()
     assert [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName="web-exec")["AttachedPolicies"]] == [EXEC_POLICY]
-    assert iam.list_instance_profiles()["InstanceProfiles"] == []
+    assert iam.list_instance_profiles_for_role(RoleName="web-task")["InstanceProfiles"] == []
+    assert "web-task" not in [p["InstanceProfileName"] for p in iam.list_instance_profiles()["InstanceProfiles"]]
 
     td = ecs.describe_task_definition(taskDefinition="web")["taskDefinition"]
     assert td["revision"] == 1
@@ -119,19 +120,27 @@ def _containers(mapping, name="web"):
     [
         (
             {"task_role_containers": _containers({"containerPort": 8080, "hostPort": 80})},
-            "Refuse host port 80 and the ports the Windows ECS agent reserves",
+            "Check the inputs",
             "task_role_containers: container web maps host port 80: host port 80 belongs to the task IAM role credential proxy",
         ),
         (
             {"task_role_network_mode": "awsvpc", "task_role_containers": _containers({"containerPort": 3389})},
-            "Refuse host port 80 and the ports the Windows ECS agent reserves",
+            "Check the inputs",
             "container web maps host port 3389: host port 3389 (Remote Desktop) is reserved by the ECS agent on Windows",
+        ),
+        (
+            {"task_role_os_family": "WINDOWS_SERVER_2025_CORE"},
+            "Check the inputs",
+            "task_role_containers: container iis image mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022 is "
+            "built for Windows Server 2022 (ltsc2022) but task_role_os_family is WINDOWS_SERVER_2025_CORE: ECS runs Windows "
+            "containers process-isolated, which needs an image of the host's Windows release; use the image's ltsc2025 tag, "
+            "or set task_role_os_family to WINDOWS_SERVER_2022_CORE or WINDOWS_SERVER_2022_FULL for Windows Server 2022 hosts",
         ),
         (
             {"task_role_family": "web; rm", "task_role_managed_policies": ["AmazonS3ReadOnlyAccess"], "task_role_cpu": "1 vCPU"},
             "Check the inputs",
-            'task_role_family "web; rm" is not a task definition family: 1 to 255 letters, digits, hyphens and underscores; '
             "managed policy AmazonS3ReadOnlyAccess is not a policy ARN (arn:aws:iam::aws:policy/<name>); "
+            'task_role_family "web; rm" is not a task definition family: 1 to 255 letters, digits, hyphens and underscores; '
             'task_role_cpu "1 vCPU" must be a number of CPU units such as 1024',
         ),
     ],
@@ -151,9 +160,9 @@ def test_refused_before_any_aws_call(moto, aws_playbook, overrides, task, messag
     assert moto.recorded_actions() == ["ListTaskDefinitions"]
 
 
-# Each change test has its own family with a baseline revision (the request ecs_taskdefinition sends for
+# Each change test has its own family with a baseline revision (the request the task_definition module sends for
 # BASE_VARS), and the role runs with one change: it must report exactly that change and register revision 2.
-# All five role runs share one ansible-playbook process (apply_task_role_each.yml) to keep the suite fast.
+# All the role runs share one ansible-playbook process (apply_task_role_each.yml) to keep the suite fast.
 BASE_VARS = {
     "task_role_name": "change-task",
     "task_role_manage_iam": False,
@@ -167,10 +176,10 @@ BASE_VARS = {
 }
 CHANGES = {
     "change-platform": (
-        {"task_role_os_family": "WINDOWS_SERVER_2019_FULL"},
-        ['runtime_platform {"cpu_architecture":"X86_64","operating_system_family":"WINDOWS_SERVER_2022_CORE"} -> '
-         '{"cpu_architecture":"X86_64","operating_system_family":"WINDOWS_SERVER_2019_FULL"}'],
-        lambda td: td["runtimePlatform"]["operatingSystemFamily"] == "WINDOWS_SERVER_2019_FULL",
+        {"task_role_os_family": "WINDOWS_SERVER_2022_FULL"},
+        ['runtimePlatform {"cpuArchitecture":"X86_64","operatingSystemFamily":"WINDOWS_SERVER_2022_CORE"} -> '
+         '{"cpuArchitecture":"X86_64","operatingSystemFamily":"WINDOWS_SERVER_2022_FULL"}'],
+        lambda td: td["runtimePlatform"]["operatingSystemFamily"] == "WINDOWS_SERVER_2022_FULL",
     ),
     "change-size": (
         {"task_role_cpu": "2048", "task_role_memory": "4096"},
@@ -179,18 +188,28 @@ CHANGES = {
     ),
     "change-mode": (
         {"task_role_network_mode": "awsvpc"},
-        ['network_mode "default" -> "awsvpc"'],
+        ['networkMode "default" -> "awsvpc"'],
         lambda td: td["networkMode"] == "awsvpc",
     ),
     "change-exec": (
         {"task_role_execution_role_arn": "arn:aws:iam::%s:role/exec-b" % ACCOUNT},
-        ['execution_role_arn "arn:aws:iam::%s:role/exec-a" -> "arn:aws:iam::%s:role/exec-b"' % (ACCOUNT, ACCOUNT)],
+        ['executionRoleArn "arn:aws:iam::%s:role/exec-a" -> "arn:aws:iam::%s:role/exec-b"' % (ACCOUNT, ACCOUNT)],
         lambda td: td["executionRoleArn"].endswith(":role/exec-b"),
     ),
     "change-port": (
         {"task_role_containers": _containers({"containerPort": 8080, "hostPort": 8081})},
-        ["container_definitions[web].port_mappings"],
+        ["containerDefinitions[web].portMappings"],
         lambda td: td["containerDefinitions"][0]["portMappings"][0]["hostPort"] == 8081,
+    ),
+    "change-role": (
+        {"task_role_name": "other-task"},
+        ['taskRoleArn "arn:aws:iam::%s:role/change-task" -> "arn:aws:iam::%s:role/other-task"' % (ACCOUNT, ACCOUNT)],
+        lambda td: td["taskRoleArn"].endswith(":role/other-task"),
+    ),
+    "change-image": (
+        {"task_role_containers": [dict(_containers({"containerPort": 8080, "hostPort": 8080})[0], image=IMAGE + "-amd64")]},
+        ["containerDefinitions[web].image"],
+        lambda td: td["containerDefinitions"][0]["image"] == IMAGE + "-amd64",
     ),
 }
 
@@ -234,3 +253,50 @@ def test_without_manage_iam_no_iam_call_is_made(changed_runs):
     actions = changed_runs[1]
     assert set(actions) == {"ListTaskDefinitions", "DescribeTaskDefinition", "RegisterTaskDefinition"}
     assert actions.count("RegisterTaskDefinition") == len(CHANGES)
+
+
+def test_a_2025_core_task_definition_through_the_role(moto, aws_playbook):
+    image = "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2025"
+    variables = dict(BASE_VARS, task_role_family="web-2025", task_role_os_family="WINDOWS_SERVER_2025_CORE",
+                     task_role_containers=[{"name": "iis", "image": image, "memory": 512,
+                                            "portMappings": [{"containerPort": 80, "hostPort": 8080}]}])
+    first = aws_playbook(variables)
+    assert first.rc == 0, first.failure()
+    td = moto.client("ecs").describe_task_definition(taskDefinition="web-2025")["taskDefinition"]
+    assert td["runtimePlatform"] == {"operatingSystemFamily": "WINDOWS_SERVER_2025_CORE", "cpuArchitecture": "X86_64"}
+    assert first.fact("task_role_result")["revision"] == 1
+    moto.reset_recording()
+    second = aws_playbook(dict(variables, task_role_keep_revisions=1))
+    assert second.rc == 0, second.failure()
+    assert second.stats["changed"] == 0 and mutating(moto.recorded_actions()) == []
+    assert second.fact("task_role_result")["changes"] == [] and second.fact("task_role_result")["deregistered"] == []
+
+
+def test_register_task_needs_no_community_aws(moto, tmp_path):
+    """Only this collection and amazon.aws on the collection path (not the ansible package's site-packages)."""
+    import json
+    import subprocess
+    import sysconfig
+
+    from aws_moto import BIN, ROOT, Run, ansible_env
+
+    collections = tmp_path / "collections" / "ansible_collections"
+    (collections / "ecs_windows").mkdir(parents=True)
+    (collections / "ecs_windows" / "task_iam").symlink_to(ROOT)
+    site = pathlib.Path(sysconfig.get_paths()["purelib"]) / "ansible_collections"
+    # amazon.aws for the role; ansible.posix only for the json callback these tests read (2.19 redirects it there).
+    for namespace, name in (("amazon", "aws"), ("ansible", "posix")):
+        (collections / namespace).mkdir()
+        (collections / namespace / name).symlink_to(site / namespace / name)
+    env = dict(ansible_env(tmp_path), ANSIBLE_COLLECTIONS_PATH=str(tmp_path / "collections"),
+               ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false")
+    variables = dict(BASE_VARS, task_role_family="no-community", task_role_region=REGION,
+                     task_role_aws_endpoint_url=moto.url)
+    (tmp_path / "vars.json").write_text(json.dumps(variables))
+    listed = subprocess.run([str(BIN / "ansible-galaxy"), "collection", "list"], env=env, capture_output=True, text=True)
+    assert "community.aws" not in listed.stdout and "amazon.aws" in listed.stdout, listed.stdout
+    proc = subprocess.run([str(BIN / "ansible-playbook"), "ecs_windows.task_iam.register_task", "-e", "@vars.json"],
+                          env=env, capture_output=True, text=True, timeout=300, cwd=str(tmp_path))
+    run = Run(proc)
+    assert run.rc == 0, (run.failure(), proc.stderr[-2000:])
+    assert run.fact("task_role_result")["revision"] == 1

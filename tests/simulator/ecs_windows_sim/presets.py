@@ -6,7 +6,9 @@ import hashlib
 
 from . import model
 
-PRESETS: tuple[str, ...] = ("ecs-2022", "ecs-2019", "plain-2022")
+# <kind>-<release>[-core]: what an instance fresh from launch of that AMI looks like (README "Presets").
+PRESETS: tuple[str, ...] = ("ecs-2022", "ecs-2019", "plain-2022", "ecs-2025", "ecs-2019-core", "ecs-2022-core",
+                            "ecs-2025-core")
 DEFAULT_PRESET = "ecs-2022"
 
 ECSTOOLS_DIR = r"C:\Program Files\WindowsPowerShell\Modules\ECSTools"
@@ -38,10 +40,28 @@ def ecstools_files(version: str = ECSTOOLS_VERSION, signed: bool = True) -> dict
 ECSTOOLS_FILES: dict[str, bytes] = ecstools_files()
 ECSTOOLS_SHA256: dict[str, str] = {name: hashlib.sha256(data).hexdigest() for name, data in ECSTOOLS_FILES.items()}
 
-_OS = {
-    "2022": {"caption": "Microsoft Windows Server 2022 Datacenter", "version": "10.0.20348", "installation_type": "Server"},
-    "2019": {"caption": "Microsoft Windows Server 2019 Datacenter", "version": "10.0.17763", "installation_type": "Server"},
+# What differs by Windows release on the ECS-optimized AMIs (sources and assumptions: docs/dev/host-model.md,
+# "Choices where the sources are silent", Presets). Win32_OperatingSystem.Caption names no edition: Core and Full
+# differ in the registry's InstallationType only ("Server Core" / "Server"), which the agent reads for ecs.os-family.
+_RELEASES = {
+    "2019": {"caption": "Microsoft Windows Server 2019 Datacenter", "build": 17763, "ecstools": ECSTOOLS_2019_VERSION,
+             "docker": "20.10.21"},
+    "2022": {"caption": "Microsoft Windows Server 2022 Datacenter", "build": 20348, "ecstools": ECSTOOLS_VERSION,
+             "docker": "20.10.21"},
+    "2025": {"caption": "Microsoft Windows Server 2025 Datacenter", "build": 26100, "ecstools": ECSTOOLS_VERSION,
+             "docker": "25.0.8"},
 }
+
+
+def _parse(preset: str) -> tuple[str, str, bool]:
+    """('ecs', '2025', True) for ecs-2025-core."""
+    parts = preset.split("-")
+    return parts[0], parts[1], parts[2:] == ["core"]
+
+
+def container_image_tag(state: dict) -> str:
+    """The tag of the Windows base images that run process-isolated on this host: ltsc<release>."""
+    return "ltsc" + model.os_release(state)
 
 # Machine-scope variables of a fresh Windows Server instance (the probe reports all Machine variables).
 _WINDOWS_ENV = {
@@ -88,13 +108,16 @@ def preset_state(preset: str, name: str) -> dict:
     """A new host's state; ValueError names the known presets."""
     if preset not in PRESETS:
         raise ValueError("unknown preset %r (known: %s)" % (preset, ", ".join(PRESETS)))
-    family, release = preset.rsplit("-", 1)
-    ecs = family == "ecs"
+    kind, release, core = _parse(preset)
+    ecs = kind == "ecs"
+    facts = _RELEASES[release]
     state = {
         "schema": 1,
         "name": name,
         "preset": preset,
-        "os": dict(_OS[release]),
+        "os": {"caption": facts["caption"], "version": "10.0.%d" % facts["build"],
+               "installation_type": "Server Core" if core else "Server"},
+        "docker_version": facts["docker"],
         "adapters": [
             {"name": "Ethernet", "interface_index": 5, "status": "Up", "kind": "physical"},
             {"name": model.NAT_ADAPTER, "interface_index": 12, "status": "Up", "kind": "nat"},
@@ -125,5 +148,5 @@ def preset_state(preset: str, name: str) -> dict:
     for path in _BASE_DIRS + (_ECS_DIRS if ecs else ()):
         model.make_dir(state, path)
     if ecs:
-        install_ecstools(state, ECSTOOLS_VERSION if release == "2022" else ECSTOOLS_2019_VERSION)
+        install_ecstools(state, facts["ecstools"])
     return state

@@ -15,10 +15,10 @@ _DUPLICATE_NAT = ({"name": "vEthernet (nat) 2", "interface_index": 17, "status":
                   {"name": "vEthernet (nat) 3", "interface_index": 21, "status": "Up", "kind": "nat"})
 _APIPA = {"name": "vEthernet (APIPA)", "interface_index": 25, "status": "Up", "kind": "apipa"}
 _CONTAINER_KINDS = {
-    # setting: (network_mode, shell, image of the 2022 / 2019 presets)
-    "containers": ("nat", "powershell", "mcr.microsoft.com/windows/servercore:ltsc%s"),
-    "containers-cmd": ("nat", "cmd", "mcr.microsoft.com/windows/nanoserver:ltsc%s"),
-    "containers-awsvpc": ("awsvpc", "powershell", "mcr.microsoft.com/windows/servercore:ltsc%s"),
+    # setting: (network_mode, shell, image; %s is the host's tag, presets.container_image_tag: ltsc2019/2022/2025)
+    "containers": ("nat", "powershell", "mcr.microsoft.com/windows/servercore:%s"),
+    "containers-cmd": ("nat", "cmd", "mcr.microsoft.com/windows/nanoserver:%s"),
+    "containers-awsvpc": ("awsvpc", "powershell", "mcr.microsoft.com/windows/servercore:%s"),
 }
 
 
@@ -85,7 +85,7 @@ def _containers(state: dict, key: str, value: str) -> None:
     config = model.agent_config(state)
     cluster = config.get("ECS_CLUSTER") or "default"
     account, region = model.account_region(state)
-    release = model.os_release(state)
+    tag = presets.container_image_tag(state)
     started = model.now(state)
     new_tasks = []
     for number in range(count):
@@ -102,7 +102,7 @@ def _containers(state: dict, key: str, value: str) -> None:
         state["containers"].append({
             "id": model.random_hex(64),
             "name": "ecs-web-1-web-%s" % model.random_hex(20),
-            "image": image % release,
+            "image": image % tag,
             "network_mode": mode,
             "shell": shell,
             "labels": {"com.amazonaws.ecs.task-definition-family": "web",

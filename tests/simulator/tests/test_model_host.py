@@ -18,7 +18,7 @@ def test_presets_are_fresh_instances(tmp_path, preset):
     facts = probe(new_host(tmp_path, preset))
     ecs = preset.startswith("ecs-")
     assert facts["host"]["hostname"] == "ECS-SIM-001"
-    assert facts["host"]["os_version"] == ("10.0.17763" if preset.endswith("2019") else "10.0.20348")
+    assert facts["host"]["os_version"] == {"2019": "10.0.17763", "2022": "10.0.20348", "2025": "10.0.26100"}[preset.split("-")[1]]
     assert facts["ecstools"]["present"] is ecs
     assert facts["hyperv_powershell"] is ecs
     assert facts["agent"] == {"installed": ecs, "version": "1.105.1" if ecs else None,

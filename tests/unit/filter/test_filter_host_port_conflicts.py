@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import pytest
 from ansible.errors import AnsibleFilterError
+from jinja2 import Undefined
 
-from ansible_collections.ecs_windows.task_iam.plugins.filter.host_port_conflicts import RESERVED_PORTS, host_port_conflicts
+from ansible_collections.ecs_windows.task_iam.plugins.filter.host_port_conflicts import host_port_conflicts
+from ansible_collections.ecs_windows.task_iam.plugins.module_utils._windows_ports import RESERVED_PORTS
 
 WINDOWS_RESERVED = [53, 135, 139, 445, 2375, 2376, 3389, 5985, 5986, 51678, 51679]
 
@@ -90,3 +92,13 @@ def test_bad_input(taskdef, message):
     with pytest.raises(AnsibleFilterError) as err:
         host_port_conflicts(taskdef)
     assert message in str(err.value)
+
+
+def test_an_undefined_input_is_returned_not_raised():
+    """As Ansible's own filters do (ansible-lint's jinja[invalid] renders templates with undefined variables)."""
+    missing = Undefined(name="task_role_containers")
+    assert host_port_conflicts(missing) is missing
+    # an undefined value inside the definition, as a dictionary literal of variables gives it
+    inner = host_port_conflicts({"networkMode": "default", "containerDefinitions": missing})
+    assert inner is missing
+    assert host_port_conflicts({"containerDefinitions": [{"name": "a", "portMappings": [missing]}]}) is missing
