@@ -69,5 +69,12 @@ PY
     echo "sanity: wrote the pip bootstrap stand-in $get_pip"
 fi
 
+# The collections this one's plugins use (their doc fragments and module_utils): amazon.aws and ansible.windows
+# from the ansible package in the venv, next to the copy.
+site="$("$venv/bin/python" -c 'import os, ansible_collections.amazon.aws as aws; print(os.path.dirname(os.path.dirname(os.path.dirname(list(aws.__path__)[0]))))')"
+for namespace in amazon ansible; do
+    [ -e "$work/ansible_collections/$namespace" ] || ln -s "$site/ansible_collections/$namespace" "$work/ansible_collections/$namespace"
+done
+
 cd "$dest"
 ansible-test sanity --venv --python "$python" --color no "$@"
