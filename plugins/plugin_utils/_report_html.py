@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import re
 from typing import Any
 
 # Hosts listed inline under a finding; more go behind a toggle.
@@ -68,13 +69,15 @@ button.show-hosts { font-size: 12px; cursor: pointer; border: 1px solid var(--li
 table.hosts { width: 100%; table-layout: fixed; border-collapse: collapse; }
 table.hosts th, table.hosts td { border-bottom: 1px solid var(--line); padding: 6px 6px; text-align: left;
   vertical-align: top; overflow-wrap: anywhere; }
-table.hosts th { position: sticky; top: 0; background: var(--bg-soft); font-size: 12.5px; z-index: 1; }
+table.hosts th { position: sticky; top: 0; background: var(--bg-soft); font-size: 12.5px; z-index: 1;
+  padding: 6px 4px; overflow-wrap: break-word; hyphens: manual; }
 td.host b { overflow-wrap: anywhere; }
 .sub { color: var(--muted); font-size: 12px; }
 .health { font-weight: 600; font-size: 12.5px; }
 .health-broken .health { color: var(--broken); } .health-unreachable .health { color: var(--unreachable); }
 .health-error .health { color: var(--error); } .health-healthy .health { color: var(--healthy); }
 td.codes code { display: inline-block; margin: 0 2px 2px 0; }
+td.codes code, td.next code, .finding-head code, .finding .next code { overflow-wrap: break-word; }
 details > summary { cursor: pointer; color: var(--muted); font-size: 12.5px; }
 details.healthy > summary { font-size: 16px; font-weight: 600; color: var(--fg); margin: 24px 0 8px; }
 .empty { color: var(--muted); font-style: italic; }
@@ -155,6 +158,11 @@ def _one_line(text: Any) -> str:
     return " ".join(str(text or "").split())
 
 
+def _wrappable(value: Any) -> str:
+    """Escaped identifier-like text (codes, playbook names) that may wrap after _ . and /, not inside words."""
+    return re.sub(r"([_./])", r"\1<wbr>", _e(value))
+
+
 def _yes_no(value: Any) -> str:
     return {True: "yes", False: "no"}.get(value, "-")
 
@@ -197,8 +205,8 @@ def _finding_card(group: dict) -> str:
     parts = [
         '<article class="finding" data-code="%s">' % _e(code),
         '<div class="finding-head"><h4><code>%s</code></h4><span class="badge">%s</span>' % (
-            _e(code), _e(_plural(group["count"], "host"))),
-        '<span class="next">next step: <code>%s</code></span>' % _e(group["next_step"]),
+            _wrappable(code), _e(_plural(group["count"], "host"))),
+        '<span class="next">next step: <code>%s</code></span>' % _wrappable(group["next_step"]),
         '<button type="button" class="show-hosts" data-code="%s">Show these hosts</button></div>' % _e(code),
         '<p class="message">On <code>%s</code>: %s</p>' % (_e(group["example_host"]), _e(group["message"])),
     ]
@@ -240,7 +248,8 @@ def _cause_cell(row: dict) -> str:
         others = [finding for finding in row["details"] if finding["message"] != row["cause"] or
                   finding["fix"] != row["fix"]]
         if others:
-            items = "".join('<li><code>%s</code>: %s%s</li>' % (_e(f["code"]), _e(f["message"]), _codeblock(f["fix"]))
+            items = "".join('<li><code>%s</code>: %s%s</li>' % (_wrappable(f["code"]), _e(f["message"]),
+                                                                  _codeblock(f["fix"]))
                             for f in others)
             parts.append('<details class="more"><summary>%s more</summary><ul>%s</ul></details>' % (
                 len(others), items))
@@ -255,9 +264,9 @@ def _unhealthy_row(row: dict, ecs_view: bool) -> str:
             _e(row["health"]), _e(row["host"]), _e(row["health"]), _e("\n".join(codes))),
         _host_cell(row),
         '<td><span class="health">%s</span></td>' % _e(row["health"]),
-        '<td class="codes">%s</td>' % " ".join("<code>%s</code>" % _e(code) for code in row["findings"]),
+        '<td class="codes">%s</td>' % " ".join("<code>%s</code>" % _wrappable(code) for code in row["findings"]),
         _cause_cell(row),
-        '<td class="next"><code>%s</code></td>' % _e(row["next_step"]),
+        '<td class="next"><code>%s</code></td>' % _wrappable(row["next_step"]),
         _ecs_tds(row) if ecs_view else "",
         "</tr>",
     ])
@@ -278,7 +287,7 @@ def _healthy_row(row: dict, ecs_view: bool) -> str:
 # Columns of the two tables: (class, label, title, width % without the ECS view, width % with it).
 _ECS_COLUMNS = (("ecs-status", "ECS status", "ECS status (ACTIVE, DRAINING, ...)", 0, 7),
                 ("ecs-agent", "Agent", "ECS agent connected", 0, 5),
-                ("ecs-tasks", "Tasks", "tasks running / pending", 0, 5),
+                ("ecs-tasks", "Tasks", "tasks running / pending", 0, 4),
                 ("ecs-quarantined", "Quaran\u00adtined", "quarantined by the collection", 0, 6))
 _COLUMNS = {
     "unhealthy-table": (("host", "Host", "inventory host, Windows host name, cluster", 15, 12),
@@ -290,7 +299,7 @@ _COLUMNS = {
                       ("hostname", "Windows host name", "hostname", 18, 14),
                       ("cluster", "Cluster", "ECS cluster", 18, 14),
                       ("heals", "Heals at boot", "on_boot", 22, 16),
-                      ("boot", "Boot time", "last boot", 20, 15)) + _ECS_COLUMNS,
+                      ("boot", "Boot time", "last boot", 20, 17)) + _ECS_COLUMNS,
 }
 # Column widths as style rules (the Content-Security-Policy allows no style attribute).
 _STYLE += "".join(
