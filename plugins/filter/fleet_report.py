@@ -146,7 +146,8 @@ def host_row(host: str, result: Any) -> dict:
     if result is None:
         result = {"unreachable": True, "msg": "the host was not checked (it left the play before verify ran)"}
     if not isinstance(result, dict):
-        raise AnsibleFilterError("fleet_report: the result of %s must be a dict, got %s" % (host, type(result).__name__))
+        raise AnsibleFilterError("fleet_report: the result of %s must be a dict, got %s"
+                                 % (host, type(result).__name__))
     row = {
         "host": host,
         "health": "healthy",
@@ -318,8 +319,8 @@ def fleet_report_markdown(report: Any) -> str:
     lines = [
         "# Fleet report: IAM roles for tasks on Windows ECS container instances",
         "",
-        "Target %s, generated %s by `ecs_windows.task_iam.verify`." % (_code(report["target"]),
-                                                                        _md(report["generated"]) or "-"),
+        "Target %s, generated %s by `ecs_windows.task_iam.verify`." % (
+            _code(report["target"]), _md(report["generated"]) or "-"),
         "",
         "**%s.**" % _md(report["summary"]["text"]),
     ]
@@ -334,7 +335,8 @@ def fleet_report_markdown(report: Any) -> str:
     if groups:
         lines += ["", "## By finding"]
         for group in groups:
-            lines += ["", "### %s: %d host%s" % (_code(group["code"]), group["count"], "" if group["count"] == 1 else "s"),
+            plural = "" if group["count"] == 1 else "s"
+            lines += ["", "### %s: %d host%s" % (_code(group["code"]), group["count"], plural),
                       "", "Next step: %s. On %s: %s" % (_code(group["next_step"]), _code(group["example_host"]),
                                                         _md(group["message"]) or "-"),
                       "", "Hosts: %s" % ", ".join(_code(host) for host in group["hosts"])]

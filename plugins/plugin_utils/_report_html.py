@@ -231,8 +231,8 @@ def _ecs_tds(row: dict) -> str:
 
 
 def _host_cell(row: dict) -> str:
-    sub = " \u00b7 ".join(_one_line(value) for value in (row.get("hostname"), row.get("cluster") and
-                                                             "cluster %s" % row.get("cluster")) if value)
+    cluster = row.get("cluster") and "cluster %s" % row["cluster"]
+    sub = " \u00b7 ".join(_one_line(value) for value in (row.get("hostname"), cluster) if value)
     return '<td class="host"><b>%s</b>%s</td>' % (_e(row["host"]), '<div class="sub">%s</div>' % _e(sub) if sub else "")
 
 
@@ -248,9 +248,8 @@ def _cause_cell(row: dict) -> str:
         others = [finding for finding in row["details"] if finding["message"] != row["cause"] or
                   finding["fix"] != row["fix"]]
         if others:
-            items = "".join('<li><code>%s</code>: %s%s</li>' % (_wrappable(f["code"]), _e(f["message"]),
-                                                                  _codeblock(f["fix"]))
-                            for f in others)
+            items = "".join('<li><code>%s</code>: %s%s</li>' % (
+                _wrappable(f["code"]), _e(f["message"]), _codeblock(f["fix"])) for f in others)
             parts.append('<details class="more"><summary>%s more</summary><ul>%s</ul></details>' % (
                 len(others), items))
     parts.append("</td>")
@@ -321,7 +320,8 @@ def _ecs_line(summary: dict) -> str:
     if not ecs:
         return ""
     statuses = ", ".join("%d %s" % (count, status) for status, count in sorted(ecs["status"].items()))
-    return '<p class="ecs-summary" id="ecs-summary">ECS: %s; %s disconnected, %d quarantined, %s running, %d pending%s.</p>' % (
+    return ('<p class="ecs-summary" id="ecs-summary">ECS: %s; %s disconnected, %d quarantined, %s running, '
+            '%d pending%s.</p>') % (
         _e(statuses or "no container instance found"), _e(_plural(ecs["agent_disconnected"], "agent")),
         ecs["quarantined"], _e(_plural(ecs["running_tasks"], "task")), ecs["pending_tasks"],
         _e("; %d hosts without the ECS view" % ecs["without_ecs_view"]) if ecs["without_ecs_view"] else "")

@@ -86,7 +86,8 @@ class Page:
         return self.js("""() => {
             const width = document.documentElement.clientWidth;
             const out = [];
-            if (document.documentElement.scrollWidth > width) out.push('document ' + document.documentElement.scrollWidth);
+            const page = document.documentElement.scrollWidth;
+            if (page > width) out.push('document ' + page);
             for (const e of document.querySelectorAll('body *')) {
                 const box = e.getBoundingClientRect();
                 if (box.width && box.right > width + 0.5) out.push(e.tagName + '.' + e.className + ' ' + box.right);
@@ -126,8 +127,8 @@ def _finding(code, message, fix):
     return {"code": code, "message": message, "fix": fix}
 
 
-STALE = _finding("proxy_stale_after_reboot", "the portproxy rule 169.254.170.2:80 -> 127.0.0.1:51679 survived the reboot "
-                 "but 169.254.170.2 is not bound to vEthernet (nat): task credential requests fail",
+STALE = _finding("proxy_stale_after_reboot", "the portproxy rule 169.254.170.2:80 -> 127.0.0.1:51679 survived the "
+                 "reboot but 169.254.170.2 is not bound to vEthernet (nat): task credential requests fail",
                  "run ecs_windows.task_iam.credential_proxy (or on the host: netsh interface portproxy delete v4tov4 "
                  "listenaddress=169.254.170.2 listenport=80; Initialize-ECSAgent -Cluster prod -EnableTaskIAMRole)")
 IIS = _finding("port80_in_use", "IIS (W3SVC, pid 4) listens on 0.0.0.0:80, so the credential proxy cannot bind "
@@ -215,7 +216,8 @@ def test_self_contained_and_inert(big_page):
 
 def test_every_host_once_and_the_summary_counts(big_page, big_report):
     dummy, report, expect = big_report
-    hosts = big_page.js("Array.from(document.querySelectorAll('tr.host-row')).map(r => [r.dataset.host, r.dataset.health])")
+    hosts = big_page.js("Array.from(document.querySelectorAll('tr.host-row'))"
+                        ".map(r => [r.dataset.host, r.dataset.health])")
     assert len(hosts) == 500
     assert dict(hosts) == expect["health"]
     health = list(expect["health"].values())

@@ -127,7 +127,8 @@ def test_summary_by_finding_groups_hosts_and_their_fixes():
     assert groups["proxy_dead_rule"]["fixes"] == [{"fix": "Other.", "hosts": ["h-dead"]},
                                                   {"fix": "Recover.", "hosts": ["h-iis"]}]
     assert groups["proxy_dead_rule"]["next_step"] == "ansible-playbook ecs_windows.task_iam.recover"
-    assert groups["unreachable"]["hosts"] == ["h-down"] and groups["unreachable"]["fixes"][0]["fix"] == fr.UNREACHABLE_FIX
+    assert groups["unreachable"]["hosts"] == ["h-down"]
+    assert groups["unreachable"]["fixes"][0]["fix"] == fr.UNREACHABLE_FIX
     assert groups["error"]["next_step"] == "ansible-playbook ecs_windows.task_iam.verify -vvv"
 
 
