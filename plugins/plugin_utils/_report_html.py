@@ -355,7 +355,10 @@ def render_html(report: dict) -> str:
             _finding_card(group) for group in groups)
     else:
         by_finding = '<p class="empty">No finding: every host is healthy.</p>'
-    unhealthy_table = _table("unhealthy-table", ecs_view, [_unhealthy_row(row, ecs_view) for row in unhealthy])
+    if unhealthy:
+        unhealthy_table = _table("unhealthy-table", ecs_view, [_unhealthy_row(row, ecs_view) for row in unhealthy])
+    else:
+        unhealthy_table = '<p class="empty">Every host is healthy.</p>'
     healthy_table = _table("healthy-table", ecs_view, [_healthy_row(row, ecs_view) for row in healthy])
     return "\n".join([
         "<!DOCTYPE html>",
