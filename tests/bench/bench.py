@@ -5,10 +5,13 @@
 For each fleet size N it starts `ecs-windows-sim serve --hosts N` (HTTPS, NTLM, like a real fleet), runs
 `configure` twice (first run on fresh ECS-optimized instances, then the idempotent second run) and
 `verify`, and reads the simulator's per-host counters after each: WinRM commands (round trips), HTTP
-requests and bytes. Then it runs `verify` over the largest fleet with several fork counts.
+requests and bytes. Then it runs `verify` over the largest fleet with several fork counts, and finally
+`verify` at scale: 1,000 fresh (so all unhealthy) hosts, forks 50, with the wall time of every step of the
+playbook (the bench_steps callback next to this file), which shows whether any step grows faster than the fleet.
 
     .venv/bin/python tests/bench/bench.py                      # N = 10, 50, 100; forks 25
     .venv/bin/python tests/bench/bench.py --sizes 10 --forks 10 --fork-sweep 5,10
+    .venv/bin/python tests/bench/bench.py --scale-only --scale-size 1000 --scale-forks 50   # verify at scale only
 
 Results: a Markdown summary on stdout (docs/benchmarks.md holds a recorded run) and
 tests/output/bench/results.json. Everything runs on this machine, so the simulator and ansible-playbook
@@ -112,6 +115,43 @@ def fork_sweep(size, forks_list, env):
         fleet.stop()
 
 
+STEPS_CALLBACK_DIR = pathlib.Path(__file__).resolve().parent / "callback_plugins"
+
+
+def verify_at_scale(size, forks, env):
+    """verify over `size` fresh (all unhealthy) hosts: wall time, time of each step, commands per host."""
+    steps_file = OUT / ("verify-scale-%d-steps.json" % size)
+    steps_file.unlink(missing_ok=True)
+    began = time.monotonic()
+    fleet = Fleet(size, env)
+    started_s = time.monotonic() - began
+    try:
+        fleet.counters()
+        fleet.env = dict(env, ANSIBLE_CALLBACK_PLUGINS=str(STEPS_CALLBACK_DIR), ANSIBLE_CALLBACKS_ENABLED="bench_steps",
+                         BENCH_STEPS_FILE=str(steps_file))
+        load_before = os.getloadavg()
+        seconds = fleet.playbook("verify", forks, OUT / ("verify-scale-%d.log" % size), expect_rc=2)
+        steps = json.loads(steps_file.read_text())
+        result = {"size": size, "forks": forks, "wall_s": round(seconds, 2), "simulator_start_s": round(started_s, 1),
+                  "load_before": [round(v, 2) for v in load_before], "per_host": per_host(fleet.counters()),
+                  "steps": [{"task": s["task"], "seconds": s["seconds"], "hosts": s["hosts"]} for s in steps["steps"]]}
+        print("  N=%-4d verify -f %-3d %6.1f s (load before: %s)" % (size, forks, seconds, result["load_before"]),
+              flush=True)
+        for step in result["steps"]:
+            print("    %7.2f s  %s" % (step["seconds"], step["task"]), flush=True)
+        return result
+    finally:
+        fleet.stop()
+
+
+def scale_markdown(scale):
+    lines = ["`verify` over %d fresh (all unhealthy) hosts, HTTPS + NTLM, forks %d: %.1f s (load average before: %s)."
+             % (scale["size"], scale["forks"], scale["wall_s"], ", ".join(str(v) for v in scale["load_before"])), "",
+             "| step | hosts | seconds |", "|---|---|---|"]
+    lines += ["| %s | %d | %.1f |" % (s["task"], s["hosts"], s["seconds"]) for s in scale["steps"]]
+    return "\n".join(lines)
+
+
 def kib(value):
     return "%.1f" % (value / 1024.0)
 
@@ -138,9 +178,18 @@ def main():
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 50, 100])
     parser.add_argument("--forks", type=int, default=25)
     parser.add_argument("--fork-sweep", default="5,10,25,50", help="fork counts for verify over the largest fleet ('' to skip)")
+    parser.add_argument("--scale-size", type=int, default=1000, help="hosts of the verify-at-scale run (0 to skip)")
+    parser.add_argument("--scale-forks", type=int, default=50)
+    parser.add_argument("--scale-only", action="store_true", help="only the verify-at-scale run")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     env = environment()
+    if args.scale_only:
+        scale = verify_at_scale(args.scale_size, args.scale_forks, env)
+        (OUT / "results-scale.json").write_text(json.dumps(scale, indent=2) + "\n")
+        print()
+        print(scale_markdown(scale))
+        return
     results = {"forks": args.forks, "sizes": {}, "sweep": {}, "sweep_size": max(args.sizes)}
     print("Benchmark: configure (twice) and verify, forks %d" % args.forks, flush=True)
     for size in args.sizes:
@@ -149,9 +198,15 @@ def main():
     if sweep:
         print("Fork sweep: verify over %d hosts" % results["sweep_size"], flush=True)
         results["sweep"] = fork_sweep(results["sweep_size"], sweep, env)
+    if args.scale_size:
+        print("Verify at scale: %d hosts, forks %d" % (args.scale_size, args.scale_forks), flush=True)
+        results["scale"] = verify_at_scale(args.scale_size, args.scale_forks, env)
     (OUT / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print()
     print(markdown(results))
+    if results.get("scale"):
+        print()
+        print(scale_markdown(results["scale"]))
     print()
     print("Raw results: %s" % (OUT / "results.json"))
 
