@@ -70,4 +70,4 @@ PY
 fi
 
 cd "$dest"
-ansible-test sanity --venv --python "$python" --color no "$@"
+ansible-test "${ANSIBLE_TEST_COMMAND:-sanity}" --venv --python "$python" --color no "$@"
