@@ -64,7 +64,7 @@ lint() {
 }
 
 {
-    echo "lane $lane: $("$venv/bin/ansible" --version | head -1), Python $python_version ($venv)"
+    echo "lane $lane: $("$venv/bin/ansible" --version | sed -n 1p), Python $python_version ($venv)"
     "$venv/bin/python" -m pip list 2>/dev/null | grep -iE '^(ansible|ansible-core|ansible-lint|pywinrm|pytest|moto) '
 } | tee "$out/versions.log"
 

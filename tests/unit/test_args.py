@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from ansible_collections.ecs_windows.task_iam.plugins.modules.instance_info import DOCUMENTATION
@@ -76,16 +74,15 @@ def test_values_are_coerced():
 
 @pytest.mark.parametrize("args, expected", [
     ({"container_detail": "all"}, "value of container_detail must be one of: none, list, routes, got: all"),
-    # ansible-core 2.17/2.18 say "of type <class 'dict'>", 2.19 and later "of type dict".
-    ({"files": {"a": 1}}, r"argument 'files' is of type (dict|<class 'dict'>)"),
-    ({"container_detials": "none"}, r"unsupported argument container_detials \(supported: container_detail, files\)"),
-    ({"x": 1, "y": 2}, r"unsupported arguments x, y"),
+    ({"files": {"a": 1}}, "argument 'files' is of type dict"),
+    ({"container_detials": "none"}, "unsupported argument container_detials (supported: container_detail, files)"),
+    ({"x": 1, "y": 2}, "unsupported arguments x, y"),
 ])
 def test_errors_name_the_argument(args, expected):
     with pytest.raises(_args.ArgumentError) as error:
         _args.validate(ACTION, DOCUMENTATION, args)
     assert str(error.value).startswith("invalid arguments for %s: " % ACTION)
-    assert re.search(expected, str(error.value)), str(error.value)
+    assert expected in str(error.value)
 
 
 def test_nested_errors_name_the_path():
@@ -93,7 +90,7 @@ def test_nested_errors_name_the_path():
         _args.validate("toy", NESTED_DOC, {"cluster": "c", "init": {"attempts": "many", "bogus": 1}})
     message = str(error.value)
     assert "unsupported argument init.bogus" in message
-    assert re.search(r"argument 'attempts' is of type (str|<class 'str'>) found in 'init'", message), message
+    assert "argument 'attempts' is of type str found in 'init'" in message
 
 
 def test_required_and_conditionals():
