@@ -10,7 +10,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_LOCAL_TEMP := $(CURDIR)/.ansible/tmp
 export ANSIBLE_HOME := $(CURDIR)/.ansible
 
-.PHONY: venv lanes demo test unit pscheck lint sanity integration molecule bench clean
+.PHONY: venv lanes demo test unit pscheck lint sanity integration molecule bench changelog clean
 
 venv: $(STAMP)
 
@@ -76,6 +76,10 @@ molecule: venv
 
 bench: venv
 	$(BIN)/python tests/bench/bench.py
+
+# CHANGELOG.rst as antsibull-changelog makes it from changelogs/ for galaxy.yml's version (docs/release.md).
+changelog: venv
+	$(BIN)/python tests/changelog.py
 
 clean:
 	rm -rf $(VENV) $(foreach lane,$(LANES),.venv-$(lane) .venv-$(lane).missing) .ansible .pytest_cache tests/output

@@ -55,6 +55,8 @@ started=$SECONDS
     "$venv/bin/python" tests/collection_path.py >/dev/null
     step "ansible-lint" ansible-lint
     step "ansible-test sanity" tests/sanity.sh
+    # antsibull-changelog lint, no hand-written "new module" entries, CHANGELOG.rst current (tests/changelog.py).
+    step "changelog" "$venv/bin/python" tests/changelog.py --check
 ) &
 background=$!
 
@@ -78,7 +80,7 @@ step "simulator tests" "${pytest[@]}" tests/simulator/tests
 step "molecule" tests/molecule.sh
 
 wait "$background"
-for name in "ansible-lint" "ansible-test sanity"; do
+for name in "ansible-lint" "ansible-test sanity" "changelog"; do
     echo
     echo "=== $name (ran in the background; $out/${name// /_}.log)"
     cat "$out/${name// /_}.log"
