@@ -167,6 +167,16 @@ def test_molecule_test_of_a_user_project_passes(installed, home):
     assert collection.rsplit("/ansible_collections/", 1)[0] in listed.stdout, listed.stdout
 
 
+def test_the_shipped_scenario_runs_in_place_in_the_installed_collection(installed, home):
+    """README: without galaxy.yml (an installed collection has MANIFEST.json) molecule needs MOLECULE_GLOB."""
+    before = sorted(p.relative_to(installed["collection"]) for p in installed["collection"].rglob("*"))
+    env = dict(user_env(installed, home), MOLECULE_GLOB="extensions/molecule/*/molecule.yml")
+    done = run([BIN / "molecule", "test", "-s", "default"], cwd=installed["collection"], env=env, timeout=900)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-8000:]
+    after = sorted(p.relative_to(installed["collection"]) for p in installed["collection"].rglob("*"))
+    assert after == before, "molecule wrote into the installed collection: %s" % sorted(set(after) - set(before))
+
+
 def test_a_scenario_without_the_simulator_inventory_says_what_is_missing(installed, home):
     def drop_inventory(config):
         del config["ansible"]["executor"]["args"]
