@@ -243,8 +243,10 @@ def test_missing_collections_refuses_a_bad_name(tmp_path):
 @pytest.mark.xfail(strict=True, reason="needs the task_role change in the ecosystem helper's report: the check "
                                        "task before an include_tasks of the AWS tasks")
 def test_register_task_without_amazon_aws_says_what_to_install(tmp_path):
+    variables = {"task_role_name": "web-task", "task_role_family": "web", "task_role_region": "eu-west-1",
+                 "task_role_containers": [{"name": "web", "image": "mcr.microsoft.com/windows/servercore/iis"}]}
     run = ecs_integration.run_playbook("ecs_windows.task_iam.register_task", "localhost,", tmp_path,
-                                       env={"ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false"})
+                                       extra_vars=variables, env={"ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false"})
     output = run.stdout + run.stderr
     assert run.rc != 0
     assert "could not resolve the module_defaults group" not in output
