@@ -16,28 +16,30 @@ venv: $(STAMP)
 
 # The version lanes of `make test` (tests/lane.sh): each its own venv .venv-LANE from tests/requirements-LANE.txt,
 # rebuilt when that file or the simulator's packaging changes, on the Python tests/find-python.sh finds (pyenv first).
-# When there is none, .venv-LANE.missing says so and the lane reports itself skipped.
+# When there is none, tests/output/lanes/LANE.missing says so and the lane reports itself skipped.
 LANES := core2.17 core2.21
+LANE_NOTES := $(CURDIR)/tests/output/lanes
 LANE_PYTHON_RANGE_core2.17 := 3.11 3.11
 LANE_PYTHON_RANGE_core2.21 := 3.12
 lanes: $(foreach lane,$(LANES),$(CURDIR)/.venv-$(lane)/.installed)
 
 $(CURDIR)/.venv-%/.installed: tests/requirements-%.txt tests/simulator/pyproject.toml tests/find-python.sh
-	@rm -f $(CURDIR)/.venv-$*.missing
-	@if ! py="$$(tests/find-python.sh $(LANE_PYTHON_RANGE_$*) 2>$(CURDIR)/.venv-$*.find)"; then \
-	    echo "lane $*: $$(tail -1 $(CURDIR)/.venv-$*.find)" | tee $(CURDIR)/.venv-$*.missing; \
+	@mkdir -p $(LANE_NOTES) && rm -f $(LANE_NOTES)/$*.missing
+	@if ! py="$$(tests/find-python.sh $(LANE_PYTHON_RANGE_$*) 2>$(LANE_NOTES)/$*.find)"; then \
+	    echo "lane $*: $$(tail -1 $(LANE_NOTES)/$*.find)" | tee $(LANE_NOTES)/$*.missing; \
 	    rm -rf $(CURDIR)/.venv-$*; \
 	else \
-	    cat $(CURDIR)/.venv-$*.find; \
+	    cat $(LANE_NOTES)/$*.find; \
 	    want="$$("$$py" -c 'import sys; print(sys.version.split()[0])')"; \
 	    have="$$($(CURDIR)/.venv-$*/bin/python -c 'import sys; print(sys.version.split()[0])' 2>/dev/null)"; \
 	    [ "$$want" = "$$have" ] || { rm -rf $(CURDIR)/.venv-$*; "$$py" -m venv $(CURDIR)/.venv-$*; } && \
 	    $(CURDIR)/.venv-$*/bin/python -m pip install -q --upgrade pip && \
 	    $(CURDIR)/.venv-$*/bin/python -m pip install -q -r tests/requirements-$*.txt && \
 	    $(CURDIR)/.venv-$*/bin/python -m pip install -q -e tests/simulator && \
+	    cp $(LANE_NOTES)/$*.find $(CURDIR)/.venv-$*/python-source && \
 	    touch $@; \
 	fi
-	@rm -f $(CURDIR)/.venv-$*.find
+	@rm -f $(LANE_NOTES)/$*.find
 
 $(STAMP): tests/requirements-dev.txt requirements.txt tests/simulator/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -82,4 +84,4 @@ changelog: venv
 	$(BIN)/python tests/changelog.py
 
 clean:
-	rm -rf $(VENV) $(foreach lane,$(LANES),.venv-$(lane) .venv-$(lane).missing) .ansible .pytest_cache tests/output
+	rm -rf $(VENV) $(foreach lane,$(LANES),.venv-$(lane)) .ansible .pytest_cache tests/output

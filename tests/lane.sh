@@ -10,7 +10,7 @@
 #   integration           the scenarios tests/matrix.txt lists for the lane (tests/matrix.py checks them first)
 # Every step runs even when another failed. Output: tests/output/run-all/LANE/<step>.log; with STATUS=FILE each step
 # appends "LANE step|rc|seconds" to FILE (tests/run-all.sh's summary). Exits non-zero if a step failed.
-# A lane whose venv could not be built (.venv-LANE.missing says why: no suitable Python) is reported as skipped:
+# A lane whose venv could not be built (tests/output/lanes/LANE.missing says why: no suitable Python) is reported as skipped:
 # exit 0, or exit 1 when REQUIRE_LANES=1 (the default under CI=true).
 set -uo pipefail
 
@@ -24,7 +24,7 @@ cd "$repo"
 mkdir -p "$out"
 
 if [ ! -x "$venv/bin/python" ]; then
-    reason="$(cat "$venv.missing" 2>/dev/null || echo "$venv does not exist (make lanes builds it)")"
+    reason="$(cat "$repo/tests/output/lanes/$lane.missing" 2>/dev/null || echo "$venv does not exist (make lanes builds it)")"
     echo "=== lane $lane SKIPPED: $reason" | tee "$out/skipped.log"
     echo "$lane (whole lane)|$([ "$require" = 1 ] && echo 1 || echo skipped)|0" >>"$status"
     [ "$require" = 1 ] && exit 1
@@ -65,6 +65,8 @@ lint() {
 
 {
     echo "lane $lane: $("$venv/bin/ansible" --version | sed -n 1p), Python $python_version ($venv)"
+    # How `make lanes` found the Python (tests/find-python.sh): from pyenv, or from PATH and not from pyenv.
+    cat "$venv/python-source" 2>/dev/null || echo "find-python: how $venv's Python was found is not recorded"
     "$venv/bin/python" -m pip list 2>/dev/null | grep -iE '^(ansible|ansible-core|ansible-lint|pywinrm|pytest|moto) '
 } | tee "$out/versions.log"
 
