@@ -26,6 +26,8 @@ GALAXY = yaml.safe_load((ROOT / "galaxy.yml").read_text())
 RUNTIME = yaml.safe_load((ROOT / "meta" / "runtime.yml").read_text())
 MODULES = sorted(p.stem for p in (ROOT / "plugins" / "modules").glob("*.py") if p.stem != "__init__")
 # Host modules are action plugins that run PowerShell through the connection; the others run on the controller.
+# The collections of the `ansible` package: installed beside ansible-core in the venv's site-packages.
+SITE_COLLECTIONS = pathlib.Path(__import__("ansible").__file__).resolve().parents[1] / "ansible_collections"
 HOST_MODULES = [name for name in MODULES if (ROOT / "plugins" / "action" / (name + ".py")).is_file()]
 AWS_MODULES = [name for name in MODULES if name not in HOST_MODULES]
 # Modules announced for this release and already in meta/runtime.yml's action_groups; each must land in its group.
@@ -61,7 +63,7 @@ def collections_used():
         for name in set(re.findall(r"^\s*(?:from|import) ansible_collections\.(\w+)\.(\w+)", path.read_text(), re.M)):
             used.setdefault(".".join(name), []).append(str(path.relative_to(ROOT)))
     # Only names of real collections (those of the `ansible` package), not attribute chains such as result.summary.x.
-    site = pathlib.Path(__import__("ansible_collections").__path__[0])
+    site = SITE_COLLECTIONS
     return {name: files for name, files in used.items()
             if name not in ("ansible.builtin", "ecs_windows.task_iam") and (site / name.replace(".", "/")).is_dir()}
 
@@ -91,7 +93,7 @@ def test_dependency_ranges_admit_the_versions_every_lane_runs():
 
 def test_installed_dependencies_are_in_the_declared_ranges():
     """In this venv (each lane runs this test in its own): the `ansible` package's collections meet galaxy.yml."""
-    site = pathlib.Path(__import__("ansible_collections").__path__[0])
+    site = SITE_COLLECTIONS
     for name, spec in GALAXY["dependencies"].items():
         manifest = site / name.replace(".", "/") / "MANIFEST.json"
         version = json.loads(manifest.read_text())["collection_info"]["version"]
