@@ -10,9 +10,36 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_LOCAL_TEMP := $(CURDIR)/.ansible/tmp
 export ANSIBLE_HOME := $(CURDIR)/.ansible
 
-.PHONY: venv demo test unit pscheck lint sanity integration molecule bench clean
+.PHONY: venv lanes demo test unit pscheck lint sanity integration molecule bench changelog clean
 
 venv: $(STAMP)
+
+# The version lanes of `make test` (tests/lane.sh): each its own venv .venv-LANE from tests/requirements-LANE.txt,
+# rebuilt when that file or the simulator's packaging changes, on the Python tests/find-python.sh finds (pyenv first).
+# When there is none, tests/output/lanes/LANE.missing says so and the lane reports itself skipped.
+LANES := core2.17 core2.21
+LANE_NOTES := $(CURDIR)/tests/output/lanes
+LANE_PYTHON_RANGE_core2.17 := 3.11 3.11
+LANE_PYTHON_RANGE_core2.21 := 3.12
+lanes: $(foreach lane,$(LANES),$(CURDIR)/.venv-$(lane)/.installed)
+
+$(CURDIR)/.venv-%/.installed: tests/requirements-%.txt tests/simulator/pyproject.toml tests/find-python.sh
+	@mkdir -p $(LANE_NOTES) && rm -f $(LANE_NOTES)/$*.missing
+	@if ! py="$$(tests/find-python.sh $(LANE_PYTHON_RANGE_$*) 2>$(LANE_NOTES)/$*.find)"; then \
+	    echo "lane $*: $$(tail -1 $(LANE_NOTES)/$*.find)" | tee $(LANE_NOTES)/$*.missing; \
+	    rm -rf $(CURDIR)/.venv-$*; \
+	else \
+	    cat $(LANE_NOTES)/$*.find; \
+	    want="$$("$$py" -c 'import sys; print(sys.version.split()[0])')"; \
+	    have="$$($(CURDIR)/.venv-$*/bin/python -c 'import sys; print(sys.version.split()[0])' 2>/dev/null)"; \
+	    [ "$$want" = "$$have" ] || { rm -rf $(CURDIR)/.venv-$*; "$$py" -m venv $(CURDIR)/.venv-$*; } && \
+	    $(CURDIR)/.venv-$*/bin/python -m pip install -q --upgrade pip && \
+	    $(CURDIR)/.venv-$*/bin/python -m pip install -q -r tests/requirements-$*.txt && \
+	    $(CURDIR)/.venv-$*/bin/python -m pip install -q -e tests/simulator && \
+	    cp $(LANE_NOTES)/$*.find $(CURDIR)/.venv-$*/python-source && \
+	    touch $@; \
+	fi
+	@rm -f $(LANE_NOTES)/$*.find
 
 $(STAMP): tests/requirements-dev.txt requirements.txt tests/simulator/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,7 +53,7 @@ $(STAMP): tests/requirements-dev.txt requirements.txt tests/simulator/pyproject.
 demo: venv
 	$(BIN)/python tests/demo.py
 
-test: venv
+test: venv lanes
 	tests/run-all.sh
 
 unit: venv
@@ -52,5 +79,9 @@ molecule: venv
 bench: venv
 	$(BIN)/python tests/bench/bench.py
 
+# CHANGELOG.rst as antsibull-changelog makes it from changelogs/ for galaxy.yml's version (docs/release.md).
+changelog: venv
+	$(BIN)/python tests/changelog.py
+
 clean:
-	rm -rf $(VENV) .ansible .pytest_cache tests/output
+	rm -rf $(VENV) $(foreach lane,$(LANES),.venv-$(lane)) .ansible .pytest_cache tests/output

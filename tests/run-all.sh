@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Every test of the project (the body of `make test`): tests/run-all.sh
 #
-# Two lanes run side by side, because the simulator tests mostly wait (reboot downtimes, WinRM
-# round trips) while the linters mostly compute: the static checks (ansible-lint, ansible-test sanity)
-# in the background, the test suites in the foreground. Every step runs even when another failed;
-# each step's output is in tests/output/run-all/<step>.log (the foreground steps also stream it), and a
-# summary with the time of each step ends the run. Exits non-zero if any step failed. pytest exits 5
-# when it collects no test, and that counts as a failure.
+# Lanes run side by side, because the simulator tests mostly wait (reboot downtimes, WinRM round trips) while
+# the linters mostly compute. The main lane (.venv, ansible-core 2.19): the static checks (ansible-lint,
+# ansible-test sanity) in the background, the test suites in the foreground. The version lanes (tests/lane.sh:
+# core2.17 = the oldest supported ansible-core on Python 3.11, core2.21 = the newest on Python 3.12+, each in its
+# own venv) in the background too: sanity, units, ansible-lint and the integration scenarios of tests/matrix.txt.
+# Every step runs even when another failed; each step's output is in tests/output/run-all/<step>.log (a version
+# lane's in tests/output/run-all/<lane>/; the foreground steps also stream it), and a summary with the time of each
+# step and lane ends the run. Exits non-zero if any step failed. pytest exits 5 when it collects no test, and
+# that counts as a failure. LANES="core2.17" runs only that version lane; LANES="" none.
 #
-# Expects the dev venv (`make venv` creates it; VENV overrides its path).
+# Expects the dev venv and the lane venvs (`make venv lanes` creates them; VENV overrides the dev venv's path).
 set -uo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -52,8 +55,20 @@ started=$SECONDS
     "$venv/bin/python" tests/collection_path.py >/dev/null
     step "ansible-lint" ansible-lint
     step "ansible-test sanity" tests/sanity.sh
+    # antsibull-changelog lint, no hand-written "new module" entries, CHANGELOG.rst current (tests/changelog.py).
+    step "changelog" "$venv/bin/python" tests/changelog.py --check
 ) &
 background=$!
+
+lane_pids=()
+for lane in ${LANES-core2.17 core2.21}; do
+    (
+        start=$SECONDS
+        STATUS="$status" tests/lane.sh "$lane" >"$out/lane-$lane.log" 2>&1
+        echo "lane $lane (in all)|$?|$((SECONDS - start))" >>"$status"
+    ) &
+    lane_pids+=($!)
+done
 
 lane=foreground
 step "unit tests" "${pytest[@]}" tests/unit --ignore=tests/unit/test_powershell_static.py
@@ -65,17 +80,40 @@ step "simulator tests" "${pytest[@]}" tests/simulator/tests
 step "molecule" tests/molecule.sh
 
 wait "$background"
-for name in "ansible-lint" "ansible-test sanity"; do
+for name in "ansible-lint" "ansible-test sanity" "changelog"; do
     echo
     echo "=== $name (ran in the background; $out/${name// /_}.log)"
     cat "$out/${name// /_}.log"
 done
 
+for pid in "${lane_pids[@]}"; do
+    wait "$pid"
+done
+for lane in ${LANES-core2.17 core2.21}; do
+    echo
+    echo "=== lane $lane (ran in the background; $out/lane-$lane.log, step logs in $out/$lane/)"
+    cat "$out/lane-$lane.log"
+    # The closing lines of each step; the whole log of a step that failed.
+    while IFS='|' read -r name rc _seconds; do
+        case "$name" in "$lane "*) ;; *) continue ;; esac
+        step_log="$out/$lane/${name#"$lane "}.log"
+        step_log="${step_log// /_}"
+        [ -f "$step_log" ] || continue
+        echo "--- $name: $step_log"
+        if [ "$rc" = 0 ]; then tail -n 3 "$step_log"; else cat "$step_log"; fi
+    done <"$status"
+done
+
 echo
-echo "=== summary: $((SECONDS - started)) s in all (ansible-lint and sanity ran alongside the test suites)"
+echo "=== summary: $((SECONDS - started)) s in all (ansible-lint, sanity and the version lanes ran alongside the test suites)"
 failed=0
 while IFS='|' read -r name rc seconds; do
-    printf '%-28s %-7s %5ss\n' "$name" "$([ "$rc" -eq 0 ] && echo ok || echo "FAILED")" "$seconds"
-    [ "$rc" -eq 0 ] || failed=1
+    case "$rc" in
+        0) result=ok ;;
+        skipped) result=SKIPPED ;;
+        *) result=FAILED; failed=1 ;;
+    esac
+    printf '%-36s %-7s %5ss\n' "$name" "$result" "$seconds"
 done <"$status"
+grep -q '|skipped|' "$status" && echo "A version lane was SKIPPED: see its section above (no suitable Python; REQUIRE_LANES=1 makes that a failure)."
 exit $failed

@@ -77,4 +77,4 @@ for namespace in amazon ansible; do
 done
 
 cd "$dest"
-ansible-test sanity --venv --python "$python" --color no "$@"
+ansible-test "${ANSIBLE_TEST_COMMAND:-sanity}" --venv --python "$python" --color no "$@"

@@ -17,6 +17,7 @@ import json
 import os
 import pathlib
 import re
+import sys
 import zlib
 
 import jsonschema
@@ -25,6 +26,7 @@ from .clixml import error_clixml
 
 CONTRACT_ENV = "ECS_WINDOWS_SIM_CONTRACT"
 _CONTRACT_IN_REPO = pathlib.Path("plugins", "plugin_utils", "powershell", "contract.json")
+_COLLECTION = pathlib.Path("ansible_collections", "ecs_windows", "task_iam")
 _BATCH_LINE = re.compile(r"^\$EcsBatch\s*=\s*'([^']*)'[ \t]*$", re.MULTILINE | re.IGNORECASE)
 _INVOKE_LINE = re.compile(r"^Invoke-EcsBatch\s+-EncodedBatch\s+\$EcsBatch[ \t]*$", re.MULTILINE | re.IGNORECASE)
 _NOT_RECOGNIZED = ("The term '%s' is not recognized as the name of a cmdlet, function, script file, or operable "
@@ -53,12 +55,51 @@ class SimulatorBug(RuntimeError):
     """An emulation broke the contract (e.g. a result that violates its schema): fix the simulator."""
 
 
-def contract_path() -> pathlib.Path:
-    """contract.json of the collection this package sits in, or $ECS_WINDOWS_SIM_CONTRACT."""
+def _collection_roots() -> list[pathlib.Path]:
+    """Where Ansible looks for collections: its configured paths (ANSIBLE_COLLECTIONS_PATH, ansible.cfg) or, without
+    ansible-core in this Python, that variable and the default paths; then the ansible_collections on sys.path."""
+    try:
+        from ansible import constants  # pylint: disable=import-outside-toplevel
+        configured = [str(path) for path in constants.COLLECTIONS_PATHS]
+    except Exception:  # pylint: disable=broad-except  # no ansible-core here, or a broken ansible.cfg
+        configured = []
+        for name in ("ANSIBLE_COLLECTIONS_PATH", "ANSIBLE_COLLECTIONS_PATHS"):
+            configured += [part for part in os.environ.get(name, "").split(os.pathsep) if part]
+        home = os.environ.get("ANSIBLE_HOME", "~/.ansible")
+        configured += [os.path.join(home, "collections"), "/usr/share/ansible/collections"]
+    roots = [pathlib.Path(os.path.expanduser(path)) for path in configured]
+    roots += [pathlib.Path(entry) for entry in sys.path if entry and (pathlib.Path(entry) / "ansible_collections").is_dir()]
+    return list(dict.fromkeys(roots))
+
+
+def contract_candidates() -> list[tuple[str, pathlib.Path]]:
+    """Where the op contract may be, in order: $ECS_WINDOWS_SIM_CONTRACT alone when it is set; else the checkout this
+    package sits in (an editable install: the contract its emulations were written for), then the collection
+    ecs_windows.task_iam installed in each collections path Ansible searches."""
     override = os.environ.get(CONTRACT_ENV)
     if override:
-        return pathlib.Path(override)
-    return pathlib.Path(__file__).resolve().parents[3] / _CONTRACT_IN_REPO
+        return [("$" + CONTRACT_ENV, pathlib.Path(override))]
+    found = [("the repository this simulator was installed from",
+              pathlib.Path(__file__).resolve().parents[3] / _CONTRACT_IN_REPO)]
+    for root in _collection_roots():
+        found.append(("collections path %s" % root, root / _COLLECTION / _CONTRACT_IN_REPO))
+    return found
+
+
+def contract_path() -> pathlib.Path:
+    """The first candidate that exists (see contract_candidates), or $ECS_WINDOWS_SIM_CONTRACT as given."""
+    candidates = contract_candidates()
+    if candidates[0][0] == "$" + CONTRACT_ENV:
+        return candidates[0][1]
+    for _where, path in candidates:
+        if path.is_file():
+            return path
+    raise RuntimeError(
+        "cannot find the op contract of the collection ecs_windows.task_iam (%s); looked in:\n%s\n"
+        "Install the collection where Ansible finds it (ansible-galaxy collection install ecs_windows.task_iam or "
+        "its tarball), or set ANSIBLE_COLLECTIONS_PATH to the directory that holds ansible_collections/, or set %s "
+        "to the contract.json" % (_CONTRACT_IN_REPO, "\n".join("  %s: %s" % item for item in candidates), CONTRACT_ENV)
+    )
 
 
 @functools.lru_cache(maxsize=None)
