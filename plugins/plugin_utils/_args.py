@@ -13,11 +13,15 @@ FOR INTERNAL COLLECTION USE ONLY. Changes may be made in ANY release.
 from __future__ import annotations
 
 import importlib
+import re
 
 import yaml
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.errors import UnsupportedError
+
+# ansible-core before 2.18 words type errors with the class repr ("<class 'str'>"); later ones with the name.
+_CLASS_REPR = re.compile(r"<class '([A-Za-z_][A-Za-z0-9_.]*)'>")
 
 # Option keys of DOCUMENTATION that are also argument_spec keys; the rest (description, version_added...) is prose.
 _SPEC_KEYS = ("type", "elements", "choices", "default", "required", "aliases", "no_log", "apply_defaults")
@@ -91,7 +95,7 @@ def validate(action, documentation, args, **conditionals):
     booleans = ["%s must be an integer, got a boolean (%s)" % (name, str(args[name]).lower()) for name, entry in spec.items()
                 if entry["type"] == "int" and isinstance(args.get(name), bool)]
     result = ArgumentSpecValidator(spec, **conditionals).validate(dict(args))
-    messages = booleans + [error.msg for error in result.errors if not isinstance(error, UnsupportedError)]
+    messages = booleans + [_CLASS_REPR.sub(r"\1", error.msg) for error in result.errors if not isinstance(error, UnsupportedError)]
     if not messages:
         try:
             check_ranges(result.validated_parameters, {name: RANGES[name] for name in spec if name in RANGES})

@@ -34,7 +34,7 @@ AWS_MODULES = [name for name in MODULES if name not in HOST_MODULES]
 ANNOUNCED = {"instance": "host", "ecs_container_instance_info": "aws", "ecs_container_instance": "aws",
              "task_definition": "aws"}
 # Collections the code uses today that galaxy.yml does not declare, with what removes that use.
-BEING_REMOVED = {"community.aws": "roles/task_role, whose ecs_taskdefinition tasks the task_definition module replaces"}
+BEING_REMOVED: dict[str, str] = {}
 # Declared dependencies not used by the code yet, with what will use them.
 ANNOUNCED_USES = {"ansible.windows": "playbooks/rolling_reboot.yml (ansible.windows.win_reboot)"}
 
@@ -242,8 +242,6 @@ def test_missing_collections_refuses_a_bad_name(tmp_path):
     assert run.rc != 0 and "'amazon' is not a collection name (namespace.name)" in " ".join((run.stdout + run.stderr).split()), run
 
 
-@pytest.mark.xfail(strict=True, reason="needs the task_role change in the ecosystem helper's report: the check "
-                                       "task before an include_tasks of the AWS tasks")
 def test_register_task_without_amazon_aws_says_what_to_install(tmp_path):
     variables = {"task_role_name": "web-task", "task_role_family": "web", "task_role_region": "eu-west-1",
                  "task_role_containers": [{"name": "web", "image": "mcr.microsoft.com/windows/servercore/iis"}]}

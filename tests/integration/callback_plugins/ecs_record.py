@@ -29,11 +29,14 @@ class CallbackModule(CallbackBase):
         path = os.environ.get("ECS_RECORD_FILE")
         if not path:
             return
-        payload = result.result if hasattr(type(result), "result") else result._result
+        # TaskResult's public host, task and result exist from ansible-core 2.19; before, only the private ones.
+        public = hasattr(type(result), "result")
+        payload = result.result if public else result._result
+        host, task = (result.host, result.task) if public else (result._host, result._task)
         entry = {
-            "host": result.host.get_name(),
-            "task": result.task.get_name(),
-            "action": result.task.action,
+            "host": host.get_name(),
+            "task": task.get_name(),
+            "action": task.action,
             "status": status,
             "result": {key: value for key, value in payload.items() if not key.startswith("_ansible")},
         }
