@@ -39,8 +39,8 @@ def test_host_build_edition_and_identity(tmp_path, preset, build, caption):
     assert facts["host"]["hostname"] == "ECS-SIM-001"
     assert (facts["host"]["os_caption"], facts["host"]["os_version"]) == (caption, "10.0.%d" % build)
     assert (facts["host"]["build"], facts["host"]["edition"]) == (build, "Full")
-    # The simulated hosts are no EC2 instances: IMDS does not answer.
-    assert facts["identity"] == {"ec2_instance_id": None, "error": "IMDS token: Unable to connect to the remote server"}
+    # Through the simulated IMDSv2 (a token, then the instance id).
+    assert facts["identity"]["error"] is None and re.fullmatch(r"i-0[0-9a-f]{16}", facts["identity"]["ec2_instance_id"])
 
 
 def test_core_edition(tmp_path):

@@ -7,8 +7,9 @@ import binascii
 import hashlib
 import json
 import re
+import time
 
-from .. import ecstools, endpoints, model
+from .. import agent_tasks, ecstools, endpoints, imds, model
 from . import _prelude
 
 BOOT_SCRIPT = r"C:\ProgramData\Amazon\ECS\ecs_windows.task_iam\recover-credential-proxy.ps1"
@@ -164,17 +165,42 @@ def _containers(state: dict, detail: str) -> tuple[list | None, str | None]:
     return found, None
 
 
+# Get-EcsProbeCredentialRequests's pattern: time, status, source, "path", "user agent", task ARN, event.
+_AUDIT = re.compile(r'^(\S+) (\d{3}) \S+ "[^"]*" "[^"]*" (arn:\S+) (\S+) ')
+AUDIT_TAIL = 2000
+
+
+def _credential_requests(state: dict) -> dict:
+    """The last credential request of each task ARN in the tail of the audit log."""
+    last = {}
+    for line in agent_tasks.audit_log_lines(state)[-AUDIT_TAIL:]:
+        match = _AUDIT.match(line)
+        if match:
+            last[match.group(3)] = {"time": match.group(1), "status": int(match.group(2)), "event": match.group(4)}
+    return last
+
+
 def _tasks(state: dict) -> tuple[list | None, str | None]:
-    """GET /v1/tasks: the tasks of the running containers (their ARN label)."""
-    if not endpoints.introspection_listening(state):
-        return None, "http://127.0.0.1:51678/v1/tasks: %s" % endpoints.REFUSED
-    tasks = {}
-    for container in state["containers"]:
-        arn = container["labels"].get("com.amazonaws.ecs.task-arn")
-        if arn and arn not in tasks:
-            tasks[arn] = {"arn": arn, "family": container["labels"].get("com.amazonaws.ecs.task-definition-family"),
-                          "version": "1", "known_status": "RUNNING", "desired_status": "RUNNING", "last_credentials": None}
-    return list(tasks.values()), None
+    """GET /v1/tasks (the agent's TasksResponse) with each task's last credential request from the audit log."""
+    answer = agent_tasks.tasks_response(state)
+    if not answer["reachable"]:
+        return None, "http://127.0.0.1:51678/v1/tasks: %s" % answer["error"]
+    requests = _credential_requests(state)
+    return [{"arn": t["Arn"], "family": t["Family"], "version": str(t["Version"]), "known_status": t["KnownStatus"],
+             "desired_status": t["DesiredStatus"], "last_credentials": requests.get(t["Arn"])}
+            for t in answer["body"]["Tasks"]], None
+
+
+def _identity(state: dict) -> dict:
+    """Get-EcsProbeIdentity: an IMDSv2 session token, then the instance id."""
+    now = time.time()
+    status, token = imds.answer(state, "PUT", "/latest/api/token", {"X-aws-ec2-metadata-token-ttl-seconds": "60"}, now)
+    if status != 200:
+        return {"ec2_instance_id": None, "error": "IMDS token: HTTP %d" % status}
+    status, body = imds.answer(state, "GET", "/latest/meta-data/instance-id", {"X-aws-ec2-metadata-token": token}, now)
+    if status != 200 or not re.fullmatch(r"i-[0-9a-f]+", body or ""):
+        return {"ec2_instance_id": None, "error": "IMDS instance-id: HTTP %d" % status}
+    return {"ec2_instance_id": body, "error": None}
 
 
 def run(state: dict, args: dict) -> dict:
@@ -203,9 +229,7 @@ def run(state: dict, args: dict) -> dict:
             "hostname": state["name"].upper(), "os_caption": state["os"]["caption"], "os_version": state["os"]["version"],
             "build": model.os_build(state), "edition": "Core" if model.os_core(state) else "Full",
             "boot_id": boot_id, "boot_time": boot_time}),
-        "identity": section("identity", {"ec2_instance_id": state.get("ec2_instance_id"),
-                                         "error": None if state.get("ec2_instance_id") else
-                                         "IMDS token: Unable to connect to the remote server"}),
+        "identity": section("identity", _identity(state)),
         "ecstools": section("modules", {"present": state["ecstools"]["present"], "version": state["ecstools"]["version"]}),
         "hyperv_powershell": state["hyperv_powershell"],
         "agent": section("agent", {"installed": version is not None, "version": version,
