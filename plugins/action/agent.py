@@ -26,9 +26,10 @@ def agent_report(facts, applied):
 
 
 class ActionModule(EcsAction):
-
     DOCUMENTATION = DOCUMENTATION
-    ARG_CONDITIONALS = {"required_if": [("state", "present", ["cluster"]), ("install_ecstools", True, ["ecstools_region"])]}
+    ARG_CONDITIONALS = {
+        "required_if": [("state", "present", ["cluster"]), ("install_ecstools", True, ["ecstools_region"])]
+    }
 
     def check_args(self, params):
         return _plan_agent.check_args(params)

@@ -22,7 +22,6 @@ def failed_containers(entries):
 
 
 class ActionModule(EcsAction):
-
     DOCUMENTATION = DOCUMENTATION
 
     def check_args(self, params):
@@ -44,5 +43,7 @@ class ActionModule(EcsAction):
         result = self.converge(params, runner)
         failed = failed_containers(result["containers"])
         if failed:
-            raise HostStateError("%d selected container(s) could not be routed: %s" % (len(failed), "; ".join(failed)), **result)
+            raise HostStateError(
+                "%d selected container(s) could not be routed: %s" % (len(failed), "; ".join(failed)), **result
+            )
         return result

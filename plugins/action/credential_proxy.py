@@ -22,7 +22,6 @@ def proxy_report(facts, plan):
 
 
 class ActionModule(EcsAction):
-
     DOCUMENTATION = DOCUMENTATION
 
     def check_args(self, params):
@@ -33,8 +32,12 @@ class ActionModule(EcsAction):
 
     def refusal_result(self, params, facts, exc):
         diagnosis = _proxy.diagnose(facts)
-        return dict(super().refusal_result(params, facts, exc), cause=exc.problems[0]["code"], reason=diagnosis.reason,
-                    repaired=False)
+        return dict(
+            super().refusal_result(params, facts, exc),
+            cause=exc.problems[0]["code"],
+            reason=diagnosis.reason,
+            repaired=False,
+        )
 
     def report(self, params, facts, plan, applied):
         return proxy_report(facts, plan)

@@ -15,9 +15,10 @@ from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils._action impor
 
 
 class ActionModule(EcsAction):
-
     DOCUMENTATION = DOCUMENTATION
-    ARG_CONDITIONALS = {"required_if": [("state", "present", ["cluster"]), ("install_ecstools", True, ["ecstools_region"])]}
+    ARG_CONDITIONALS = {
+        "required_if": [("state", "present", ["cluster"]), ("install_ecstools", True, ["ecstools_region"])]
+    }
 
     def check_args(self, params):
         return _plan_instance.check_args(params)

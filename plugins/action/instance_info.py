@@ -13,7 +13,6 @@ from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils._action impor
 
 
 class ActionModule(EcsAction):
-
     DOCUMENTATION = DOCUMENTATION
     OPTIMISTIC = True
 

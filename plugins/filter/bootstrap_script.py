@@ -68,9 +68,7 @@ $gateway = (Get-NetRoute | Where-Object -FilterScript { $_.DestinationPrefix -eq
     Sort-Object -Property RouteMetric | Select-Object -Property NextHop -First 1).NextHop
 $ifIndex = (Get-NetAdapter -InterfaceDescription 'Hyper-V Virtual Ethernet*' | Sort-Object | Select-Object -Property ifIndex -First 1).ifIndex
 New-NetRoute -DestinationPrefix '169.254.170.2/32' -InterfaceIndex $ifIndex -NextHop $gateway -PolicyStore ActiveStore # credentials API"""
-_POWERSHELL_IMDS = (
-    "New-NetRoute -DestinationPrefix '169.254.169.254/32' -InterfaceIndex $ifIndex -NextHop $gateway -PolicyStore ActiveStore # metadata API"
-)
+_POWERSHELL_IMDS = "New-NetRoute -DestinationPrefix '169.254.169.254/32' -InterfaceIndex $ifIndex -NextHop $gateway -PolicyStore ActiveStore # metadata API"
 
 _CMD_HEAD = """REM IAM roles for tasks: reach the ECS credential endpoint through the container's default gateway.
 for /f "tokens=1" %i in ('netsh interface ipv4 show interfaces ^| findstr /x /r ".*vEthernet.*"') do set interface=%i
@@ -85,7 +83,9 @@ def bootstrap_script(language, imds=True, batch=False):
     """The AWS container bootstrap script in PowerShell or cmd form (see DOCUMENTATION)."""
     for name, value in (("imds", imds), ("batch", batch)):
         if not isinstance(value, bool):
-            raise AnsibleFilterError("ecs_windows.task_iam.bootstrap_script: %s must be a boolean, got %r" % (name, value))
+            raise AnsibleFilterError(
+                "ecs_windows.task_iam.bootstrap_script: %s must be a boolean, got %r" % (name, value)
+            )
     if language == "powershell":
         if batch:
             raise AnsibleFilterError("ecs_windows.task_iam.bootstrap_script: batch applies to 'cmd' only")
@@ -95,7 +95,9 @@ def bootstrap_script(language, imds=True, batch=False):
         if batch:
             text = re.sub(r"%i(?!\w)", "%%i", text).replace("\n", "\r\n")
         return text
-    raise AnsibleFilterError("ecs_windows.task_iam.bootstrap_script: the input must be 'powershell' or 'cmd', got %r" % (language,))
+    raise AnsibleFilterError(
+        "ecs_windows.task_iam.bootstrap_script: the input must be 'powershell' or 'cmd', got %r" % (language,)
+    )
 
 
 class FilterModule(object):

@@ -15,10 +15,15 @@ def _one_line(text) -> str:
 def findings_message(result, prefix="the host is not healthy") -> str:
     """'<prefix>: [code] message. Fix: fix | ...' for the findings of a host module's result."""
     if not isinstance(result, dict):
-        raise AnsibleFilterError("findings_message expects the registered result of a host module, got %s" % type(result).__name__)
+        raise AnsibleFilterError(
+            "findings_message expects the registered result of a host module, got %s" % type(result).__name__
+        )
     if result.get("unreachable") or "findings" not in result:
         return "%s: %s" % (prefix, _one_line(result.get("msg")) or "the module returned no findings")
-    parts = ["[%s] %s. Fix: %s" % (f.get("code"), _one_line(f.get("message")), _one_line(f.get("fix"))) for f in result["findings"]]
+    parts = [
+        "[%s] %s. Fix: %s" % (f.get("code"), _one_line(f.get("message")), _one_line(f.get("fix")))
+        for f in result["findings"]
+    ]
     return "%s: %s" % (prefix, " | ".join(parts) or "no finding")
 
 
@@ -30,8 +35,10 @@ def recover_outcome(probe, repair=None) -> str:
         return "not checked: the host left the play before the repair"
     if result.get("unreachable"):
         if result.get("response_lost"):
-            return ("repair sent, outcome unknown: the connection was lost after the repair was sent (%s); run verify to see "
-                    "the host's state" % _one_line(result.get("msg")))
+            return (
+                "repair sent, outcome unknown: the connection was lost after the repair was sent (%s); run verify to see "
+                "the host's state" % _one_line(result.get("msg"))
+            )
         return "unreachable: %s" % _one_line(result.get("msg"))
     if result.get("repaired"):
         return "repaired (cause: %s)" % result.get("cause")
@@ -40,7 +47,10 @@ def recover_outcome(probe, repair=None) -> str:
     others = [f for f in result.get("findings") or []]
     if others:
         first = others[0]
-        return "not repaired by recover: %s (fix: %s)" % (", ".join(f["code"] for f in others), _one_line(first.get("fix")))
+        return "not repaired by recover: %s (fix: %s)" % (
+            ", ".join(f["code"] for f in others),
+            _one_line(first.get("fix")),
+        )
     return "healthy, nothing to repair"
 
 

@@ -59,8 +59,11 @@ UNREACHABLE_FIX = (
 ERROR_FIX = "Run verify again with -vvv to see the WinRM command and its output."
 # The pseudo findings of hosts that could not be checked, for the summary by finding.
 _NOT_CHECKED = {
-    "unreachable": ("the host did not answer over WinRM", UNREACHABLE_FIX,
-                    "ansible-playbook ecs_windows.task_iam.verify"),
+    "unreachable": (
+        "the host did not answer over WinRM",
+        UNREACHABLE_FIX,
+        "ansible-playbook ecs_windows.task_iam.verify",
+    ),
     "error": ("instance_info failed on the host", ERROR_FIX, "ansible-playbook ecs_windows.task_iam.verify -vvv"),
 }
 _HEADLINE_MAX = 240
@@ -70,9 +73,17 @@ _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\"()\[\]\\]+)")
 _ENDPOINT = re.compile(r"host='([^']+)', port=(\d+)")
 _ATTEMPTS = re.compile(r"failed (\d+) times")
 _KNOWN_REASONS = (
-    "certificate verify failed", "credentials were rejected", "unauthorized", "read timed out",
-    "connection timed out", "timed out", "name or service not known", "no route to host",
-    "connection reset by peer", "connection refused", "connection aborted",
+    "certificate verify failed",
+    "credentials were rejected",
+    "unauthorized",
+    "read timed out",
+    "connection timed out",
+    "timed out",
+    "name or service not known",
+    "no route to host",
+    "connection reset by peer",
+    "connection refused",
+    "connection aborted",
 )
 
 
@@ -109,7 +120,7 @@ def readable_error(msg: Any) -> tuple[str, str]:
         lowered = flat.lower()
         reason = next((known for known in _KNOWN_REASONS if known in lowered), None)
     if reason is None:
-        headline = flat if len(flat) <= _HEADLINE_MAX else flat[:_HEADLINE_MAX - 1].rstrip() + "\u2026"
+        headline = flat if len(flat) <= _HEADLINE_MAX else flat[: _HEADLINE_MAX - 1].rstrip() + "\u2026"
     else:
         where = []
         endpoints = _ENDPOINT.findall(flat)
@@ -146,8 +157,9 @@ def host_row(host: str, result: Any) -> dict:
     if result is None:
         result = {"unreachable": True, "msg": "the host was not checked (it left the play before verify ran)"}
     if not isinstance(result, dict):
-        raise AnsibleFilterError("fleet_report: the result of %s must be a dict, got %s"
-                                 % (host, type(result).__name__))
+        raise AnsibleFilterError(
+            "fleet_report: the result of %s must be a dict, got %s" % (host, type(result).__name__)
+        )
     row = {
         "host": host,
         "health": "healthy",
@@ -166,24 +178,49 @@ def host_row(host: str, result: Any) -> dict:
     }
     if result.get("unreachable"):
         headline, detail = readable_error(result.get("msg"))
-        row.update(health="unreachable", cause=headline or "unreachable", cause_detail=detail,
-                   fix=UNREACHABLE_FIX, next_step=_NOT_CHECKED["unreachable"][2])
+        row.update(
+            health="unreachable",
+            cause=headline or "unreachable",
+            cause_detail=detail,
+            fix=UNREACHABLE_FIX,
+            next_step=_NOT_CHECKED["unreachable"][2],
+        )
     elif result.get("failed") or "healthy" not in result:
         headline, detail = readable_error(result.get("msg"))
-        row.update(health="error", cause=headline or "instance_info returned no result", cause_detail=detail,
-                   fix=ERROR_FIX, next_step=_NOT_CHECKED["error"][2])
+        row.update(
+            health="error",
+            cause=headline or "instance_info returned no result",
+            cause_detail=detail,
+            fix=ERROR_FIX,
+            next_step=_NOT_CHECKED["error"][2],
+        )
     elif not result["healthy"] or result.get("findings"):
         details = [
-            {"code": _one_line(f.get("code")) or "unknown", "message": _one_line(f.get("message")),
-             "fix": _block(f.get("fix"))}
-            for f in result.get("findings") or [] if isinstance(f, dict)
+            {
+                "code": _one_line(f.get("code")) or "unknown",
+                "message": _one_line(f.get("message")),
+                "fix": _block(f.get("fix")),
+            }
+            for f in result.get("findings") or []
+            if isinstance(f, dict)
         ]
         if not details:
-            details = [{"code": "unknown", "message": "instance_info reported the host unhealthy without a finding",
-                        "fix": ERROR_FIX}]
+            details = [
+                {
+                    "code": "unknown",
+                    "message": "instance_info reported the host unhealthy without a finding",
+                    "fix": ERROR_FIX,
+                }
+            ]
         first = min(details, key=lambda f: _RANK.get(f["code"], _UNKNOWN_RANK))
-        row.update(health="broken", findings=[f["code"] for f in details], details=details,
-                   cause=first["message"], fix=first["fix"], next_step=_step(first["code"]))
+        row.update(
+            health="broken",
+            findings=[f["code"] for f in details],
+            details=details,
+            cause=first["message"],
+            fix=first["fix"],
+            next_step=_step(first["code"]),
+        )
     row["summary"] = _summary(row)
     return row
 
@@ -215,13 +252,25 @@ def _by_finding(rows: list) -> list:
             group = groups.get(code)
             if group is None:
                 next_step = _NOT_CHECKED[code][2] if code in _NOT_CHECKED and row["health"] == code else _step(code)
-                group = groups[code] = {"code": code, "next_step": next_step, "message": finding["message"],
-                                        "example_host": row["host"], "hosts": [], "fixes": {}}
+                group = groups[code] = {
+                    "code": code,
+                    "next_step": next_step,
+                    "message": finding["message"],
+                    "example_host": row["host"],
+                    "hosts": [],
+                    "fixes": {},
+                }
             group["hosts"].append(row["host"])
             group["fixes"].setdefault(finding["fix"], []).append(row["host"])
-    ordered = sorted(groups.values(), key=lambda g: (
-        0 if g["code"] == "unreachable" else 1 if g["code"] == "error" else 2,
-        _RANK.get(g["code"], _UNKNOWN_RANK), -len(g["hosts"]), g["code"]))
+    ordered = sorted(
+        groups.values(),
+        key=lambda g: (
+            0 if g["code"] == "unreachable" else 1 if g["code"] == "error" else 2,
+            _RANK.get(g["code"], _UNKNOWN_RANK),
+            -len(g["hosts"]),
+            g["code"],
+        ),
+    )
     for group in ordered:
         group["count"] = len(group["hosts"])
         fixes = sorted(group["fixes"].items(), key=lambda item: -len(item[1]))
@@ -231,8 +280,14 @@ def _by_finding(rows: list) -> list:
 
 def _ecs_summary(rows: list) -> dict:
     statuses: dict = {}
-    summary = {"status": statuses, "agent_disconnected": 0, "quarantined": 0, "running_tasks": 0,
-               "pending_tasks": 0, "without_ecs_view": 0}
+    summary = {
+        "status": statuses,
+        "agent_disconnected": 0,
+        "quarantined": 0,
+        "running_tasks": 0,
+        "pending_tasks": 0,
+        "without_ecs_view": 0,
+    }
     for row in rows:
         ecs = row["ecs"]
         if ecs is None:
@@ -250,15 +305,20 @@ def _ecs_summary(rows: list) -> dict:
 def fleet_report(results: Any, target: str = "windows_ecs", generated: str | None = None) -> dict:
     """The fleet report from a mapping inventory host -> registered instance_info result."""
     if not isinstance(results, dict):
-        raise AnsibleFilterError("fleet_report expects a dict of host -> instance_info result, got %s"
-                                 % type(results).__name__)
+        raise AnsibleFilterError(
+            "fleet_report expects a dict of host -> instance_info result, got %s" % type(results).__name__
+        )
     rows = [host_row(host, result) for host, result in results.items()]
     rows.sort(key=lambda r: (_HEALTH_ORDER.index(r["health"]), r["host"]))
     counts = dict((health, 0) for health in _HEALTH_ORDER)
     for row in rows:
         counts[row["health"]] += 1
     text = "%d hosts: %d healthy, %d broken, %d unreachable" % (
-        len(rows), counts["healthy"], counts["broken"], counts["unreachable"])
+        len(rows),
+        counts["healthy"],
+        counts["broken"],
+        counts["unreachable"],
+    )
     if counts["error"]:
         text += ", %d failed to answer" % counts["error"]
     summary = dict(counts, hosts=len(rows), text=text)
@@ -268,8 +328,14 @@ def fleet_report(results: Any, target: str = "windows_ecs", generated: str | Non
     else:
         for row in rows:
             del row["ecs"]
-    return {"target": target, "generated": generated, "summary": summary, "ecs_view": ecs_view,
-            "findings": _by_finding(rows), "hosts": rows}
+    return {
+        "target": target,
+        "generated": generated,
+        "summary": summary,
+        "ecs_view": ecs_view,
+        "findings": _by_finding(rows),
+        "hosts": rows,
+    }
 
 
 def _check_report(report: Any, name: str) -> dict:
@@ -279,6 +345,7 @@ def _check_report(report: Any, name: str) -> dict:
 
 
 # --- Markdown ---------------------------------------------------------------------------------------------------
+
 
 def _md(text: Any) -> str:
     """Text for Markdown: `<cluster>` must not vanish as an HTML tag."""
@@ -319,30 +386,46 @@ def fleet_report_markdown(report: Any) -> str:
     lines = [
         "# Fleet report: IAM roles for tasks on Windows ECS container instances",
         "",
-        "Target %s, generated %s by `ecs_windows.task_iam.verify`." % (
-            _code(report["target"]), _md(report["generated"]) or "-"),
+        "Target %s, generated %s by `ecs_windows.task_iam.verify`."
+        % (_code(report["target"]), _md(report["generated"]) or "-"),
         "",
         "**%s.**" % _md(report["summary"]["text"]),
     ]
     if ecs_view:
         ecs = report["summary"]["ecs"]
         statuses = ", ".join("%d %s" % (n, _md(status)) for status, n in sorted(ecs["status"].items()))
-        lines += ["", "ECS: %s; %d agents disconnected, %d quarantined, %d tasks running, %d pending%s." % (
-            statuses or "no container instance found", ecs["agent_disconnected"], ecs["quarantined"],
-            ecs["running_tasks"], ecs["pending_tasks"],
-            "; %d hosts without the ECS view" % ecs["without_ecs_view"] if ecs["without_ecs_view"] else "")]
+        lines += [
+            "",
+            "ECS: %s; %d agents disconnected, %d quarantined, %d tasks running, %d pending%s."
+            % (
+                statuses or "no container instance found",
+                ecs["agent_disconnected"],
+                ecs["quarantined"],
+                ecs["running_tasks"],
+                ecs["pending_tasks"],
+                "; %d hosts without the ECS view" % ecs["without_ecs_view"] if ecs["without_ecs_view"] else "",
+            ),
+        ]
     groups = report.get("findings") or []
     if groups:
         lines += ["", "## By finding"]
         for group in groups:
             plural = "" if group["count"] == 1 else "s"
-            lines += ["", "### %s: %d host%s" % (_code(group["code"]), group["count"], plural),
-                      "", "Next step: %s. On %s: %s" % (_code(group["next_step"]), _code(group["example_host"]),
-                                                        _md(group["message"]) or "-"),
-                      "", "Hosts: %s" % ", ".join(_code(host) for host in group["hosts"])]
+            lines += [
+                "",
+                "### %s: %d host%s" % (_code(group["code"]), group["count"], plural),
+                "",
+                "Next step: %s. On %s: %s"
+                % (_code(group["next_step"]), _code(group["example_host"]), _md(group["message"]) or "-"),
+                "",
+                "Hosts: %s" % ", ".join(_code(host) for host in group["hosts"]),
+            ]
             for variant in group["fixes"]:
-                intro = "Fix" if len(group["fixes"]) == 1 else "Fix for %s" % ", ".join(
-                    _code(host) for host in variant["hosts"])
+                intro = (
+                    "Fix"
+                    if len(group["fixes"]) == 1
+                    else "Fix for %s" % ", ".join(_code(host) for host in variant["hosts"])
+                )
                 if group["code"] in _NOT_CHECKED:
                     lines += ["", "%s: %s" % (intro, _md(variant["fix"]))]
                 else:
@@ -352,8 +435,14 @@ def fleet_report_markdown(report: Any) -> str:
         header += ["ECS status", "Agent connected", "Tasks running / pending", "Quarantined"]
     lines += ["", "## Hosts", "", "| %s |" % " | ".join(header), "|%s" % ("---|" * len(header))]
     for row in report["hosts"]:
-        cells = [_cell(row["host"]), row["health"], _cell(", ".join(row["findings"])), _cell(row["cause"]),
-                 _code(row["next_step"], cell=True) if row["next_step"] else "-", _heals_at_boot(row)]
+        cells = [
+            _cell(row["host"]),
+            row["health"],
+            _cell(", ".join(row["findings"])),
+            _cell(row["cause"]),
+            _code(row["next_step"], cell=True) if row["next_step"] else "-",
+            _heals_at_boot(row),
+        ]
         if ecs_view:
             cells += [_cell(value) for value in ecs_cells(row)]
         lines.append("| %s |" % " | ".join(cells))

@@ -90,28 +90,37 @@ def _matches(pattern, value) -> bool:
 def _iam_problems(v: dict) -> list[str]:
     problems = []
     if not _matches(_ROLE_NAME_RE, v.get("task_role_name")):
-        problems.append("task_role_name %s is not an IAM role name: 1 to 64 letters, digits and +=,.@_-"
-                        % _show(v.get("task_role_name")))
+        problems.append(
+            "task_role_name %s is not an IAM role name: 1 to 64 letters, digits and +=,.@_-"
+            % _show(v.get("task_role_name"))
+        )
     if not _matches(_PATH_RE, v.get("task_role_path")):
-        problems.append("task_role_path %s must be / or start and end with / (for example /ecs/)"
-                        % _show(v.get("task_role_path")))
+        problems.append(
+            "task_role_path %s must be / or start and end with / (for example /ecs/)" % _show(v.get("task_role_path"))
+        )
     if not _matches(_REGION_RE, v.get("task_role_region")):
-        problems.append("task_role_region %s is not an AWS region such as eu-west-1: set task_role_region or AWS_REGION"
-                        % _show(v.get("task_role_region")))
+        problems.append(
+            "task_role_region %s is not an AWS region such as eu-west-1: set task_role_region or AWS_REGION"
+            % _show(v.get("task_role_region"))
+        )
     account = v.get("task_role_account_id")
     if account is not None and not _matches(_ACCOUNT_RE, str(account)):
         problems.append("task_role_account_id %s must be a 12-digit AWS account ID" % _show(account))
     execution_name = v.get("task_role_execution_role_name")
     if v.get("task_role_execution_role_arn") is not None and execution_name is not None:
-        problems.append("task_role_execution_role_arn and task_role_execution_role_name are mutually exclusive: "
-                        "set one")
+        problems.append(
+            "task_role_execution_role_arn and task_role_execution_role_name are mutually exclusive: set one"
+        )
     if execution_name is not None and not _matches(_ROLE_NAME_RE, execution_name):
         problems.append("task_role_execution_role_name %s is not an IAM role name" % _show(execution_name))
     policies = list(v.get("task_role_managed_policies") or [])
     if execution_name is not None:
         policies += list(v.get("task_role_execution_role_managed_policies") or [])
-    problems.extend("managed policy %s is not a policy ARN (arn:aws:iam::aws:policy/<name>)" % p
-                    for p in policies if not _matches(_POLICY_ARN_RE, p))
+    problems.extend(
+        "managed policy %s is not a policy ARN (arn:aws:iam::aws:policy/<name>)" % p
+        for p in policies
+        if not _matches(_POLICY_ARN_RE, p)
+    )
     inline = v.get("task_role_inline_policies") or {}
     if not isinstance(inline, dict):
         problems.append("task_role_inline_policies must be a dictionary: policy name to policy document")
@@ -143,8 +152,10 @@ def task_role_problems(variables):
     if undefined is not None:
         return undefined
     if not isinstance(variables, dict):
-        raise AnsibleFilterError("ecs_windows.task_iam.task_role_problems: expects the role's variables as a "
-                                 "dictionary, got %s" % type(variables).__name__)
+        raise AnsibleFilterError(
+            "ecs_windows.task_iam.task_role_problems: expects the role's variables as a "
+            "dictionary, got %s" % type(variables).__name__
+        )
     return _iam_problems(variables) + definition_problems(_request(variables), _ROLE_NAMES)
 
 

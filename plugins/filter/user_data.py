@@ -136,7 +136,19 @@ from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils._pwsh_quote i
 
 # Log drivers the ECS agent knows (ECS_AVAILABLE_LOGGING_DRIVERS).
 LOGGING_DRIVERS = frozenset(
-    ("awsfirelens", "awslogs", "fluentd", "gelf", "journald", "json-file", "logentries", "none", "splunk", "sumologic", "syslog")
+    (
+        "awsfirelens",
+        "awslogs",
+        "fluentd",
+        "gelf",
+        "journald",
+        "json-file",
+        "logentries",
+        "none",
+        "splunk",
+        "sumologic",
+        "syslog",
+    )
 )
 # What the agent needs to bypass the proxy: IMDS, the credential endpoint, the Docker pipe.
 NO_PROXY_REQUIRED = ("169.254.169.254", "169.254.170.2", "\\\\.\\pipe\\docker_engine")
@@ -231,8 +243,10 @@ def _proxy_url(name, value):
         parts = urlsplit(value)
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
-        _fail("%s is not a valid URL: its port is not a number from 0 to 65535, or its IPv6 address is malformed "
-              "(percent-encode '/', '?' and '#' in a user name or password)" % name)
+        _fail(
+            "%s is not a valid URL: its port is not a number from 0 to 65535, or its IPv6 address is malformed "
+            "(percent-encode '/', '?' and '#' in a user name or password)" % name
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         _fail("%s must be an http:// or https:// URL with a host, e.g. http://proxy.example.com:3128" % name)
     return value
@@ -301,7 +315,10 @@ def user_data(
             _fail("logging_drivers is empty: name at least one driver, or omit it to keep the agent's default")
         unknown = [d for d in logging_drivers if d not in LOGGING_DRIVERS]
         if unknown:
-            _fail("logging_drivers: unknown driver(s) %s; known: %s" % (", ".join(map(repr, unknown)), ", ".join(sorted(LOGGING_DRIVERS))))
+            _fail(
+                "logging_drivers: unknown driver(s) %s; known: %s"
+                % (", ".join(map(repr, unknown)), ", ".join(sorted(LOGGING_DRIVERS)))
+            )
         logging_drivers = list(dict.fromkeys(logging_drivers))
     for name, value in (
         ("enable_task_eni", enable_task_eni),
@@ -314,15 +331,27 @@ def user_data(
         _bool(name, value)
     routes = None
     if awsvpc_additional_local_routes is not None:
-        routes = [_cidr("awsvpc_additional_local_routes", r) for r in _list_of_str("awsvpc_additional_local_routes", awsvpc_additional_local_routes)]
-    for name, value in (("awsvpc_block_imds", awsvpc_block_imds), ("awsvpc_additional_local_routes", routes is not None)):
+        routes = [
+            _cidr("awsvpc_additional_local_routes", r)
+            for r in _list_of_str("awsvpc_additional_local_routes", awsvpc_additional_local_routes)
+        ]
+    for name, value in (
+        ("awsvpc_block_imds", awsvpc_block_imds),
+        ("awsvpc_additional_local_routes", routes is not None),
+    ):
         if value and not enable_task_eni:
             _fail("%s applies to awsvpc tasks only: set enable_task_eni=true as well" % name)
-    if isinstance(initialize_attempts, bool) or not isinstance(initialize_attempts, int) or not 1 <= initialize_attempts <= 10:
+    if (
+        isinstance(initialize_attempts, bool)
+        or not isinstance(initialize_attempts, int)
+        or not 1 <= initialize_attempts <= 10
+    ):
         _fail("initialize_attempts must be an integer from 1 to 10, got %r" % (initialize_attempts,))
 
     if http_proxy is None and (https_proxy is not None or no_proxy is not None):
-        _fail("%s needs http_proxy: set http_proxy as well" % ("https_proxy" if https_proxy is not None else "no_proxy"))
+        _fail(
+            "%s needs http_proxy: set http_proxy as well" % ("https_proxy" if https_proxy is not None else "no_proxy")
+        )
     settings = []
     if http_proxy is not None:
         settings.append(("HTTP_PROXY", _proxy_url("http_proxy", http_proxy)))
@@ -332,7 +361,9 @@ def user_data(
         for entry in extra:
             if not entry or "," in entry:
                 _fail("no_proxy entry %r must be one non-empty host, domain or CIDR (no commas)" % entry)
-        settings.append(("NO_PROXY", ",".join(list(NO_PROXY_REQUIRED) + [e for e in extra if e not in NO_PROXY_REQUIRED])))
+        settings.append(
+            ("NO_PROXY", ",".join(list(NO_PROXY_REQUIRED) + [e for e in extra if e not in NO_PROXY_REQUIRED]))
+        )
     if awslogs_executionrole_override:
         settings.append(("ECS_ENABLE_AWSLOGS_EXECUTIONROLE_OVERRIDE", "true"))
     if agent_env is not None:
@@ -340,15 +371,24 @@ def user_data(
             _fail("agent_env must be a dictionary of variable names to values, got %s" % type(agent_env).__name__)
         for name, value in agent_env.items():
             if not isinstance(name, str) or not _ENV_NAME_RE.fullmatch(name):
-                _fail("agent_env: %r is not a variable name (letters, digits and underscores, not starting with a digit)" % (name,))
+                _fail(
+                    "agent_env: %r is not a variable name (letters, digits and underscores, not starting with a digit)"
+                    % (name,)
+                )
             if name.upper() in _MANAGED_ENV:
                 _fail("agent_env: %s is set through %s, not agent_env" % (name, _MANAGED_ENV[name.upper()]))
             if value is None or not isinstance(value, (str, int, bool)):
                 # Not quoted: it may be auth data such as ECS_ENGINE_AUTH_DATA given as a dictionary.
-                _fail("agent_env: the value of %s must be a string, number or boolean, got %s" % (name, type(value).__name__))
+                _fail(
+                    "agent_env: the value of %s must be a string, number or boolean, got %s"
+                    % (name, type(value).__name__)
+                )
             settings.append((name, _env_value("agent_env.%s" % name, value)))
 
-    lines = ["# ECS container instance with IAM roles for tasks (ecs_windows.task_iam.user_data)", "$ErrorActionPreference = 'Stop'"]
+    lines = [
+        "# ECS container instance with IAM roles for tasks (ecs_windows.task_iam.user_data)",
+        "$ErrorActionPreference = 'Stop'",
+    ]
     lines += [_set_machine_env(name, value) for name, value in settings]
     if http_proxy is not None:
         lines.append("# Docker reads the proxy settings when it starts.")
@@ -361,7 +401,10 @@ def user_data(
     if persist:
         text += "<persist>true</persist>\n"
     if len(text) > USER_DATA_LIMIT:
-        _fail("the user data is %d bytes and EC2 takes at most %d (before base64): shorten agent_env or no_proxy" % (len(text), USER_DATA_LIMIT))
+        _fail(
+            "the user data is %d bytes and EC2 takes at most %d (before base64): shorten agent_env or no_proxy"
+            % (len(text), USER_DATA_LIMIT)
+        )
     if b64:
         return base64.b64encode(text.encode("utf-8")).decode("ascii")
     return text

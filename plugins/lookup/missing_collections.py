@@ -106,9 +106,15 @@ def problem(name: str, wanted: str, needed_by: str) -> str | None:
         return None
     floor = ",".join(part for part in wanted.split(",") if part.strip().startswith(">"))
     if floor and not meets_requirements(version, floor):
-        return "%s, but %s is version %s: %s" % (needs, path, version, install_hint(name, wanted).replace(
-            "install '", "install --upgrade '", 1))
-    display.warning("%s %s (%s) is newer than the versions %s was tested with (%s)" % (name, version, path, SELF, wanted))
+        return "%s, but %s is version %s: %s" % (
+            needs,
+            path,
+            version,
+            install_hint(name, wanted).replace("install '", "install --upgrade '", 1),
+        )
+    display.warning(
+        "%s %s (%s) is newer than the versions %s was tested with (%s)" % (name, version, path, SELF, wanted)
+    )
     return None
 
 

@@ -31,8 +31,9 @@ _PARTITION_REGION_ACCOUNT = r"arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}"
 _CLUSTER_NAME = r"[A-Za-z0-9_-]{1,255}"
 _INSTANCE_ID = r"[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 CLUSTER_RE = re.compile(r"^(?:%s:cluster/)?(%s)$" % (_PARTITION_REGION_ACCOUNT, _CLUSTER_NAME))
-INSTANCE_RE = re.compile(r"^(?:%s:container-instance/(?:(%s)/)?)?(%s)$"
-                         % (_PARTITION_REGION_ACCOUNT, _CLUSTER_NAME, _INSTANCE_ID))
+INSTANCE_RE = re.compile(
+    r"^(?:%s:container-instance/(?:(%s)/)?)?(%s)$" % (_PARTITION_REGION_ACCOUNT, _CLUSTER_NAME, _INSTANCE_ID)
+)
 EC2_ID_RE = re.compile(r"^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 ATTRIBUTE_NAME_RE = re.compile(r"^[A-Za-z0-9_./\\-]{1,128}$")
 ATTRIBUTE_VALUE_RE = re.compile(r"^[A-Za-z0-9_.@/\\: -]{1,128}$")
@@ -44,12 +45,15 @@ class InputError(ValueError):
 
 # --- input checks (pure) -----------------------------------------------------------------------
 
+
 def cluster_name(cluster: Any) -> str:
     """The cluster's short name from a name or a cluster ARN."""
     match = CLUSTER_RE.match(cluster) if isinstance(cluster, str) else None
     if match is None:
-        raise InputError("cluster %r is not an ECS cluster name (letters, digits, '-', '_', up to 255) or a cluster ARN"
-                         " (arn:aws:ecs:REGION:ACCOUNT:cluster/NAME)" % (cluster,))
+        raise InputError(
+            "cluster %r is not an ECS cluster name (letters, digits, '-', '_', up to 255) or a cluster ARN"
+            " (arn:aws:ecs:REGION:ACCOUNT:cluster/NAME)" % (cluster,)
+        )
     return match.group(1)
 
 
@@ -58,11 +62,15 @@ def container_instance_id(ref: Any, cluster: str, argument: str) -> str:
     cluster than `cluster` is refused."""
     match = INSTANCE_RE.match(ref) if isinstance(ref, str) else None
     if match is None:
-        raise InputError("%s: %r is not a container instance id (32 hex digits or a UUID) or a container instance ARN "
-                         "(arn:aws:ecs:REGION:ACCOUNT:container-instance/CLUSTER/ID)" % (argument, ref))
+        raise InputError(
+            "%s: %r is not a container instance id (32 hex digits or a UUID) or a container instance ARN "
+            "(arn:aws:ecs:REGION:ACCOUNT:container-instance/CLUSTER/ID)" % (argument, ref)
+        )
     if match.group(1) is not None and match.group(1) != cluster:
-        raise InputError("%s: %s belongs to cluster %s, not to cluster %s: give the matching cluster"
-                         % (argument, ref, match.group(1), cluster))
+        raise InputError(
+            "%s: %s belongs to cluster %s, not to cluster %s: give the matching cluster"
+            % (argument, ref, match.group(1), cluster)
+        )
     return match.group(2)
 
 
@@ -74,11 +82,14 @@ def ec2_instance_id(value: Any, argument: str) -> str:
 
 def check_attribute_name(name: Any, argument: str) -> str:
     if not isinstance(name, str) or ATTRIBUTE_NAME_RE.match(name) is None:
-        raise InputError("%s: attribute name %r must be 1 to 128 letters, digits, '-', '_', '.', '/' or '\\'"
-                         % (argument, name))
+        raise InputError(
+            "%s: attribute name %r must be 1 to 128 letters, digits, '-', '_', '.', '/' or '\\'" % (argument, name)
+        )
     if name.startswith(BUILTIN_PREFIXES):
-        raise InputError("%s: %s is a built-in attribute (names starting with %s are set by the ECS agent and ECS); "
-                         "this module manages custom attributes only" % (argument, name, " or ".join(BUILTIN_PREFIXES)))
+        raise InputError(
+            "%s: %s is a built-in attribute (names starting with %s are set by the ECS agent and ECS); "
+            "this module manages custom attributes only" % (argument, name, " or ".join(BUILTIN_PREFIXES))
+        )
     return name
 
 
@@ -88,11 +99,15 @@ def check_attribute_value(name: str, value: Any) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise InputError("attributes: the value of %s must be a string or null, got %s %r (quote it in YAML)"
-                         % (name, type(value).__name__, value))
+        raise InputError(
+            "attributes: the value of %s must be a string or null, got %s %r (quote it in YAML)"
+            % (name, type(value).__name__, value)
+        )
     if ATTRIBUTE_VALUE_RE.match(value) is None or value != value.strip():
-        raise InputError("attributes: the value of %s (%r) must be 1 to 128 letters, digits, spaces or '-_.@/\\:' "
-                         "and cannot start or end with a space" % (name, value))
+        raise InputError(
+            "attributes: the value of %s (%r) must be 1 to 128 letters, digits, spaces or '-_.@/\\:' "
+            "and cannot start or end with a space" % (name, value)
+        )
     return value
 
 
@@ -101,6 +116,7 @@ def unique(values: list) -> list:
 
 
 # --- what ECS returns, as the modules report it (pure) -------------------------------------------
+
 
 def attribute_dict(attributes: list[dict]) -> dict:
     return {a["name"]: a.get("value") for a in attributes or []}
@@ -134,16 +150,22 @@ def normalize(ci: dict) -> dict:
         "task_iam_role": TASK_IAM_ROLE in attributes,
         "os_family": attributes.get("ecs.os-family"),
         "health_status": health.get("overallStatus"),
-        "health_details": [{"type": d.get("type"), "status": d.get("status"),
-                            "last_updated": _iso(d.get("lastUpdated")),
-                            "last_status_change": _iso(d.get("lastStatusChange"))}
-                           for d in health.get("details") or []],
+        "health_details": [
+            {
+                "type": d.get("type"),
+                "status": d.get("status"),
+                "last_updated": _iso(d.get("lastUpdated")),
+                "last_status_change": _iso(d.get("lastStatusChange")),
+            }
+            for d in health.get("details") or []
+        ],
         "registered_at": _iso(ci.get("registeredAt")),
         "capacity_provider_name": ci.get("capacityProviderName"),
     }
 
 
 # --- lookups (an AWSRetry-wrapped ECS client) ------------------------------------------------------
+
 
 class NotFound(Exception):
     """The cluster or a container instance the state module needs does not exist; the message says which."""
@@ -163,8 +185,11 @@ def describe(client, cluster: str, refs: list[str]) -> tuple[list[dict], list[st
     found, missing = [], []
     for start in range(0, len(refs), DESCRIBE_BATCH):
         answer = client.describe_container_instances(
-            cluster=cluster, containerInstances=refs[start:start + DESCRIBE_BATCH],
-            include=["CONTAINER_INSTANCE_HEALTH"], aws_retry=True)
+            cluster=cluster,
+            containerInstances=refs[start : start + DESCRIBE_BATCH],
+            include=["CONTAINER_INSTANCE_HEALTH"],
+            aws_retry=True,
+        )
         found.extend(answer.get("containerInstances") or [])
         missing.extend(f["arn"].rsplit("/", 1)[-1] for f in answer.get("failures") or [] if f.get("arn"))
     return found, missing
@@ -197,7 +222,7 @@ def find_by_ec2_ids(client, cluster: str, ec2_ids: list[str]) -> list[dict]:
     wanted = set(ec2_ids)
     arns: list[str] = []
     for start in range(0, len(ec2_ids), FILTER_BATCH):
-        arns.extend(list_arns(client, cluster, ec2_filter(ec2_ids[start:start + FILTER_BATCH])))
+        arns.extend(list_arns(client, cluster, ec2_filter(ec2_ids[start : start + FILTER_BATCH])))
     found = describe(client, cluster, unique(arns))[0]
     return [ci for ci in found if ci.get("ec2InstanceId") in wanted]
 
@@ -214,8 +239,10 @@ def lookup(client, cluster: str, instance_ids: list[str], ec2_ids: list[str]) ->
         for ci in find_by_ec2_ids(client, cluster, ec2_ids):
             by_arn.setdefault(ci["containerInstanceArn"], ci)
     seen_ec2 = {ci.get("ec2InstanceId") for ci in by_arn.values()}
-    return list(by_arn.values()), {"container_instances": [i for i in instance_ids if i in missing],
-                                   "ec2_instance_ids": [i for i in ec2_ids if i not in seen_ec2]}
+    return list(by_arn.values()), {
+        "container_instances": [i for i in instance_ids if i in missing],
+        "ec2_instance_ids": [i for i in ec2_ids if i not in seen_ec2],
+    }
 
 
 def pick_one(found: list[dict], what: str, cluster: str) -> dict:
@@ -229,11 +256,14 @@ def pick_one(found: list[dict], what: str, cluster: str) -> dict:
     if len(connected) == 1:
         return connected[0]
     listed = ", ".join("%s agent_connected=%s" % (ci["containerInstanceArn"], ci.get("agentConnected")) for ci in found)
-    raise NotFound("%s has %d container instances in cluster %s (%s): give container_instance instead"
-                   % (what, len(found), cluster, listed))
+    raise NotFound(
+        "%s has %d container instances in cluster %s (%s): give container_instance instead"
+        % (what, len(found), cluster, listed)
+    )
 
 
 # --- the state change (pure) ---------------------------------------------------------------------
+
 
 def plan(current: dict, status: str | None, put: dict, remove: list[str]) -> dict:
     """What to change on `current` (a normalize() result): {"status": new status or None, "put": {name: value},
@@ -241,8 +271,10 @@ def plan(current: dict, status: str | None, put: dict, remove: list[str]) -> dic
     new_status = None
     if status is not None and current["status"] != status:
         if current["status"] not in STATES:
-            raise InputError("status: container instance %s is %s; ECS moves only ACTIVE and DRAINING instances "
-                             "between those two states" % (current["container_instance_arn"], current["status"]))
+            raise InputError(
+                "status: container instance %s is %s; ECS moves only ACTIVE and DRAINING instances "
+                "between those two states" % (current["container_instance_arn"], current["status"])
+            )
         new_status = status
     attributes = current["attributes"]
     to_put = {name: value for name, value in put.items() if name not in attributes or attributes[name] != value}
@@ -270,6 +302,7 @@ def predict(current: dict, changes: dict) -> dict:
 
 def diff(before: dict, after: dict) -> dict:
     """Ansible's before/after of what the module manages: status and the custom attributes."""
+
     def view(ci: dict) -> dict:
         return {"status": ci["status"], "attributes": custom_attributes(ci["attributes"])}
 
@@ -280,10 +313,15 @@ def attribute_calls(target_id: str, changes: dict) -> list[tuple[str, list[dict]
     """[("put_attributes" | "delete_attributes", attributes)] in batches of ATTRIBUTE_BATCH. Deletions name the
     attribute and target without the value, as DeleteAttributes documents for custom attributes."""
     calls = []
-    put = [dict({"name": n, "targetId": target_id, "targetType": "container-instance"},
-                **({"value": v} if v is not None else {})) for n, v in changes["put"].items()]
+    put = [
+        dict(
+            {"name": n, "targetId": target_id, "targetType": "container-instance"},
+            **({"value": v} if v is not None else {}),
+        )
+        for n, v in changes["put"].items()
+    ]
     remove = [{"name": n, "targetId": target_id, "targetType": "container-instance"} for n in changes["remove"]]
     for verb, items in (("put_attributes", put), ("delete_attributes", remove)):
         for start in range(0, len(items), ATTRIBUTE_BATCH):
-            calls.append((verb, items[start:start + ATTRIBUTE_BATCH]))
+            calls.append((verb, items[start : start + ATTRIBUTE_BATCH]))
     return calls

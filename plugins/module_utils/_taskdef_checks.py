@@ -59,15 +59,19 @@ def _containers(containers, arg: str, family_arg: str, request: dict) -> list[st
         if name is None:
             problems.append("%s[%d] has no name: every container needs a name" % (arg, index))
         elif not isinstance(name, str) or not CONTAINER_NAME_RE.match(name):
-            problems.append("%s[%d].name %s is not a container name: 1 to 255 letters, digits, hyphens and underscores"
-                            % (arg, index, _show(name)))
+            problems.append(
+                "%s[%d].name %s is not a container name: 1 to 255 letters, digits, hyphens and underscores"
+                % (arg, index, _show(name))
+            )
         else:
             names.append(name)
         if image is None:
             problems.append("%s[%d] (%s) has no image: every container needs an image" % (arg, index, name))
         elif not isinstance(image, str) or not image.strip():
-            problems.append("%s[%d].image must be an image reference such as "
-                            "mcr.microsoft.com/windows/servercore:ltsc2022" % (arg, index))
+            problems.append(
+                "%s[%d].image must be an image reference such as "
+                "mcr.microsoft.com/windows/servercore:ltsc2022" % (arg, index)
+            )
         else:
             os_family = (request.get("runtimePlatform") or {}).get("operatingSystemFamily")
             mismatch = image_mismatch(image, os_family, family_arg) if os_family in WINDOWS_OS_FAMILIES else None
@@ -82,8 +86,9 @@ def _containers(containers, arg: str, family_arg: str, request: dict) -> list[st
         conflicts = host_port_conflicts(request)
     except PortInputError as exc:
         return ["%s: %s" % (arg, exc)]
-    return ["%s: container %s maps host port %d: %s" % (arg, c["container"], c["host_port"], c["reason"])
-            for c in conflicts]
+    return [
+        "%s: container %s maps host port %d: %s" % (arg, c["container"], c["host_port"], c["reason"]) for c in conflicts
+    ]
 
 
 def definition_problems(request: dict, names: dict | None = None) -> list[str]:
@@ -95,21 +100,29 @@ def definition_problems(request: dict, names: dict | None = None) -> list[str]:
     problems = []
     family = request.get("family")
     if not isinstance(family, str) or not FAMILY_RE.match(family):
-        problems.append("%s %s is not a task definition family: 1 to 255 letters, digits, hyphens and underscores"
-                        % (names["family"], _show(family)))
+        problems.append(
+            "%s %s is not a task definition family: 1 to 255 letters, digits, hyphens and underscores"
+            % (names["family"], _show(family))
+        )
     for field in ("taskRoleArn", "executionRoleArn"):
         value = request.get(field)
         if value not in (None, "") and not (isinstance(value, str) and ROLE_ARN_RE.match(value)):
-            problems.append("%s %s is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)"
-                            % (names[field], _show(value)))
+            problems.append(
+                "%s %s is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)" % (names[field], _show(value))
+            )
     for field, unit in (("cpu", "a number of CPU units such as 1024"), ("memory", "a number of MiB such as 2048")):
         value = request.get(field)
         if value not in (None, "") and (isinstance(value, bool) or not _NUMBER_RE.match(str(value))):
             problems.append("%s %s must be %s" % (names[field], _show(value), unit))
     os_family = (request.get("runtimePlatform") or {}).get("operatingSystemFamily")
     if os_family not in WINDOWS_OS_FAMILIES:
-        problems.append("%s %s is not a Windows operating system family: one of %s"
-                        % (names["operatingSystemFamily"], _show(os_family), ", ".join(WINDOWS_OS_FAMILIES)))
-    problems.extend(_containers(request.get("containerDefinitions"), names["containerDefinitions"],
-                                names["operatingSystemFamily"], request))
+        problems.append(
+            "%s %s is not a Windows operating system family: one of %s"
+            % (names["operatingSystemFamily"], _show(os_family), ", ".join(WINDOWS_OS_FAMILIES))
+        )
+    problems.extend(
+        _containers(
+            request.get("containerDefinitions"), names["containerDefinitions"], names["operatingSystemFamily"], request
+        )
+    )
     return problems

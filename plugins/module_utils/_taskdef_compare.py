@@ -108,8 +108,9 @@ def normalise(definition: dict) -> tuple[dict, dict]:
     if not isinstance(definition, dict):
         raise TypeError("a task definition must be a dictionary, got %s" % type(definition).__name__)
     # Containers are pruned one by one (essential=false must survive); everything else here.
-    td = _prune({k: copy.deepcopy(definition[k])
-                 for k in COMPARED_FIELDS if k in definition and k != "containerDefinitions"})
+    td = _prune(
+        {k: copy.deepcopy(definition[k]) for k in COMPARED_FIELDS if k in definition and k != "containerDefinitions"}
+    )
     mode = td.get("networkMode") or "default"
     # Windows has no bridge mode: a definition registered without a network mode is reported as bridge.
     td["networkMode"] = "default" if mode == "bridge" else mode
@@ -149,8 +150,11 @@ def changes(desired: dict, current: dict | None) -> list[str]:
             found.append("containerDefinitions[%s] removed" % name)
         else:
             want_c, have_c = want_containers[name], have_containers[name]
-            found.extend("containerDefinitions[%s].%s" % (name, key)
-                         for key in sorted(set(want_c) | set(have_c)) if want_c.get(key) != have_c.get(key))
+            found.extend(
+                "containerDefinitions[%s].%s" % (name, key)
+                for key in sorted(set(want_c) | set(have_c))
+                if want_c.get(key) != have_c.get(key)
+            )
     return found
 
 

@@ -34,8 +34,9 @@ def release(os_family: str) -> str:
     """'2022' for WINDOWS_SERVER_2022_CORE; ValueError for anything that is not a Windows family."""
     match = _FAMILY_RE.match(str(os_family))
     if not match or os_family not in WINDOWS_OS_FAMILIES:
-        raise ValueError("%r is not a Windows operating system family (one of %s)"
-                         % (os_family, ", ".join(WINDOWS_OS_FAMILIES)))
+        raise ValueError(
+            "%r is not a Windows operating system family (one of %s)" % (os_family, ", ".join(WINDOWS_OS_FAMILIES))
+        )
     return match.group("release")
 
 

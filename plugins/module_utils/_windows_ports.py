@@ -66,8 +66,10 @@ def reason(port: int) -> str:
             "host port 80 belongs to the task IAM role credential proxy (169.254.170.2:80) on Windows container "
             "instances; map another host port and put a load balancer on port 80"
         )
-    return ("host port %d (%s) is reserved by the ECS agent on Windows; map another host port"
-            % (port, RESERVED_PORTS[port]))
+    return "host port %d (%s) is reserved by the ECS agent on Windows; map another host port" % (
+        port,
+        RESERVED_PORTS[port],
+    )
 
 
 def _taken_ports(mapping: dict, awsvpc_like: bool, what: str) -> list[int]:

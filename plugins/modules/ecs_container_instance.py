@@ -176,12 +176,14 @@ def _arguments(params: dict) -> dict:
     put = {}
     for name, value in (params["attributes"] or {}).items():
         put[eci.check_attribute_name(name, "attributes")] = eci.check_attribute_value(name, value)
-    remove = eci.unique([eci.check_attribute_name(name, "remove_attributes")
-                         for name in params["remove_attributes"] or []])
+    remove = eci.unique(
+        [eci.check_attribute_name(name, "remove_attributes") for name in params["remove_attributes"] or []]
+    )
     both = sorted(set(put) & set(remove))
     if both:
-        raise eci.InputError("attributes and remove_attributes both name %s: keep each name in one of them"
-                             % ", ".join(both))
+        raise eci.InputError(
+            "attributes and remove_attributes both name %s: keep each name in one of them" % ", ".join(both)
+        )
     out.update(put=put, remove=remove)
     return out
 
@@ -201,12 +203,18 @@ def _apply(client, cluster: str, current: dict, changes: dict) -> dict:
     """Make the calls; the instance as ECS describes it afterwards."""
     target = current["container_instance_id"]
     if changes["status"]:
-        answer = client.update_container_instances_state(cluster=cluster, containerInstances=[target],
-                                                         status=changes["status"], aws_retry=True)
+        answer = client.update_container_instances_state(
+            cluster=cluster, containerInstances=[target], status=changes["status"], aws_retry=True
+        )
         if answer.get("failures"):
-            raise eci.NotFound("UpdateContainerInstancesState %s failed for %s: %s" % (
-                changes["status"], current["container_instance_arn"],
-                ", ".join("%s" % f.get("reason") for f in answer["failures"])))
+            raise eci.NotFound(
+                "UpdateContainerInstancesState %s failed for %s: %s"
+                % (
+                    changes["status"],
+                    current["container_instance_arn"],
+                    ", ".join("%s" % f.get("reason") for f in answer["failures"]),
+                )
+            )
     for verb, attributes in eci.attribute_calls(target, changes):
         getattr(client, verb)(cluster=cluster, attributes=attributes, aws_retry=True)
     after = eci.normalize(eci.describe(client, cluster, [target])[0][0])
@@ -214,15 +222,20 @@ def _apply(client, cluster: str, current: dict, changes: dict) -> dict:
     if left:
         # The documented call names no value; an endpoint that deletes only on a matching value (moto 5.2.5)
         # leaves the attribute: repeat once with the value it has.
-        retry = [{"name": n, "value": after["attributes"][n], "targetId": target, "targetType": "container-instance"}
-                 if after["attributes"][n] is not None else
-                 {"name": n, "targetId": target, "targetType": "container-instance"} for n in left]
+        retry = [
+            {"name": n, "value": after["attributes"][n], "targetId": target, "targetType": "container-instance"}
+            if after["attributes"][n] is not None
+            else {"name": n, "targetId": target, "targetType": "container-instance"}
+            for n in left
+        ]
         client.delete_attributes(cluster=cluster, attributes=retry, aws_retry=True)
         after = eci.normalize(eci.describe(client, cluster, [target])[0][0])
         still = [name for name in changes["remove"] if name in after["attributes"]]
         if still:
-            raise eci.NotFound("ECS still lists attribute(s) %s on %s after DeleteAttributes"
-                               % (", ".join(still), current["container_instance_arn"]))
+            raise eci.NotFound(
+                "ECS still lists attribute(s) %s on %s after DeleteAttributes"
+                % (", ".join(still), current["container_instance_arn"])
+            )
     return after
 
 
@@ -262,8 +275,11 @@ def main() -> None:
     except eci.NotFound as exc:
         module.fail_json(msg=str(exc))
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
-        module.fail_json_aws(exc, msg="cannot change container instance %s in cluster %s"
-                             % (args["instance_id"] or args["ec2_instance_id"], cluster))
+        module.fail_json_aws(
+            exc,
+            msg="cannot change container instance %s in cluster %s"
+            % (args["instance_id"] or args["ec2_instance_id"], cluster),
+        )
 
     result = {"changed": eci.changed(changes), "container_instance": after, "changes": changes}
     if module._diff:

@@ -261,8 +261,12 @@ def main() -> None:
     )
     try:
         cluster = eci.cluster_name(module.params["cluster"])
-        instance_ids = eci.unique([eci.container_instance_id(ref, cluster, "container_instances")
-                                   for ref in module.params["container_instances"]])
+        instance_ids = eci.unique(
+            [
+                eci.container_instance_id(ref, cluster, "container_instances")
+                for ref in module.params["container_instances"]
+            ]
+        )
         ec2_ids = eci.unique([eci.ec2_instance_id(i, "ec2_instance_ids") for i in module.params["ec2_instance_ids"]])
     except eci.InputError as exc:
         module.fail_json(msg=str(exc))
@@ -279,9 +283,12 @@ def main() -> None:
     instances = [eci.normalize(ci) for ci in found]
     module.exit_json(
         changed=False,
-        cluster={"name": described.get("clusterName"), "arn": described.get("clusterArn"),
-                 "status": described.get("status"),
-                 "registered_container_instances_count": described.get("registeredContainerInstancesCount")},
+        cluster={
+            "name": described.get("clusterName"),
+            "arn": described.get("clusterArn"),
+            "status": described.get("status"),
+            "registered_container_instances_count": described.get("registeredContainerInstancesCount"),
+        },
         instances=instances,
         by_ec2_instance_id=_by_ec2_instance_id(instances),
         missing=missing,

@@ -273,8 +273,12 @@ def build_request(params: dict) -> dict:
     }
     if params["network_mode"] != "default":
         request["networkMode"] = params["network_mode"]
-    for option, field in (("task_role_arn", "taskRoleArn"), ("execution_role_arn", "executionRoleArn"),
-                          ("cpu", "cpu"), ("memory", "memory")):
+    for option, field in (
+        ("task_role_arn", "taskRoleArn"),
+        ("execution_role_arn", "executionRoleArn"),
+        ("cpu", "cpu"),
+        ("memory", "memory"),
+    ):
         if params.get(option) not in (None, ""):
             request[field] = params[option]
     if params["volumes"]:
@@ -336,8 +340,10 @@ def main() -> None:
     request = build_request(params)
     problems = definition_problems(request)
     if params["keep_revisions"] is not None and params["keep_revisions"] < 1:
-        problems.append("keep_revisions must be 1 or more (the revision that is the desired definition stays), got %d"
-                        % params["keep_revisions"])
+        problems.append(
+            "keep_revisions must be 1 or more (the revision that is the desired definition stays), got %d"
+            % params["keep_revisions"]
+        )
     if problems:
         module.fail_json(msg="; ".join(problems), changes=[], deregistered=[])
 
@@ -367,8 +373,9 @@ def main() -> None:
         except botocore.exceptions.ParamValidationError as exc:
             module.fail_json(msg="The task definition is not what the ECS API takes: %s" % exc, **result)
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-            module.fail_json_aws(exc, msg="Could not register a revision of task definition family %s" % family,
-                                 **result)
+            module.fail_json_aws(
+                exc, msg="Could not register a revision of task definition family %s" % family, **result
+            )
     elif found:
         registered = None
 
@@ -385,8 +392,11 @@ def main() -> None:
         result["changed"] = result["changed"] or bool(older)
 
     if registered is not None:
-        result.update(task_definition=_shown(registered), task_definition_arn=registered["taskDefinitionArn"],
-                      revision=registered["revision"])
+        result.update(
+            task_definition=_shown(registered),
+            task_definition_arn=registered["taskDefinitionArn"],
+            revision=registered["revision"],
+        )
     module.exit_json(**result)
 
 

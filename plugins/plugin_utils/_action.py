@@ -60,19 +60,29 @@ class EcsAction(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
         try:
-            params, no_log_values = _args.validate(self._task.action, self.DOCUMENTATION, self._task.args, **self.ARG_CONDITIONALS)
+            params, no_log_values = _args.validate(
+                self._task.action, self.DOCUMENTATION, self._task.args, **self.ARG_CONDITIONALS
+            )
         except _args.ArgumentError as exc:
             result.update(failed=True, changed=False, msg=str(exc), commands=0)
             return remove_values(result, exc.no_log_values)
         try:
             params = self.check_args(params)
         except ValueError as exc:
-            result.update(failed=True, changed=False, msg="invalid arguments for %s: %s" % (self._task.action, exc), commands=0)
+            result.update(
+                failed=True, changed=False, msg="invalid arguments for %s: %s" % (self._task.action, exc), commands=0
+            )
             return remove_values(result, no_log_values)
         self._host_name = (task_vars or {}).get("inventory_hostname") or self._play_context.remote_addr
-        runner = _runner.OpRunner(self._connection, self._host_name, self._task.action,
-                                  lock_wait_s=min(LOCK_ROUND_S, params.get("lock_timeout", LOCK_ROUND_S)), progress=self._progress,
-                                  store=not self._task.check_mode, optimistic=self.OPTIMISTIC)
+        runner = _runner.OpRunner(
+            self._connection,
+            self._host_name,
+            self._task.action,
+            lock_wait_s=min(LOCK_ROUND_S, params.get("lock_timeout", LOCK_ROUND_S)),
+            progress=self._progress,
+            store=not self._task.check_mode,
+            optimistic=self.OPTIMISTIC,
+        )
         try:
             result.update(self.execute(params, runner))
         except _runner.RemoteUnreachable as exc:
@@ -137,8 +147,11 @@ class EcsAction(ActionBase):
 
     def _show_timings(self, facts):
         slowest = sorted(facts["timings_ms"].items(), key=lambda item: -item[1])[:3]
-        display.v("probe of %s took %d ms; slowest sections: %s" % (self._host_name, sum(facts["timings_ms"].values()),
-                                                                 ", ".join("%s %d ms" % item for item in slowest)), host=self._host_name)
+        display.v(
+            "probe of %s took %d ms; slowest sections: %s"
+            % (self._host_name, sum(facts["timings_ms"].values()), ", ".join("%s %d ms" % item for item in slowest)),
+            host=self._host_name,
+        )
 
     def _plan(self, params, facts):
         try:
@@ -166,7 +179,9 @@ class EcsAction(ActionBase):
                 applied += [(call[0], value) for call, value in done]
                 wait = self._after_failure(exc, params, runner, retries)
                 if wait is None:
-                    exc.result.update(changed=any(not _contract.read_only(op) for op, _value in applied), changes=result["changes"])
+                    exc.result.update(
+                        changed=any(not _contract.read_only(op) for op, _value in applied), changes=result["changes"]
+                    )
                     raise
                 retries += 1
                 facts = self.probe(params, runner, salt)
@@ -185,8 +200,11 @@ class EcsAction(ActionBase):
         result.update(self.report(params, facts, first, applied))
         left = self.verify(params, facts, first, applied)
         if left:
-            raise HostStateError("%s applied %s but the host did not converge: %s"
-                                 % (self._task.action, "; ".join(result["changes"]), "; ".join(left)), **result)
+            raise HostStateError(
+                "%s applied %s but the host did not converge: %s"
+                % (self._task.action, "; ".join(result["changes"]), "; ".join(left)),
+                **result,
+            )
         return result
 
     def _follow_up(self, params, facts):
@@ -211,11 +229,28 @@ class EcsAction(ActionBase):
         """Rounds of wait_task_idle on ECSTools' Initialize-ECSHostReboot until it has run since this boot and is idle."""
         started = time.monotonic()
         while time.monotonic() - started < ECSTOOLS_WAIT_S:
-            self._progress("waiting for ECSTools' %s%s to finish (it reconfigures the agent at startup): %d s of %d s" % (
-                _host.ECSTOOLS_REBOOT_TASK_PATH, _host.ECSTOOLS_REBOOT_TASK_NAME, time.monotonic() - started, ECSTOOLS_WAIT_S))
-            answer = runner.run([("wait_task_idle", {"task_path": _host.ECSTOOLS_REBOOT_TASK_PATH,
-                                                     "task_name": _host.ECSTOOLS_REBOOT_TASK_NAME,
-                                                     "timeout_s": ECSTOOLS_ROUND_S, "busy_error": False})])[0]
+            self._progress(
+                "waiting for ECSTools' %s%s to finish (it reconfigures the agent at startup): %d s of %d s"
+                % (
+                    _host.ECSTOOLS_REBOOT_TASK_PATH,
+                    _host.ECSTOOLS_REBOOT_TASK_NAME,
+                    time.monotonic() - started,
+                    ECSTOOLS_WAIT_S,
+                )
+            )
+            answer = runner.run(
+                [
+                    (
+                        "wait_task_idle",
+                        {
+                            "task_path": _host.ECSTOOLS_REBOOT_TASK_PATH,
+                            "task_name": _host.ECSTOOLS_REBOOT_TASK_NAME,
+                            "timeout_s": ECSTOOLS_ROUND_S,
+                            "busy_error": False,
+                        },
+                    )
+                ]
+            )[0]
             if answer["idle"]:
                 return True
         return None
@@ -224,8 +259,10 @@ class EcsAction(ActionBase):
         budget = params.get("lock_timeout", LOCK_ROUND_S)
         if (retries + 1) * LOCK_ROUND_S >= budget:
             return None
-        self._progress("%s: waiting for it (%d s of lock_timeout %d s)" % (exc.result.get("op_message"),
-                                                                          (retries + 1) * LOCK_ROUND_S, budget))
+        self._progress(
+            "%s: waiting for it (%d s of lock_timeout %d s)"
+            % (exc.result.get("op_message"), (retries + 1) * LOCK_ROUND_S, budget)
+        )
         return True
 
     def _wait(self, plan, runner, facts, params, salt):
@@ -237,10 +274,16 @@ class EcsAction(ActionBase):
                 waited = time.monotonic() - started
                 if waited >= wait.timeout_s:
                     return facts, True
-                self._progress("waiting for the agent to register to %s: %d s of %d s" % (wait.cluster, waited, wait.timeout_s))
+                self._progress(
+                    "waiting for the agent to register to %s: %d s of %d s" % (wait.cluster, waited, wait.timeout_s)
+                )
                 round_s = int(min(REGISTRATION_ROUND_S, max(1, wait.timeout_s - waited)))
-                facts = runner.run([("wait_registered", {"cluster": wait.cluster, "timeout_s": round_s, "interval_s": 2}),
-                                    self._probe_call(params, salt)])[-1]
+                facts = runner.run(
+                    [
+                        ("wait_registered", {"cluster": wait.cluster, "timeout_s": round_s, "interval_s": 2}),
+                        self._probe_call(params, salt),
+                    ]
+                )[-1]
         return facts, False
 
 

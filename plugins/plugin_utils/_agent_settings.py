@@ -36,8 +36,13 @@ SETTINGS = (
     Setting("logging_drivers", "LoggingDrivers", "ECS_AVAILABLE_LOGGING_DRIVERS", "list", "logging_drivers"),
     Setting("enable_task_eni", "EnableTaskENI", "ECS_ENABLE_TASK_ENI", "flag", "enable_task_eni"),
     Setting("awsvpc_block_imds", "AwsvpcBlockIMDS", "ECS_AWSVPC_BLOCK_IMDS", "flag", "awsvpc_block_imds"),
-    Setting("awsvpc_additional_local_routes", "AwsvpcAdditionalLocalRoutes", "ECS_AWSVPC_ADDITIONAL_LOCAL_ROUTES", "list",
-            "awsvpc_additional_local_routes"),
+    Setting(
+        "awsvpc_additional_local_routes",
+        "AwsvpcAdditionalLocalRoutes",
+        "ECS_AWSVPC_ADDITIONAL_LOCAL_ROUTES",
+        "list",
+        "awsvpc_additional_local_routes",
+    ),
 )
 BY_OPTION = {setting.option: setting for setting in SETTINGS}
 INIT_VARIABLES = frozenset(s.variable for s in SETTINGS if s.variable)
@@ -51,7 +56,19 @@ OWNED = INIT_VARIABLES | INITIALIZE_OWNED | frozenset(_host.PROXY_ENV) | frozens
 
 # Log drivers the agent knows (ECS_AVAILABLE_LOGGING_DRIVERS; agent/config, dockerclient.LoggingDriver).
 LOGGING_DRIVERS = frozenset(
-    ("awsfirelens", "awslogs", "fluentd", "gelf", "journald", "json-file", "logentries", "none", "splunk", "sumologic", "syslog")
+    (
+        "awsfirelens",
+        "awslogs",
+        "fluentd",
+        "gelf",
+        "journald",
+        "json-file",
+        "logentries",
+        "none",
+        "splunk",
+        "sumologic",
+        "syslog",
+    )
 )
 _VERSION = re.compile(r"latest|v?[0-9]+\.[0-9]+\.[0-9]+")
 _AGENT_VARIABLE = re.compile(r"ECS_[A-Z0-9_]+")
@@ -84,8 +101,10 @@ def check_logging_drivers(value, argument: str = "logging_drivers") -> list[str]
         raise ValueError("%s is empty: name at least one driver, or omit it to keep the agent's default" % argument)
     unknown = [d for d in drivers if d not in LOGGING_DRIVERS]
     if unknown:
-        raise ValueError("%s: unknown driver(s) %s; the agent knows %s" % (
-            argument, ", ".join(map(repr, unknown)), ", ".join(sorted(LOGGING_DRIVERS))))
+        raise ValueError(
+            "%s: unknown driver(s) %s; the agent knows %s"
+            % (argument, ", ".join(map(repr, unknown)), ", ".join(sorted(LOGGING_DRIVERS)))
+        )
     return list(dict.fromkeys(drivers))
 
 
@@ -121,9 +140,10 @@ def check_proxy_url(value, argument: str = "http_proxy") -> str:
             elif any(c.isspace() or not c.isprintable() for c in value):
                 problem = "it contains white space or control characters"
     if problem:
-        raise ValueError("%s must be a URL like http://proxy.example.com:3128 or http://user:password@proxy.example.com:3128, "
-                         "without a path (percent-encode '/', '?', '#' and '@' in a user name or password): %s"
-                         % (argument, problem))
+        raise ValueError(
+            "%s must be a URL like http://proxy.example.com:3128 or http://user:password@proxy.example.com:3128, "
+            "without a path (percent-encode '/', '?', '#' and '@' in a user name or password): %s" % (argument, problem)
+        )
     return value
 
 
@@ -145,13 +165,17 @@ def check_value(name: str, value, argument: str) -> str | None:
     if isinstance(value, (int, float)):
         return str(value)
     if not isinstance(value, str):
-        raise ValueError("%s: the value of %s must be a string, number, boolean or null (null removes it), got %s"
-                         % (argument, name, type(value).__name__))
+        raise ValueError(
+            "%s: the value of %s must be a string, number, boolean or null (null removes it), got %s"
+            % (argument, name, type(value).__name__)
+        )
     if not value:
         raise ValueError("%s: the value of %s is empty; use null to remove the variable" % (argument, name))
     if len(value) > _host.ENV_VALUE_MAX or "\x00" in value:
-        raise ValueError("%s: the value of %s must be at most %d characters without NUL (Windows' limit for one "
-                         "variable)" % (argument, name, _host.ENV_VALUE_MAX))
+        raise ValueError(
+            "%s: the value of %s must be at most %d characters without NUL (Windows' limit for one "
+            "variable)" % (argument, name, _host.ENV_VALUE_MAX)
+        )
     return value
 
 
@@ -160,12 +184,16 @@ def check_environment(environment, argument: str = "environment") -> dict[str, s
     if environment is None:
         return {}
     if not isinstance(environment, Mapping):
-        raise ValueError("%s must be a dictionary of ECS_* variable names to values, got %s" % (argument, type(environment).__name__))
+        raise ValueError(
+            "%s must be a dictionary of ECS_* variable names to values, got %s" % (argument, type(environment).__name__)
+        )
     out = {}
     for name, value in environment.items():
         if not isinstance(name, str) or not _AGENT_VARIABLE.fullmatch(name):
-            raise ValueError("%s: %r is not an ECS agent setting name (ECS_ followed by A-Z, 0-9, _); other Machine "
-                             "variables are not the agent's to set" % (argument, name))
+            raise ValueError(
+                "%s: %r is not an ECS agent setting name (ECS_ followed by A-Z, 0-9, _); other Machine "
+                "variables are not the agent's to set" % (argument, name)
+            )
         if name in OWNED:
             owner = "Initialize-ECSAgent" if name in INITIALIZE_OWNED else "its own option"
             raise ValueError("%s: %s is set by %s, not through %s" % (argument, name, owner, argument))
@@ -254,4 +282,3 @@ def no_proxy_entries(current: str | None, extra) -> list[str]:
     required = list(_host.NO_PROXY_REQUIRED)
     others = [e.strip() for e in (current or "").split(",") if e.strip()] if extra is None else list(extra)
     return required + [e for e in dict.fromkeys(others) if e not in required]
-

@@ -43,7 +43,7 @@ _OWN_FRAGMENTS = "ecs_windows.task_iam."
 
 def _fragment_options(name):
     """The options of one of the collection's doc fragments (`ecs_windows.task_iam.<module>[.<section>]`)."""
-    module, _sep, section = name[len(_OWN_FRAGMENTS):].partition(".")
+    module, _sep, section = name[len(_OWN_FRAGMENTS) :].partition(".")
     fragments = importlib.import_module("ansible_collections.ecs_windows.task_iam.plugins.doc_fragments.%s" % module)
     text = getattr(fragments.ModuleDocFragment, section.upper() if section else "DOCUMENTATION")
     return yaml.safe_load(text).get("options") or {}
@@ -92,10 +92,15 @@ def validate(action, documentation, args, **conditionals):
     """
     spec = argument_spec(documentation)
     # Python's bool is an int, so ArgumentSpecValidator takes `true` for an integer option: refused here.
-    booleans = ["%s must be an integer, got a boolean (%s)" % (name, str(args[name]).lower()) for name, entry in spec.items()
-                if entry["type"] == "int" and isinstance(args.get(name), bool)]
+    booleans = [
+        "%s must be an integer, got a boolean (%s)" % (name, str(args[name]).lower())
+        for name, entry in spec.items()
+        if entry["type"] == "int" and isinstance(args.get(name), bool)
+    ]
     result = ArgumentSpecValidator(spec, **conditionals).validate(dict(args))
-    messages = booleans + [_CLASS_REPR.sub(r"\1", error.msg) for error in result.errors if not isinstance(error, UnsupportedError)]
+    messages = booleans + [
+        _CLASS_REPR.sub(r"\1", error.msg) for error in result.errors if not isinstance(error, UnsupportedError)
+    ]
     if not messages:
         try:
             check_ranges(result.validated_parameters, {name: RANGES[name] for name in spec if name in RANGES})
@@ -103,8 +108,11 @@ def validate(action, documentation, args, **conditionals):
             messages.append(str(exc))
     if result.unsupported_parameters:
         names = sorted(".".join(p) if isinstance(p, tuple) else p for p in result.unsupported_parameters)
-        messages.insert(0, "unsupported argument%s %s (supported: %s)" % (
-            "s" if len(names) > 1 else "", ", ".join(names), ", ".join(sorted(spec))))
+        messages.insert(
+            0,
+            "unsupported argument%s %s (supported: %s)"
+            % ("s" if len(names) > 1 else "", ", ".join(names), ", ".join(sorted(spec))),
+        )
     # ValidationResult has no public accessor for the no_log values it collected.
     no_log_values = set(result._no_log_values)
     if messages:

@@ -26,14 +26,26 @@ _WORK_S = 300
 
 
 def recover_args(attempts: int, retry_delay_s: int, registration_timeout_s: int, init_timeout_s: int) -> dict:
-    return {"attempts": attempts, "retry_delay_s": retry_delay_s, "registration_timeout_s": registration_timeout_s,
-            "init_timeout_s": init_timeout_s, "log_path": _host.BOOT_LOG_PATH}
+    return {
+        "attempts": attempts,
+        "retry_delay_s": retry_delay_s,
+        "registration_timeout_s": registration_timeout_s,
+        "init_timeout_s": init_timeout_s,
+        "log_path": _host.BOOT_LOG_PATH,
+    }
 
 
 def _calls(recover: dict) -> list:
     return [
-        ("wait_task_idle", {"task_path": _host.ECSTOOLS_REBOOT_TASK_PATH, "task_name": _host.ECSTOOLS_REBOOT_TASK_NAME,
-                            "timeout_s": WAIT_ECSTOOLS_S, "busy_error": False}),
+        (
+            "wait_task_idle",
+            {
+                "task_path": _host.ECSTOOLS_REBOOT_TASK_PATH,
+                "task_name": _host.ECSTOOLS_REBOOT_TASK_NAME,
+                "timeout_s": WAIT_ECSTOOLS_S,
+                "busy_error": False,
+            },
+        ),
         ("recover_proxy", recover),
     ]
 
@@ -51,9 +63,15 @@ def script_sha256(text: str) -> str:
 def execution_limit_s(recover: dict) -> int:
     """The task's ExecutionTimeLimit, derived from what the script may wait for: the lock, ECSTools' task, every
     Initialize-ECSAgent attempt and the backoff between them, the registration; plus the work itself."""
-    backoff = sum(min(recover["retry_delay_s"] * 2 ** attempt, 300) for attempt in range(recover["attempts"] - 1))
-    return (LOCK_WAIT_S + WAIT_ECSTOOLS_S + recover["attempts"] * recover["init_timeout_s"] + backoff
-            + recover["registration_timeout_s"] + _WORK_S)
+    backoff = sum(min(recover["retry_delay_s"] * 2**attempt, 300) for attempt in range(recover["attempts"] - 1))
+    return (
+        LOCK_WAIT_S
+        + WAIT_ECSTOOLS_S
+        + recover["attempts"] * recover["init_timeout_s"]
+        + backoff
+        + recover["registration_timeout_s"]
+        + _WORK_S
+    )
 
 
 def delay_text(seconds: int) -> str:
@@ -62,10 +80,20 @@ def delay_text(seconds: int) -> str:
 
 def boot_task_args(state: str, recover: dict | None = None, delay_s: int = 0) -> dict:
     if state == "absent":
-        return {"state": "absent", "script": None, "delay": "PT0S", "execution_limit_s": 3600,
-                "description": _host.BOOT_TASK_DESCRIPTION}
-    return {"state": "present", "script": script(recover), "delay": delay_text(delay_s),
-            "execution_limit_s": execution_limit_s(recover), "description": _host.BOOT_TASK_DESCRIPTION}
+        return {
+            "state": "absent",
+            "script": None,
+            "delay": "PT0S",
+            "execution_limit_s": 3600,
+            "description": _host.BOOT_TASK_DESCRIPTION,
+        }
+    return {
+        "state": "present",
+        "script": script(recover),
+        "delay": delay_text(delay_s),
+        "execution_limit_s": execution_limit_s(recover),
+        "description": _host.BOOT_TASK_DESCRIPTION,
+    }
 
 
 def find(facts: dict, path: str = _host.BOOT_TASK_PATH, name: str = _host.BOOT_TASK_NAME) -> dict | None:
@@ -108,15 +136,25 @@ def view(facts: dict) -> dict | None:
         return None
     out = {"task": None, "script_sha256": sha}
     if task is not None:
-        out["task"] = {k: task[k] for k in ("enabled", "at_startup", "delay", "execute", "arguments", "principal", "execution_limit")}
+        out["task"] = {
+            k: task[k]
+            for k in ("enabled", "at_startup", "delay", "execute", "arguments", "principal", "execution_limit")
+        }
     return out
 
 
 def desired_view(recover: dict, delay_s: int) -> dict:
     limit = execution_limit_s(recover)
     return {
-        "task": {"enabled": True, "at_startup": True, "delay": delay_text(delay_s), "execute": _host.BOOT_TASK_EXECUTE,
-                 "arguments": _host.BOOT_TASK_ARGUMENTS, "principal": "SYSTEM", "execution_limit": "PT%dS" % limit},
+        "task": {
+            "enabled": True,
+            "at_startup": True,
+            "delay": delay_text(delay_s),
+            "execute": _host.BOOT_TASK_EXECUTE,
+            "arguments": _host.BOOT_TASK_ARGUMENTS,
+            "principal": "SYSTEM",
+            "execution_limit": "PT%dS" % limit,
+        },
         "script_sha256": script_sha256(script(recover)),
     }
 
@@ -151,7 +189,9 @@ def outdated(facts: dict) -> list[str]:
         return []
     recover = installed_recover_args(facts)
     if recover is None:
-        return ["its script was not written by this version of the collection (it carries no recover_proxy batch "
-                "that reads the agent's settings at boot)"]
+        return [
+            "its script was not written by this version of the collection (it carries no recover_proxy batch "
+            "that reads the agent's settings at boot)"
+        ]
     delay = duration_s(have["task"]["delay"])
     return differences(have, desired_view(recover, int(delay or 0)))

@@ -68,5 +68,5 @@ def local_path_problem(path: str) -> str | None:
     if len(path) > rule["maxLength"]:
         return "is longer than %d characters" % rule["maxLength"]
     if not re.fullmatch(rule["pattern"], path):
-        return "is not a local absolute Windows path (a drive letter, a backslash, none of \" < > | * ? or line breaks)"
+        return 'is not a local absolute Windows path (a drive letter, a backslash, none of " < > | * ? or line breaks)'
     return None

@@ -93,42 +93,62 @@ def _proxy_expected(facts: dict) -> bool:
 
 
 def _rule_text(rule: dict) -> str:
-    return "%s:%s -> %s:%s" % (rule["listen_address"], rule["listen_port"], rule["connect_address"], rule["connect_port"])
+    return "%s:%s -> %s:%s" % (
+        rule["listen_address"],
+        rule["listen_port"],
+        rule["connect_address"],
+        rule["connect_port"],
+    )
 
 
 def _ecstools_missing(facts, context):
     if facts["ecstools"]["present"]:
         return None
-    fix = ("run ecs_windows.task_iam.agent with install_ecstools: true and ecstools_region: <region> "
-           "(installs ECSTools from the regional amazon-ecs-agent bucket), or launch the instance from an ECS-optimized Windows AMI")
+    fix = (
+        "run ecs_windows.task_iam.agent with install_ecstools: true and ecstools_region: <region> "
+        "(installs ECSTools from the regional amazon-ecs-agent bucket), or launch the instance from an ECS-optimized Windows AMI"
+    )
     if not facts["hyperv_powershell"]:
         fix += "; this host also lacks the Hyper-V PowerShell module that ECSTools needs: Install-WindowsFeature -Name Hyper-V-PowerShell"
-    return _finding("ecstools_missing", "the ECSTools PowerShell module is not installed (Import-Module ECSTools fails), "
-                    "so Initialize-ECSAgent cannot set up or repair the agent and its credential proxy", fix)
+    return _finding(
+        "ecstools_missing",
+        "the ECSTools PowerShell module is not installed (Import-Module ECSTools fails), "
+        "so Initialize-ECSAgent cannot set up or repair the agent and its credential proxy",
+        fix,
+    )
 
 
 def _agent_not_initialized(facts, context):
     if _initialized(facts):
         return None
-    return _finding("agent_not_initialized", "the AmazonECS service does not exist: the ECS agent was never initialized on this host",
-                    "run %s (Initialize-ECSAgent -Cluster <cluster> -EnableTaskIAMRole)" % _agent_task(facts))
+    return _finding(
+        "agent_not_initialized",
+        "the AmazonECS service does not exist: the ECS agent was never initialized on this host",
+        "run %s (Initialize-ECSAgent -Cluster <cluster> -EnableTaskIAMRole)" % _agent_task(facts),
+    )
 
 
 def _agent_init_pending(facts, context):
     if _env_value(facts, _host.ENV_INIT_PENDING) is None:
         return None
-    return _finding("agent_init_pending", "Machine environment %s is set: the last Initialize-ECSAgent run of the collection "
-                    "did not finish, so the agent may still run with its old settings" % _host.ENV_INIT_PENDING,
-                    "run ecs_windows.task_iam.configure (or %s), which initialises the agent again" % _agent_task(facts))
+    return _finding(
+        "agent_init_pending",
+        "Machine environment %s is set: the last Initialize-ECSAgent run of the collection "
+        "did not finish, so the agent may still run with its old settings" % _host.ENV_INIT_PENDING,
+        "run ecs_windows.task_iam.configure (or %s), which initialises the agent again" % _agent_task(facts),
+    )
 
 
 def _agent_not_running(facts, context):
     service = _service(facts)
     if service is None or service["status"] == "Running":
         return None
-    return _finding("agent_not_running", "the AmazonECS service is %s (start type %s)" % (service["status"], service["start_type"]),
-                    "run %s (starts AmazonECS with start type Automatic), or on the host: "
-                    "Set-Service -Name AmazonECS -StartupType Automatic; Start-Service -Name AmazonECS" % _agent_task(facts))
+    return _finding(
+        "agent_not_running",
+        "the AmazonECS service is %s (start type %s)" % (service["status"], service["start_type"]),
+        "run %s (starts AmazonECS with start type Automatic), or on the host: "
+        "Set-Service -Name AmazonECS -StartupType Automatic; Start-Service -Name AmazonECS" % _agent_task(facts),
+    )
 
 
 def _agent_not_registered(facts, context):
@@ -138,13 +158,21 @@ def _agent_not_registered(facts, context):
     if registration["reachable"] and registration["container_instance_arn"]:
         return None
     if registration["reachable"]:
-        seen = "the agent runs but http://localhost:51678/v1/metadata has no ContainerInstanceArn (cluster %s)" % registration["cluster"]
+        seen = (
+            "the agent runs but http://localhost:51678/v1/metadata has no ContainerInstanceArn (cluster %s)"
+            % registration["cluster"]
+        )
     else:
-        seen = "the agent runs but http://localhost:51678/v1/metadata fails: %s" % (registration["error"] or "no answer")
-    return _finding("agent_not_registered", seen,
-                    "make sure cluster %s exists and the instance role allows ecs:RegisterContainerInstance, then run %s "
-                    "(waits for registration); C:\\ProgramData\\Amazon\\ECS\\log\\ecs-agent.log says why it does not register"
-                    % (_cluster(facts), _agent_task(facts)))
+        seen = "the agent runs but http://localhost:51678/v1/metadata fails: %s" % (
+            registration["error"] or "no answer"
+        )
+    return _finding(
+        "agent_not_registered",
+        seen,
+        "make sure cluster %s exists and the instance role allows ecs:RegisterContainerInstance, then run %s "
+        "(waits for registration); C:\\ProgramData\\Amazon\\ECS\\log\\ecs-agent.log says why it does not register"
+        % (_cluster(facts), _agent_task(facts)),
+    )
 
 
 def _cluster_mismatch(facts, context):
@@ -155,54 +183,80 @@ def _cluster_mismatch(facts, context):
     seen = registration["cluster"] if registration["reachable"] else _env_value(facts, _host.ENV_CLUSTER)
     if seen is None or seen == expected:
         return None
-    where = ("is registered to cluster '%s' (%s)" % (seen, registration["container_instance_arn"] or "no ARN yet")
-             if registration["reachable"] else "is configured for cluster '%s' (Machine environment ECS_CLUSTER)" % seen)
-    return _finding("cluster_mismatch", "the instance %s, not to '%s', the cluster it is expected in" % (where, expected),
-                    "if '%s' is right, drain the instance and run ecs_windows.task_iam.configure with "
-                    "container_instance_cluster: %s and container_instance_force_reregister: true; otherwise fix the "
-                    "inventory's container_instance_cluster" % (expected, expected))
+    where = (
+        "is registered to cluster '%s' (%s)" % (seen, registration["container_instance_arn"] or "no ARN yet")
+        if registration["reachable"]
+        else "is configured for cluster '%s' (Machine environment ECS_CLUSTER)" % seen
+    )
+    return _finding(
+        "cluster_mismatch",
+        "the instance %s, not to '%s', the cluster it is expected in" % (where, expected),
+        "if '%s' is right, drain the instance and run ecs_windows.task_iam.configure with "
+        "container_instance_cluster: %s and container_instance_force_reregister: true; otherwise fix the "
+        "inventory's container_instance_cluster" % (expected, expected),
+    )
 
 
 def _task_iam_disabled(facts, context):
     if not _initialized(facts) or _task_iam_enabled(facts):
         return None
     value = _env_value(facts, "ECS_ENABLE_TASK_IAM_ROLE")
-    return _finding("task_iam_disabled",
-                    "Machine environment ECS_ENABLE_TASK_IAM_ROLE is %s: the agent does not offer task IAM roles "
-                    "(no %s)" % ("not set" if value is None else repr(value), _host.TASK_IAM_CAPABILITY),
-                    "run %s and task_iam_role: true (Initialize-ECSAgent -EnableTaskIAMRole)" % _agent_task(facts))
+    return _finding(
+        "task_iam_disabled",
+        "Machine environment ECS_ENABLE_TASK_IAM_ROLE is %s: the agent does not offer task IAM roles "
+        "(no %s)" % ("not set" if value is None else repr(value), _host.TASK_IAM_CAPABILITY),
+        "run %s and task_iam_role: true (Initialize-ECSAgent -EnableTaskIAMRole)" % _agent_task(facts),
+    )
 
 
 def _proxy_missing(facts, context):
     if not _proxy_expected(facts) or _proxy.diagnose(facts).cause != _proxy.MISSING:
         return None
-    return _finding("proxy_missing", "no portproxy rule listens on %s:80 and %s %s"
-                    % (_host.PROXY_IP, _host.PROXY_URL, _proxy.answer_text(facts["endpoints"]["proxy"])),
-                    "run ecs_windows.task_iam.credential_proxy (re-initializes the agent, which creates the proxy)")
+    return _finding(
+        "proxy_missing",
+        "no portproxy rule listens on %s:80 and %s %s"
+        % (_host.PROXY_IP, _host.PROXY_URL, _proxy.answer_text(facts["endpoints"]["proxy"])),
+        "run ecs_windows.task_iam.credential_proxy (re-initializes the agent, which creates the proxy)",
+    )
 
 
 def _proxy_stale_after_reboot(facts, context):
     if not _proxy_expected(facts) or _proxy.diagnose(facts).cause != _proxy.STALE:
         return None
     rule = _proxy.pieces(facts)["portproxy"][0]
-    return _finding("proxy_stale_after_reboot",
-                    "the portproxy rule %s survives but no adapter has %s since the boot at %s; %s %s"
-                    % (_rule_text(rule), _host.PROXY_IP, facts["host"]["boot_time"], _host.PROXY_URL,
-                       _proxy.answer_text(facts["endpoints"]["proxy"])),
-                    "run ecs_windows.task_iam.credential_proxy (deletes the stale rule, re-initializes the agent and verifies); "
-                    "with on_boot: true the host repairs itself after every reboot")
+    return _finding(
+        "proxy_stale_after_reboot",
+        "the portproxy rule %s survives but no adapter has %s since the boot at %s; %s %s"
+        % (
+            _rule_text(rule),
+            _host.PROXY_IP,
+            facts["host"]["boot_time"],
+            _host.PROXY_URL,
+            _proxy.answer_text(facts["endpoints"]["proxy"]),
+        ),
+        "run ecs_windows.task_iam.credential_proxy (deletes the stale rule, re-initializes the agent and verifies); "
+        "with on_boot: true the host repairs itself after every reboot",
+    )
 
 
 def _proxy_dead_rule(facts, context):
     if not _proxy_expected(facts) or _proxy.diagnose(facts).cause != _proxy.DEAD_RULE or _proxy.port80_others(facts):
         return None
     rule = _proxy.pieces(facts)["portproxy"][0]
-    return _finding("proxy_dead_rule",
-                    "%s is bound and the agent answers on 127.0.0.1:%d, but the portproxy rule %s holds port 80 without "
-                    "forwarding: %s %s" % (_host.PROXY_IP, _host.TMDS_PORT, _rule_text(rule), _host.PROXY_URL,
-                                           _proxy.answer_text(facts["endpoints"]["proxy"])),
-                    "run ecs_windows.task_iam.credential_proxy (deletes the rule before re-initializing the agent; "
-                    "re-initializing on top of it keeps the dead rule)")
+    return _finding(
+        "proxy_dead_rule",
+        "%s is bound and the agent answers on 127.0.0.1:%d, but the portproxy rule %s holds port 80 without "
+        "forwarding: %s %s"
+        % (
+            _host.PROXY_IP,
+            _host.TMDS_PORT,
+            _rule_text(rule),
+            _host.PROXY_URL,
+            _proxy.answer_text(facts["endpoints"]["proxy"]),
+        ),
+        "run ecs_windows.task_iam.credential_proxy (deletes the rule before re-initializing the agent; "
+        "re-initializing on top of it keeps the dead rule)",
+    )
 
 
 def _http_sys_service(facts: dict, item: dict) -> dict:
@@ -218,25 +272,44 @@ def _port80_in_use(facts, context):
     if not others:
         if _proxy.diagnose(facts).cause != _proxy.PORT80_IN_USE:
             return None
-        return _finding("port80_in_use", "%s answers %s, not like the agent, and the probe lists no listener on port 80 "
-                        "that could be it" % (_host.PROXY_URL, _proxy.answer_text(facts["endpoints"]["proxy"])),
-                        "find it with 'netstat -ano -p tcp' and 'netsh http show servicestate', stop it, then run "
-                        "ecs_windows.task_iam.credential_proxy")
-    seen = ", ".join("%s:%s by %s (pid %s%s)" % (item["local_address"], item["local_port"], item["process"], item["pid"],
-                                                 ", service %s" % item["service"] if item["service"] else "") for item in others)
+        return _finding(
+            "port80_in_use",
+            "%s answers %s, not like the agent, and the probe lists no listener on port 80 "
+            "that could be it" % (_host.PROXY_URL, _proxy.answer_text(facts["endpoints"]["proxy"])),
+            "find it with 'netstat -ano -p tcp' and 'netsh http show servicestate', stop it, then run "
+            "ecs_windows.task_iam.credential_proxy",
+        )
+    seen = ", ".join(
+        "%s:%s by %s (pid %s%s)"
+        % (
+            item["local_address"],
+            item["local_port"],
+            item["process"],
+            item["pid"],
+            ", service %s" % item["service"] if item["service"] else "",
+        )
+        for item in others
+    )
     fixes = []
     for service in sorted({item["service"] for item in others if item["service"]}):
         if service == _host.IIS_SERVICE:
-            fixes.append("stop IIS: ansible.windows.win_service with name: W3SVC, state: stopped, start_mode: disabled "
-                         "(or bind its sites to the host's own IP address instead of *:80)")
+            fixes.append(
+                "stop IIS: ansible.windows.win_service with name: W3SVC, state: stopped, start_mode: disabled "
+                "(or bind its sites to the host's own IP address instead of *:80)"
+            )
         else:
             fixes.append("ansible.windows.win_service with name: %s, state: stopped, start_mode: disabled" % service)
     for item in others:
         if not item["service"]:
-            fixes.append("stop %s (pid %s) or make it listen on the host's own IP address instead of %s:80"
-                         % (item["process"], item["pid"], item["local_address"]))
-    return _finding("port80_in_use", "port 80 is held by %s; the credential proxy needs %s:80" % (seen, _host.PROXY_IP),
-                    "; ".join(fixes) + "; then run ecs_windows.task_iam.credential_proxy")
+            fixes.append(
+                "stop %s (pid %s) or make it listen on the host's own IP address instead of %s:80"
+                % (item["process"], item["pid"], item["local_address"])
+            )
+    return _finding(
+        "port80_in_use",
+        "port 80 is held by %s; the credential proxy needs %s:80" % (seen, _host.PROXY_IP),
+        "; ".join(fixes) + "; then run ecs_windows.task_iam.credential_proxy",
+    )
 
 
 def _port_blocked(facts: dict, port: int) -> bool:
@@ -253,14 +326,21 @@ def _agent_port_excluded(facts, context):
         return None
     ports = sorted({port for port, _r in excluded})
     ranges = ", ".join(sorted({"%s-%s" % (r["start"], r["end"]) for _port, r in excluded}))
-    return _finding("agent_port_excluded",
-                    "TCP port%s %s of the ECS agent %s inside the excluded port range %s (taken by winnat/HNS), so the agent cannot listen there"
-                    % ("s" if len(ports) > 1 else "", " and ".join(str(p) for p in ports), "are" if len(ports) > 1 else "is", ranges),
-                    "on the host as Administrator: net stop winnat; Stop-Service -Name hns; "
-                    "netsh int ipv4 add excludedportrange protocol=tcp startport=51678 numberofports=2; "
-                    "Start-Service -Name hns; net start winnat; Restart-Service -Name AmazonECS "
-                    "(reserves 51678-51679 for the agent before winnat picks its ranges: netsh then lists 51678-51679 "
-                    "with a *, which is the fix, not a problem); then run ecs_windows.task_iam.credential_proxy")
+    return _finding(
+        "agent_port_excluded",
+        "TCP port%s %s of the ECS agent %s inside the excluded port range %s (taken by winnat/HNS), so the agent cannot listen there"
+        % (
+            "s" if len(ports) > 1 else "",
+            " and ".join(str(p) for p in ports),
+            "are" if len(ports) > 1 else "is",
+            ranges,
+        ),
+        "on the host as Administrator: net stop winnat; Stop-Service -Name hns; "
+        "netsh int ipv4 add excludedportrange protocol=tcp startport=51678 numberofports=2; "
+        "Start-Service -Name hns; net start winnat; Restart-Service -Name AmazonECS "
+        "(reserves 51678-51679 for the agent before winnat picks its ranges: netsh then lists 51678-51679 "
+        "with a *, which is the fix, not a problem); then run ecs_windows.task_iam.credential_proxy",
+    )
 
 
 def _duplicate_nat_adapters(facts, context):
@@ -269,15 +349,23 @@ def _duplicate_nat_adapters(facts, context):
         return None
     keep = next((a for a in adapters if a["name"] == _host.NAT_ADAPTER and a["status"] == "Up"), None)
     keep = keep or next((a for a in adapters if a["status"] == "Up"), adapters[0])
-    renames = ["Rename-NetAdapter -Name %s -NewName 'stale-nat-%d'" % (quote_pwsh(a["name"]), a["interface_index"])
-               for a in adapters if a is not keep]
+    renames = [
+        "Rename-NetAdapter -Name %s -NewName 'stale-nat-%d'" % (quote_pwsh(a["name"]), a["interface_index"])
+        for a in adapters
+        if a is not keep
+    ]
     if keep["name"] != _host.NAT_ADAPTER:
         renames.append("Rename-NetAdapter -Name %s -NewName 'vEthernet (nat)'" % quote_pwsh(keep["name"]))
-    return _finding("duplicate_nat_adapters",
-                    "%d adapters are named vEthernet (nat)*: %s; Initialize-ECSAgent -EnableTaskIAMRole fails on them"
-                    % (len(adapters), ", ".join("%s (index %s, %s)" % (a["name"], a["interface_index"], a["status"]) for a in adapters)),
-                    "keep Docker's nat adapter (%s, index %s) as the only vEthernet (nat)*: %s; then run %s"
-                    % (keep["name"], keep["interface_index"], "; ".join(renames), _agent_task(facts)))
+    return _finding(
+        "duplicate_nat_adapters",
+        "%d adapters are named vEthernet (nat)*: %s; Initialize-ECSAgent -EnableTaskIAMRole fails on them"
+        % (
+            len(adapters),
+            ", ".join("%s (index %s, %s)" % (a["name"], a["interface_index"], a["status"]) for a in adapters),
+        ),
+        "keep Docker's nat adapter (%s, index %s) as the only vEthernet (nat)*: %s; then run %s"
+        % (keep["name"], keep["interface_index"], "; ".join(renames), _agent_task(facts)),
+    )
 
 
 def _no_proxy_missing(facts, context):
@@ -289,21 +377,25 @@ def _no_proxy_missing(facts, context):
     if not lacking:
         return None
     wanted = ",".join(present + lacking)
-    return _finding("no_proxy_missing",
-                    "Machine environment %s is set but NO_PROXY lacks %s, so the agent sends metadata, credential and Docker "
-                    "requests through the proxy" % (" and ".join(proxies), ", ".join(lacking)),
-                    "run %s, http_proxy: <your proxy URL> (keeps NO_PROXY complete), or on the host: "
-                    "[Environment]::SetEnvironmentVariable('NO_PROXY', %s, 'Machine'); Restart-Service -Name AmazonECS"
-                    % (_agent_task(facts), quote_pwsh(wanted)))
+    return _finding(
+        "no_proxy_missing",
+        "Machine environment %s is set but NO_PROXY lacks %s, so the agent sends metadata, credential and Docker "
+        "requests through the proxy" % (" and ".join(proxies), ", ".join(lacking)),
+        "run %s, http_proxy: <your proxy URL> (keeps NO_PROXY complete), or on the host: "
+        "[Environment]::SetEnvironmentVariable('NO_PROXY', %s, 'Machine'); Restart-Service -Name AmazonECS"
+        % (_agent_task(facts), quote_pwsh(wanted)),
+    )
 
 
 def _docker_not_answering(facts, context):
     if facts["containers"] is not None or not facts["containers_error"]:
         return None
-    return _finding("docker_not_answering", "docker does not answer, so the containers and their routes are unknown: %s"
-                    % facts["containers_error"],
-                    "on the host: Restart-Service -Name docker -Force (restarts AmazonECS too); if it stays stuck, see "
-                    "C:\\ProgramData\\docker\\panic.log and the Application event log, or replace the instance")
+    return _finding(
+        "docker_not_answering",
+        "docker does not answer, so the containers and their routes are unknown: %s" % facts["containers_error"],
+        "on the host: Restart-Service -Name docker -Force (restarts AmazonECS too); if it stays stuck, see "
+        "C:\\ProgramData\\docker\\panic.log and the Application event log, or replace the instance",
+    )
 
 
 def _nat_containers(facts: dict) -> list[dict]:
@@ -311,8 +403,11 @@ def _nat_containers(facts: dict) -> list[dict]:
 
 
 def _missing_route(container: dict) -> bool:
-    return not any(route["destination"] == _host.CREDENTIALS_ROUTE and (container["gateway"] is None or route["next_hop"] == container["gateway"])
-                   for route in container["routes"])
+    return not any(
+        route["destination"] == _host.CREDENTIALS_ROUTE
+        and (container["gateway"] is None or route["next_hop"] == container["gateway"])
+        for route in container["routes"]
+    )
 
 
 def _container_routes_missing(facts, context):
@@ -320,12 +415,20 @@ def _container_routes_missing(facts, context):
     if not missing:
         return None
     names = [c["name"] for c in missing]
-    return _finding("container_routes_missing",
-                    "%d nat-mode container%s no route to %s via %s gateway: %s" % (
-                        len(missing), " has" if len(missing) == 1 else "s have", _host.CREDENTIALS_ROUTE,
-                        "its" if len(missing) == 1 else "their", ", ".join("%s (%s)" % (c["name"], c["id"][:12]) for c in missing)),
-                    "run ecs_windows.task_iam.container_routes with names: [%s], or run the AWS container bootstrap script "
-                    "in the image's entrypoint (filter ecs_windows.task_iam.bootstrap_script)" % ", ".join("'%s'" % n for n in names))
+    return _finding(
+        "container_routes_missing",
+        "%d nat-mode container%s no route to %s via %s gateway: %s"
+        % (
+            len(missing),
+            " has" if len(missing) == 1 else "s have",
+            _host.CREDENTIALS_ROUTE,
+            "its" if len(missing) == 1 else "their",
+            ", ".join("%s (%s)" % (c["name"], c["id"][:12]) for c in missing),
+        ),
+        "run ecs_windows.task_iam.container_routes with names: [%s], or run the AWS container bootstrap script "
+        "in the image's entrypoint (filter ecs_windows.task_iam.bootstrap_script)"
+        % ", ".join("'%s'" % n for n in names),
+    )
 
 
 def _imds_fallback_risk(facts, context):
@@ -334,14 +437,20 @@ def _imds_fallback_risk(facts, context):
     exposed = [c for c in _nat_containers(facts) if any(r["destination"] == _host.IMDS_ROUTE for r in c["routes"])]
     if not exposed:
         return None
-    return _finding("imds_fallback_risk",
-                    "the credential proxy is broken while %d nat-mode container%s a route to %s: an AWS SDK there that gets "
-                    "no task credentials falls back to the instance role instead of failing: %s" % (
-                        len(exposed), " has" if len(exposed) == 1 else "s have", _host.IMDS_ROUTE,
-                        ", ".join("%s (%s)" % (c["name"], c["id"][:12]) for c in exposed)),
-                    "repair the proxy (ecs_windows.task_iam.credential_proxy); and unless these tasks need instance "
-                    "metadata, run ecs_windows.task_iam.container_routes with imds: block (container_instance_imds: block) "
-                    "so they can never use the instance role (docs/aws.md, 'Blocking the instance role')")
+    return _finding(
+        "imds_fallback_risk",
+        "the credential proxy is broken while %d nat-mode container%s a route to %s: an AWS SDK there that gets "
+        "no task credentials falls back to the instance role instead of failing: %s"
+        % (
+            len(exposed),
+            " has" if len(exposed) == 1 else "s have",
+            _host.IMDS_ROUTE,
+            ", ".join("%s (%s)" % (c["name"], c["id"][:12]) for c in exposed),
+        ),
+        "repair the proxy (ecs_windows.task_iam.credential_proxy); and unless these tasks need instance "
+        "metadata, run ecs_windows.task_iam.container_routes with imds: block (container_instance_imds: block) "
+        "so they can never use the instance role (docs/aws.md, 'Blocking the instance role')",
+    )
 
 
 def _last_repair_time(facts: dict) -> str | None:
@@ -359,17 +468,24 @@ def _task_credentials_failing(facts, context):
         if last is None:
             continue
         if last["status"] != 200:
-            failing.append("%s (last credential request at %s answered HTTP %s)" % (task["arn"], last["time"], last["status"]))
+            failing.append(
+                "%s (last credential request at %s answered HTTP %s)" % (task["arn"], last["time"], last["status"])
+            )
         elif repaired is not None and last["time"] < repaired:
-            failing.append("%s (no credential request since the proxy was repaired at %s; the last at %s)" % (task["arn"], repaired, last["time"]))
+            failing.append(
+                "%s (no credential request since the proxy was repaired at %s; the last at %s)"
+                % (task["arn"], repaired, last["time"])
+            )
     if not failing:
         return None
-    return _finding("task_credentials_failing",
-                    "%d task%s cannot get %s credentials (the agent's audit log): %s" % (
-                        len(failing), "" if len(failing) == 1 else "s", "its" if len(failing) == 1 else "their", "; ".join(failing)),
-                    "repair the proxy and routes (ecs_windows.task_iam.recover, container routes with "
-                    "ecs_windows.task_iam.bootstrap_containers), then restart the tasks: aws ecs stop-task --cluster %s "
-                    "--task <task ARN> (the service starts them again)" % _cluster(facts))
+    return _finding(
+        "task_credentials_failing",
+        "%d task%s cannot get %s credentials (the agent's audit log): %s"
+        % (len(failing), "" if len(failing) == 1 else "s", "its" if len(failing) == 1 else "their", "; ".join(failing)),
+        "repair the proxy and routes (ecs_windows.task_iam.recover, container routes with "
+        "ecs_windows.task_iam.bootstrap_containers), then restart the tasks: aws ecs stop-task --cluster %s "
+        "--task <task ARN> (the service starts them again)" % _cluster(facts),
+    )
 
 
 def _boot_folder_insecure(facts, context):
@@ -385,21 +501,25 @@ def _boot_folder_insecure(facts, context):
             problems.append("the folder inherits its permissions from C:\\ProgramData")
     if not problems:
         return None
-    return _finding("boot_folder_insecure",
-                    "%s runs as SYSTEM at every boot from %s, but %s: whoever can write there can replace the script or "
-                    "forge its log" % (_host.BOOT_TASK_NAME, _host.BOOT_DIR, "; ".join(problems)),
-                    "run ecs_windows.task_iam.configure (or credential_proxy with on_boot: true): it takes the folder over "
-                    "(owner Administrators, SYSTEM and Administrators only), empties it and writes the script again")
+    return _finding(
+        "boot_folder_insecure",
+        "%s runs as SYSTEM at every boot from %s, but %s: whoever can write there can replace the script or "
+        "forge its log" % (_host.BOOT_TASK_NAME, _host.BOOT_DIR, "; ".join(problems)),
+        "run ecs_windows.task_iam.configure (or credential_proxy with on_boot: true): it takes the folder over "
+        "(owner Administrators, SYSTEM and Administrators only), empties it and writes the script again",
+    )
 
 
 def _boot_task_outdated(facts, context):
     reasons = _boot_task.outdated(facts)
     if not reasons:
         return None
-    return _finding("boot_task_outdated",
-                    "the startup task %s%s does not match what this collection installs: %s" % (
-                        _host.BOOT_TASK_PATH, _host.BOOT_TASK_NAME, "; ".join(reasons)),
-                    "run ecs_windows.task_iam.configure (or credential_proxy with on_boot: true) to install it again")
+    return _finding(
+        "boot_task_outdated",
+        "the startup task %s%s does not match what this collection installs: %s"
+        % (_host.BOOT_TASK_PATH, _host.BOOT_TASK_NAME, "; ".join(reasons)),
+        "run ecs_windows.task_iam.configure (or credential_proxy with on_boot: true) to install it again",
+    )
 
 
 def _boot_recovery_failed(facts, context):
@@ -410,18 +530,32 @@ def _boot_recovery_failed(facts, context):
     task = _boot_task.find(facts)
     if same_boot(last.get("boot_id"), facts["host"]["boot_id"]) and last.get("action") == "failed":
         seen = "failed: %s" % (last.get("error") or "no error text")
-    elif same_boot(last.get("boot_id"), facts["host"]["boot_id"]) and last.get("action") == "started" and task is not None \
-            and task["state"] != "Running":
+    elif (
+        same_boot(last.get("boot_id"), facts["host"]["boot_id"])
+        and last.get("action") == "started"
+        and task is not None
+        and task["state"] != "Running"
+    ):
         seen = "began at %s and never finished (the task's last result is %s)" % (last.get("time"), _task_result(task))
-    elif task is not None and task["last_result"] not in (None, 0) and task["state"] != "Running" and not (
-            same_boot(last.get("boot_id"), facts["host"]["boot_id"])):
-        seen = "did not log anything at this boot; the task's last run (%s) ended with %s" % (task["last_run_time"], _task_result(task))
+    elif (
+        task is not None
+        and task["last_result"] not in (None, 0)
+        and task["state"] != "Running"
+        and not (same_boot(last.get("boot_id"), facts["host"]["boot_id"]))
+    ):
+        seen = "did not log anything at this boot; the task's last run (%s) ended with %s" % (
+            task["last_run_time"],
+            _task_result(task),
+        )
     else:
         return None
-    return _finding("boot_recovery_failed",
-                    "the boot-time credential proxy recovery of this boot (%s) %s" % (last.get("time") or facts["host"]["boot_time"], seen),
-                    "fix the cause above, then run ecs_windows.task_iam.credential_proxy; the recovery log is %s"
-                    % _host.BOOT_LOG_PATH)
+    return _finding(
+        "boot_recovery_failed",
+        "the boot-time credential proxy recovery of this boot (%s) %s"
+        % (last.get("time") or facts["host"]["boot_time"], seen),
+        "fix the cause above, then run ecs_windows.task_iam.credential_proxy; the recovery log is %s"
+        % _host.BOOT_LOG_PATH,
+    )
 
 
 def _task_result(task: dict) -> str:
@@ -475,6 +609,8 @@ def boot_recovery(facts: dict) -> dict:
 def instance_facts(probe: dict) -> dict:
     """The facts instance_info returns (and other modules return as `facts`) for a probe result: the probe's values
     were masked on the host; the salt and hashes serve only the planners."""
-    facts = {key: value for key, value in probe.items() if key not in ("container_detail", "salt", "machine_env_hashes")}
+    facts = {
+        key: value for key, value in probe.items() if key not in ("container_detail", "salt", "machine_env_hashes")
+    }
     facts["boot_recovery"] = boot_recovery(probe)
     return facts

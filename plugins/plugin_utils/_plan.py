@@ -65,8 +65,14 @@ class Plan:
         """This plan followed by `other` (its calls run after these); `area` nests other's diff under that key."""
         before = dict(self.before, **({area: other.before} if area else other.before))
         after = dict(self.after, **({area: other.after} if area else other.after))
-        return Plan(self.changes + other.changes, self.calls + other.calls, before, after, self.waits + other.waits,
-                    dict(self.detail, **other.detail))
+        return Plan(
+            self.changes + other.changes,
+            self.calls + other.calls,
+            before,
+            after,
+            self.waits + other.waits,
+            dict(self.detail, **other.detail),
+        )
 
 
 def step(changes=(), calls=(), **detail: Any) -> Plan:

@@ -48,7 +48,9 @@ def check_args(args: dict) -> dict:
     if args.get("install_ecstools"):
         region = args.get("ecstools_region")
         if not region or not _REGION.fullmatch(region):
-            raise ValueError("install_ecstools: true needs ecstools_region, an AWS region like us-east-1 (got %r)" % (region,))
+            raise ValueError(
+                "install_ecstools: true needs ecstools_region, an AWS region like us-east-1 (got %r)" % (region,)
+            )
     sha = args.get("ecstools_sha256") or {}
     if sha and not args.get("install_ecstools"):
         raise ValueError("ecstools_sha256 is only used with install_ecstools: true")
@@ -68,7 +70,10 @@ def probe_files(args: dict) -> list[str]:
 
 def ecstools_urls(region: str) -> dict[str, str]:
     """host-facts.md "ECSTools": ecs-anywhere-install.ps1 downloads ECSTools from the regional agent bucket."""
-    return {name: "https://s3.%s.amazonaws.com/amazon-ecs-agent-%s/%s" % (region, region, name) for name in _host.ECSTOOLS_FILES}
+    return {
+        name: "https://s3.%s.amazonaws.com/amazon-ecs-agent-%s/%s" % (region, region, name)
+        for name in _host.ECSTOOLS_FILES
+    }
 
 
 def ecstools_paths() -> list[str]:
@@ -133,8 +138,10 @@ def _view(facts: dict, env_names) -> dict:
         "agent_version": facts["agent"]["version"],
         "machine_env": env,
         "service": None if svc is None else dict(svc),
-        "registration": {"cluster": reg["cluster"] if reg["container_instance_arn"] else None,
-                         "container_instance_arn": reg["container_instance_arn"]},
+        "registration": {
+            "cluster": reg["cluster"] if reg["container_instance_arn"] else None,
+            "container_instance_arn": reg["container_instance_arn"],
+        },
         "credential_endpoint": "healthy" if facts["endpoints"]["proxy"]["ok"] else "broken",
     }
 
@@ -150,19 +157,37 @@ def ecstools_step(facts: dict, args: dict) -> Plan:
     sha = args["ecstools_sha256"]
     present = facts["ecstools"]["present"]
     # A file the probe cannot hash (null) is not compared: ECSTools may live in another module path.
-    stale = [name for name, path in zip(_host.ECSTOOLS_FILES, ecstools_paths()) if name in sha and facts["files"].get(path) not in (None, sha[name])]
+    stale = [
+        name
+        for name, path in zip(_host.ECSTOOLS_FILES, ecstools_paths())
+        if name in sha and facts["files"].get(path) not in (None, sha[name])
+    ]
     if present and not stale:
         return step()
     urls = ecstools_urls(args["ecstools_region"])
-    files = [{"name": name, "url": urls[name], "sha256": sha.get(name),
-              "require_signature": name in (args.get("ecstools_signature") or ())} for name in _host.ECSTOOLS_FILES]
-    proxy = args.get("http_proxy") or _env.lookup(facts["machine_env"], _host.ENV_HTTPS_PROXY) or \
-        _env.lookup(facts["machine_env"], _host.ENV_HTTP_PROXY)
+    files = [
+        {
+            "name": name,
+            "url": urls[name],
+            "sha256": sha.get(name),
+            "require_signature": name in (args.get("ecstools_signature") or ()),
+        }
+        for name in _host.ECSTOOLS_FILES
+    ]
+    proxy = (
+        args.get("http_proxy")
+        or _env.lookup(facts["machine_env"], _host.ENV_HTTPS_PROXY)
+        or _env.lookup(facts["machine_env"], _host.ENV_HTTP_PROXY)
+    )
     use_proxy = proxy if proxy and not _bypassed(facts, args, urls["ECSTools.psm1"]) else None
     why = "%s differs from ecstools_sha256" % ", ".join(stale) if present else "it is not installed"
-    return step(["install ECSTools from %s (.psm1, .psd1)%s: %s" % (urls["ECSTools.psm1"].rsplit("/", 1)[0] + "/",
-                                                                    " through the configured proxy" if use_proxy else "", why)],
-                [("install_ecstools", {"files": files, "proxy": use_proxy})])
+    return step(
+        [
+            "install ECSTools from %s (.psm1, .psd1)%s: %s"
+            % (urls["ECSTools.psm1"].rsplit("/", 1)[0] + "/", " through the configured proxy" if use_proxy else "", why)
+        ],
+        [("install_ecstools", {"files": files, "proxy": use_proxy})],
+    )
 
 
 def _bypassed(facts: dict, args: dict, url: str) -> bool:
@@ -188,8 +213,15 @@ def env_step(facts: dict, want: dict) -> Plan:
         else:
             env_set[spelled] = want[name]
         masked_both = shown is not None and want[name] is not None and _env.mask(name, want[name]) == shown
-        changes.append("Machine environment %s: %s -> %s%s" % (spelled, _show(name, shown), _show(name, want[name]),
-                                                               " (the masked parts differ)" if masked_both else ""))
+        changes.append(
+            "Machine environment %s: %s -> %s%s"
+            % (
+                spelled,
+                _show(name, shown),
+                _show(name, want[name]),
+                " (the masked parts differ)" if masked_both else "",
+            )
+        )
     calls = [("set_machine_env", {"set": env_set, "remove": env_remove})] if env_set or env_remove else []
     return step(changes, calls, env_changed=sorted(list(env_set) + env_remove))
 
@@ -205,29 +237,48 @@ def reregister_step(facts: dict, args: dict) -> Plan:
     else:
         stranded = "%d task container(s) running now" % len([c for c in facts["containers"] if c["task_arn"]])
     if not args["force_reregister"]:
-        what = ("registered to cluster '%s' (%s)" % (old, arn)) if arn else \
-            ("configured for cluster '%s' (the agent is not running, so its saved registration cannot be read)" % old)
-        refuse("refusing to change the cluster", [{
-            "code": "cluster_change",
-            "message": "the instance is %s, not '%s'; registering it in another cluster makes it a new container instance "
-                       "and strands the tasks running on it (%s)" % (what, args["cluster"], stranded),
-            "fix": "drain it first (aws ecs update-container-instances-state --status DRAINING), then rerun with "
-                   "force_reregister: true, or keep cluster: %s" % old,
-        }])
-    return step(["delete the agent's saved registration with cluster '%s' (force_reregister: true): the tasks still "
-                 "running there (%s) are stranded" % (old, stranded)],
-                [("reset_agent_data", {"stop_timeout_s": SERVICE_TIMEOUT_S})], reregister=True)
+        what = (
+            ("registered to cluster '%s' (%s)" % (old, arn))
+            if arn
+            else (
+                "configured for cluster '%s' (the agent is not running, so its saved registration cannot be read)" % old
+            )
+        )
+        refuse(
+            "refusing to change the cluster",
+            [
+                {
+                    "code": "cluster_change",
+                    "message": "the instance is %s, not '%s'; registering it in another cluster makes it a new container instance "
+                    "and strands the tasks running on it (%s)" % (what, args["cluster"], stranded),
+                    "fix": "drain it first (aws ecs update-container-instances-state --status DRAINING), then rerun with "
+                    "force_reregister: true, or keep cluster: %s" % old,
+                }
+            ],
+        )
+    return step(
+        [
+            "delete the agent's saved registration with cluster '%s' (force_reregister: true): the tasks still "
+            "running there (%s) are stranded" % (old, stranded)
+        ],
+        [("reset_agent_data", {"stop_timeout_s": SERVICE_TIMEOUT_S})],
+        reregister=True,
+    )
 
 
 def _norm_version(version: str | None) -> str | None:
     return version[1:] if version and version.startswith("v") else version
 
 
-def init_reasons(facts: dict, args: dict, env_changed: list[str], reregister: bool, proxy: _proxy.Diagnosis) -> list[str]:
+def init_reasons(
+    facts: dict, args: dict, env_changed: list[str], reregister: bool, proxy: _proxy.Diagnosis
+) -> list[str]:
     """Why Initialize-ECSAgent must run (empty: it need not)."""
     reasons = []
     if _env.lookup(facts["machine_env"], _host.ENV_INIT_PENDING) is not None:
-        reasons.append("the last initialisation did not finish (Machine environment %s is set)" % _host.ENV_INIT_PENDING)
+        reasons.append(
+            "the last initialisation did not finish (Machine environment %s is set)" % _host.ENV_INIT_PENDING
+        )
     svc = facts["services"][SERVICE]
     changed_init = [name for name in env_changed if name.upper() in settings.INIT_VARIABLES]
     if svc is None:
@@ -247,28 +298,50 @@ def init_reasons(facts: dict, args: dict, env_changed: list[str], reregister: bo
 def check_prerequisites(facts: dict, args: dict, reasons: list[str], installing: bool, proxy: _proxy.Diagnosis) -> None:
     """Refuse host state that no initialisation fixes, and initialising without what it needs."""
     proxy_broken = args["task_iam_role"] and not proxy.healthy
-    blockers = [f for f in _findings.findings(facts) if f["code"] in ("port80_in_use", "agent_port_excluded", "duplicate_nat_adapters")]
+    blockers = [
+        f
+        for f in _findings.findings(facts)
+        if f["code"] in ("port80_in_use", "agent_port_excluded", "duplicate_nat_adapters")
+    ]
     registered = registered_here(facts, args["cluster"])
     problems = [p for p in blockers if proxy_broken or (p["code"] == "agent_port_excluded" and not registered)]
     if problems:
-        refuse("task IAM roles need the credential proxy (%s)" % proxy.reason if proxy_broken else "the agent cannot register", problems)
+        refuse(
+            "task IAM roles need the credential proxy (%s)" % proxy.reason
+            if proxy_broken
+            else "the agent cannot register",
+            problems,
+        )
     if reasons and not facts["ecstools"]["present"] and not installing:
-        refuse("the agent needs initialising (%s)" % "; ".join(reasons),
-               [f for f in _findings.findings(facts) if f["code"] == "ecstools_missing"])
+        refuse(
+            "the agent needs initialising (%s)" % "; ".join(reasons),
+            [f for f in _findings.findings(facts) if f["code"] == "ecstools_missing"],
+        )
     if reasons and args["task_iam_role"] and not facts["hyperv_powershell"]:
-        refuse("the agent needs initialising with IAM roles for tasks (%s)" % "; ".join(reasons), [{
-            "code": "hyperv_powershell_missing",
-            "message": "the Hyper-V PowerShell module is not installed; setting up the credential proxy needs its cmdlets "
-                       "(Get-VMNetworkAdapter, aws/amazon-ecs-agent#1587)",
-            "fix": "install it as the ECS-optimized AMIs have it (Install-WindowsFeature -Name Hyper-V-PowerShell), then rerun"}])
+        refuse(
+            "the agent needs initialising with IAM roles for tasks (%s)" % "; ".join(reasons),
+            [
+                {
+                    "code": "hyperv_powershell_missing",
+                    "message": "the Hyper-V PowerShell module is not installed; setting up the credential proxy needs its cmdlets "
+                    "(Get-VMNetworkAdapter, aws/amazon-ecs-agent#1587)",
+                    "fix": "install it as the ECS-optimized AMIs have it (Install-WindowsFeature -Name Hyper-V-PowerShell), then rerun",
+                }
+            ],
+        )
 
 
 def remove_step(facts: dict, args: dict, reasons: list[str], proxy: _proxy.Diagnosis) -> Plan:
     """Remove the broken proxy's pieces before re-initialising: Initialize-ECSAgent on top of a stale rule keeps it."""
     if not reasons or not args["task_iam_role"] or proxy.healthy or proxy.remove is None:
         return step()
-    return step(["remove the broken credential proxy pieces before re-initialising: %s" % ", ".join(
-        _proxy.describe(dict(_proxy.pieces(facts), firewall_rules=[])))], [("remove_proxy", proxy.remove)])
+    return step(
+        [
+            "remove the broken credential proxy pieces before re-initialising: %s"
+            % ", ".join(_proxy.describe(dict(_proxy.pieces(facts), firewall_rules=[])))
+        ],
+        [("remove_proxy", proxy.remove)],
+    )
 
 
 def service_step(facts: dict, args: dict, need_init: bool, env_changed: list[str], proxy: _proxy.Diagnosis) -> Plan:
@@ -296,13 +369,28 @@ def service_step(facts: dict, args: dict, need_init: bool, env_changed: list[str
             changes.append("restart AmazonECS: %s" % proxy.reason)
         elif not registered_here(facts, args["cluster"]):
             start = "restarted"
-            changes.append("restart AmazonECS: it runs but is not registered with cluster '%s' (%s)" % (
-                args["cluster"], facts["registration"]["error"] or "no ContainerInstanceArn"))
+            changes.append(
+                "restart AmazonECS: it runs but is not registered with cluster '%s' (%s)"
+                % (args["cluster"], facts["registration"]["error"] or "no ContainerInstanceArn")
+            )
     if not fix and not start:
         return step(changes)
-    return step(changes, [("service", {"name": SERVICE, "start_type": fix.get("start_type"), "state": start,
-                                       "failure_restart": fix.get("failure_restart"), "timeout_s": SERVICE_TIMEOUT_S})],
-                starts=start is not None)
+    return step(
+        changes,
+        [
+            (
+                "service",
+                {
+                    "name": SERVICE,
+                    "start_type": fix.get("start_type"),
+                    "state": start,
+                    "failure_restart": fix.get("failure_restart"),
+                    "timeout_s": SERVICE_TIMEOUT_S,
+                },
+            )
+        ],
+        starts=start is not None,
+    )
 
 
 def guard_step(facts: dict) -> Plan:
@@ -311,19 +399,45 @@ def guard_step(facts: dict) -> Plan:
     `busy` (nothing after it runs) and the controller waits for it."""
     if _find_ecstools_task(facts) is None:
         return step()
-    return step([], [("wait_task_idle", {"task_path": _host.ECSTOOLS_REBOOT_TASK_PATH, "task_name": _host.ECSTOOLS_REBOOT_TASK_NAME,
-                                         "timeout_s": 10, "busy_error": True})])
+    return step(
+        [],
+        [
+            (
+                "wait_task_idle",
+                {
+                    "task_path": _host.ECSTOOLS_REBOOT_TASK_PATH,
+                    "task_name": _host.ECSTOOLS_REBOOT_TASK_NAME,
+                    "timeout_s": 10,
+                    "busy_error": True,
+                },
+            )
+        ],
+    )
 
 
 def _find_ecstools_task(facts: dict) -> dict | None:
-    return next((t for t in facts["scheduled_tasks"] if t["path"] == _host.ECSTOOLS_REBOOT_TASK_PATH
-                 and t["name"].lower() == _host.ECSTOOLS_REBOOT_TASK_NAME.lower()), None)
+    return next(
+        (
+            t
+            for t in facts["scheduled_tasks"]
+            if t["path"] == _host.ECSTOOLS_REBOOT_TASK_PATH
+            and t["name"].lower() == _host.ECSTOOLS_REBOOT_TASK_NAME.lower()
+        ),
+        None,
+    )
 
 
 def init_call(init: dict, args: dict) -> tuple:
     """The init_agent call with `init` settings and the module's init options."""
-    return ("init_agent", {"settings": init, "timeout_s": args["init_timeout"], "attempts": args["init_attempts"],
-                           "retry_delay_s": args["init_retry_delay"]})
+    return (
+        "init_agent",
+        {
+            "settings": init,
+            "timeout_s": args["init_timeout"],
+            "attempts": args["init_attempts"],
+            "retry_delay_s": args["init_retry_delay"],
+        },
+    )
 
 
 def init_step(facts: dict, args: dict, reasons: list[str], pending: bool) -> Plan:
@@ -333,15 +447,35 @@ def init_step(facts: dict, args: dict, reasons: list[str], pending: bool) -> Pla
     if pending:
         calls.append(("set_machine_env", {"set": {}, "remove": [_host.ENV_INIT_PENDING]}))
     if facts["services"][SERVICE] is None:  # Initialize-ECSAgent creates the service without failure actions
-        calls.append(("service", {"name": SERVICE, "start_type": "Automatic", "state": "running", "failure_restart": True,
-                                  "timeout_s": SERVICE_TIMEOUT_S}))
-    return step(["initialise the agent (%s): %s" % (settings.initialize_command(init), "; ".join(reasons))], calls, init=init)
+        calls.append(
+            (
+                "service",
+                {
+                    "name": SERVICE,
+                    "start_type": "Automatic",
+                    "state": "running",
+                    "failure_restart": True,
+                    "timeout_s": SERVICE_TIMEOUT_S,
+                },
+            )
+        )
+    return step(
+        ["initialise the agent (%s): %s" % (settings.initialize_command(init), "; ".join(reasons))], calls, init=init
+    )
 
 
 def wait_step(args: dict) -> Plan:
     """A first short registration wait inside the batch; the controller polls on (Plan.waits) while it lasts."""
     timeout = args["registration_timeout"]
-    plan = step([], [("wait_registered", {"cluster": args["cluster"], "timeout_s": min(REGISTRATION_ROUND_S, timeout), "interval_s": 2})])
+    plan = step(
+        [],
+        [
+            (
+                "wait_registered",
+                {"cluster": args["cluster"], "timeout_s": min(REGISTRATION_ROUND_S, timeout), "interval_s": 2},
+            )
+        ],
+    )
     plan.waits.append(Wait(args["cluster"], timeout))
     return plan
 
@@ -353,11 +487,25 @@ def _absent(facts: dict, args: dict) -> Plan:
     before = _view(facts, managed)
     after = copy.deepcopy(before)
     changes, calls = [], []
-    remove = sorted(_env.spelling(facts["machine_env"], name) for name in managed if _env.lookup(facts["machine_env"], name) is not None)
+    remove = sorted(
+        _env.spelling(facts["machine_env"], name)
+        for name in managed
+        if _env.lookup(facts["machine_env"], name) is not None
+    )
     svc = facts["services"][SERVICE]
     if svc is not None and (svc["status"] != "Stopped" or svc["start_type"] != "Disabled"):
-        calls.append(("service", {"name": SERVICE, "start_type": "Disabled", "state": "stopped", "failure_restart": None,
-                                  "timeout_s": SERVICE_TIMEOUT_S}))
+        calls.append(
+            (
+                "service",
+                {
+                    "name": SERVICE,
+                    "start_type": "Disabled",
+                    "state": "stopped",
+                    "failure_restart": None,
+                    "timeout_s": SERVICE_TIMEOUT_S,
+                },
+            )
+        )
         changes.append("stop and disable the AmazonECS service (it is %s, %s)" % (svc["status"], svc["start_type"]))
         after["service"].update(status="Stopped", start_type="Disabled")
         after["registration"] = {"cluster": None, "container_instance_arn": None}
@@ -383,8 +531,10 @@ def plan(facts: dict, args: dict) -> Plan:
     reasons = init_reasons(facts, args, env.detail["env_changed"], bool(reregister.detail.get("reregister")), proxy)
     check_prerequisites(facts, args, reasons, bool(install.calls), proxy)
     need_init = bool(reasons)
-    pending = need_init and (_env.lookup(facts["machine_env"], _host.ENV_INIT_PENDING) is not None
-                             or any(name.upper() in settings.INIT_VARIABLES for name in env.detail["env_changed"]))
+    pending = need_init and (
+        _env.lookup(facts["machine_env"], _host.ENV_INIT_PENDING) is not None
+        or any(name.upper() in settings.INIT_VARIABLES for name in env.detail["env_changed"])
+    )
     if pending and _env.lookup(facts["machine_env"], _host.ENV_INIT_PENDING) is None:
         env = _with_pending(env)
     service = service_step(facts, args, need_init, env.detail["env_changed"], proxy)
@@ -409,15 +559,21 @@ def _with_pending(env: Plan) -> Plan:
 def _after_view(before: dict, want: dict, args: dict, facts: dict, need_init: bool, reregister: bool) -> dict:
     after = copy.deepcopy(before)
     for name, value in want.items():
-        after["machine_env"][_env.spelling(facts["machine_env"], name) or name] = _env.mask(name, value) if value is not None else None
+        after["machine_env"][_env.spelling(facts["machine_env"], name) or name] = (
+            _env.mask(name, value) if value is not None else None
+        )
     if args.get("install_ecstools"):
         after["ecstools"] = True
     if need_init and args.get("version") and args["version"] != "latest":
         after["agent_version"] = _norm_version(args["version"])
     after["service"] = {"status": "Running", "start_type": "Automatic", "failure_restart": True}
     registered = registered_here(facts, args["cluster"]) and not reregister
-    after["registration"] = {"cluster": args["cluster"],
-                             "container_instance_arn": facts["registration"]["container_instance_arn"] if registered else "(assigned at registration)"}
+    after["registration"] = {
+        "cluster": args["cluster"],
+        "container_instance_arn": facts["registration"]["container_instance_arn"]
+        if registered
+        else "(assigned at registration)",
+    }
     if args["task_iam_role"]:
         after["credential_endpoint"] = "healthy"
     return after
@@ -442,8 +598,13 @@ def projected(facts: dict, agent: Plan, args: dict) -> dict:
     if any(op == "install_ecstools" for op, _args in agent.calls):
         out["ecstools"] = {"present": True, "version": facts["ecstools"]["version"]}
     out["services"][SERVICE] = {"status": "Running", "start_type": "Automatic", "failure_restart": True}
-    out["registration"] = dict(out["registration"], reachable=True, cluster=args["cluster"], error=None,
-                               container_instance_arn=facts["registration"]["container_instance_arn"] or "(assigned at registration)")
+    out["registration"] = dict(
+        out["registration"],
+        reachable=True,
+        cluster=args["cluster"],
+        error=None,
+        container_instance_arn=facts["registration"]["container_instance_arn"] or "(assigned at registration)",
+    )
     out["endpoints"]["agent_tmds"] = {"ok": True, "status": 400, "code": "NoIdInRequest", "error": None}
     healthy = {"ok": True, "status": 400, "code": "NoIdInRequest", "error": None}
     if args["task_iam_role"] and any(op == "init_agent" for op, _args in agent.calls):

@@ -12,10 +12,28 @@ from __future__ import annotations
 from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _plan_agent, _plan_proxy, _plan_routes
 from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils._plan import Plan
 
-AGENT_OPTIONS = ("state", "cluster", "task_iam_role", "version", "logging_drivers", "enable_task_eni", "awsvpc_block_imds",
-                 "awsvpc_additional_local_routes", "environment", "http_proxy", "no_proxy", "install_ecstools",
-                 "ecstools_region", "ecstools_sha256", "ecstools_signature", "force_reregister", "registration_timeout",
-                 "init_attempts", "init_retry_delay", "init_timeout")
+AGENT_OPTIONS = (
+    "state",
+    "cluster",
+    "task_iam_role",
+    "version",
+    "logging_drivers",
+    "enable_task_eni",
+    "awsvpc_block_imds",
+    "awsvpc_additional_local_routes",
+    "environment",
+    "http_proxy",
+    "no_proxy",
+    "install_ecstools",
+    "ecstools_region",
+    "ecstools_sha256",
+    "ecstools_signature",
+    "force_reregister",
+    "registration_timeout",
+    "init_attempts",
+    "init_retry_delay",
+    "init_timeout",
+)
 PROXY_OPTIONS = ("on_boot", "boot_delay", "registration_timeout", "init_attempts", "init_retry_delay", "init_timeout")
 
 
@@ -24,7 +42,9 @@ def agent_args(args: dict) -> dict:
 
 
 def proxy_args(args: dict) -> dict:
-    return dict({name: args.get(name) for name in PROXY_OPTIONS}, state="absent" if args["state"] == "absent" else "healthy")
+    return dict(
+        {name: args.get(name) for name in PROXY_OPTIONS}, state="absent" if args["state"] == "absent" else "healthy"
+    )
 
 
 def routes_args(args: dict) -> dict:
@@ -47,7 +67,9 @@ def plan(facts: dict, args: dict) -> Plan:
     """facts + check_args(args) -> one Plan: agent, then (on the facts it leads to) the credential proxy when task IAM
     roles are wanted, then the container routes when asked for."""
     agent = _plan_agent.plan(facts, agent_args(args))
-    out = Plan(agent.changes, agent.calls, {"agent": agent.before}, {"agent": agent.after}, agent.waits, dict(agent.detail))
+    out = Plan(
+        agent.changes, agent.calls, {"agent": agent.before}, {"agent": agent.after}, agent.waits, dict(agent.detail)
+    )
     if args["state"] == "absent" or args["task_iam_role"]:
         after = _plan_agent.projected(facts, agent, agent_args(args))
         out = out.then(_plan_proxy.plan(after, proxy_args(args)), "credential_proxy")

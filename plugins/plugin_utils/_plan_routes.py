@@ -36,19 +36,32 @@ def _selected(container, args):
     if not any(fnmatch.fnmatchcase(container["name"], pattern) for pattern in args["names"]):
         return "its name matches none of names"
     if args["task_families"] and container["task_family"] not in args["task_families"]:
-        return "its task family (%s label) is %s, not one of task_families" % (FAMILY_LABEL, container["task_family"] or "unset")
+        return "its task family (%s label) is %s, not one of task_families" % (
+            FAMILY_LABEL,
+            container["task_family"] or "unset",
+        )
     return None
 
 
 def _entry(container, action, reason, added=(), removed=()):
-    return {"id": container["id"], "name": container["name"], "network_mode": container["network_mode"], "action": action,
-            "added": list(added), "removed": list(removed), "reason": reason}
+    return {
+        "id": container["id"],
+        "name": container["name"],
+        "network_mode": container["network_mode"],
+        "action": action,
+        "added": list(added),
+        "removed": list(removed),
+        "reason": reason,
+    }
 
 
 def plan(facts: dict, args: dict) -> Plan:
     """-> Plan (detail `containers`: the per-container report, as planned). Refuses when docker does not answer."""
     if facts["containers"] is None:
-        refuse("the containers cannot be routed", [f for f in _findings.findings(facts) if f["code"] == "docker_not_answering"])
+        refuse(
+            "the containers cannot be routed",
+            [f for f in _findings.findings(facts) if f["code"] == "docker_not_answering"],
+        )
     want = [CREDENTIALS_ROUTE] + ([IMDS_ROUTE] if args["imds"] == "allow" else [])
     unwanted = [] if args["imds"] == "allow" else [IMDS_ROUTE]
     report, op_containers, changes = [], [], []
@@ -63,16 +76,22 @@ def plan(facts: dict, args: dict) -> Plan:
             report.append(_entry(container, "skipped", "awsvpc: the agent adds the task's routes itself"))
             continue
         if mode not in ("nat", "default"):
-            report.append(_entry(container, "skipped", "network mode %s: only nat (default) containers need routes" % mode))
+            report.append(
+                _entry(container, "skipped", "network mode %s: only nat (default) containers need routes" % mode)
+            )
             continue
         if container["error"]:
             report.append(_entry(container, "failed", container["error"]))
             continue
         if not container["gateway"]:
-            report.append(_entry(container, "failed", "no default gateway (0.0.0.0/0 route) found inside the container"))
+            report.append(
+                _entry(container, "failed", "no default gateway (0.0.0.0/0 route) found inside the container")
+            )
             continue
         if container["shell"] not in ("powershell", "cmd"):
-            report.append(_entry(container, "failed", "the image has neither powershell.exe nor cmd.exe to add routes with"))
+            report.append(
+                _entry(container, "failed", "the image has neither powershell.exe nor cmd.exe to add routes with")
+            )
             continue
         gateway = container["gateway"]
         routes = container["routes"] or []
@@ -89,15 +108,29 @@ def plan(facts: dict, args: dict) -> Plan:
         powershell = container["shell"] == "powershell"
         reasons = []
         if remove:
-            reasons.append("remove %s%s with %s" % (", ".join(remove), " (imds: block)" if any(d in unwanted for d in remove) else "",
-                                                    "Remove-NetRoute -PolicyStore ActiveStore" if powershell else "netsh delete route store=active"))
+            reasons.append(
+                "remove %s%s with %s"
+                % (
+                    ", ".join(remove),
+                    " (imds: block)" if any(d in unwanted for d in remove) else "",
+                    "Remove-NetRoute -PolicyStore ActiveStore" if powershell else "netsh delete route store=active",
+                )
+            )
         if add:
-            reasons.append("add %s via %s with %s" % (", ".join(a["destination"] for a in add), gateway,
-                                                      "New-NetRoute -PolicyStore ActiveStore" if powershell else "netsh add route store=active"))
+            reasons.append(
+                "add %s via %s with %s"
+                % (
+                    ", ".join(a["destination"] for a in add),
+                    gateway,
+                    "New-NetRoute -PolicyStore ActiveStore" if powershell else "netsh add route store=active",
+                )
+            )
         reason = "; ".join(reasons)
         report.append(_entry(container, "added" if add else "removed", reason, [a["destination"] for a in add], remove))
         changes.append("container %s: %s" % (label, reason))
-    calls = [("container_routes", {"containers": op_containers, "timeout_s": CONTAINER_TIMEOUT_S})] if op_containers else []
+    calls = (
+        [("container_routes", {"containers": op_containers, "timeout_s": CONTAINER_TIMEOUT_S})] if op_containers else []
+    )
     return Plan(changes, calls, before, after, detail={"containers": report})
 
 
@@ -121,6 +154,9 @@ def merge_results(planned: list[dict], op_result: dict | None, final_facts: dict
                 still = [d for d in entry["removed"] if d in present and d not in entry["added"]]
                 if missing or still:
                     entry["action"] = "failed"
-                    entry["reason"] = "the final probe still shows the routes wrong (missing %s, present %s)" % (missing, still)
+                    entry["reason"] = "the final probe still shows the routes wrong (missing %s, present %s)" % (
+                        missing,
+                        still,
+                    )
         report.append(entry)
     return report

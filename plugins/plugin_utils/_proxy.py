@@ -55,20 +55,32 @@ def pieces(facts: dict) -> dict:
         "ip_bindings": [b for b in proxy["ip_bindings"] if b["ip_address"] == _host.PROXY_IP],
         "apipa_adapter": proxy["apipa_adapter"],
         "firewall_rules": [
-            f for f in proxy["firewall_rules"]
-            if f["display_name"] == _host.FIREWALL_DISPLAY_NAME and port_filter_holds(f["local_port"], _host.TMDS_PORT)
+            f
+            for f in proxy["firewall_rules"]
+            if f["display_name"] == _host.FIREWALL_DISPLAY_NAME
+            and port_filter_holds(f["local_port"], _host.TMDS_PORT)
             and f["direction"] == "Inbound"
         ],
     }
 
 
 def describe_rule(rule: dict) -> str:
-    return "portproxy %s:%s -> %s:%s" % (rule["listen_address"], rule["listen_port"], rule["connect_address"], rule["connect_port"])
+    return "portproxy %s:%s -> %s:%s" % (
+        rule["listen_address"],
+        rule["listen_port"],
+        rule["connect_address"],
+        rule["connect_port"],
+    )
 
 
 def describe_binding(binding: dict) -> str:
     return "IP %s/%s on '%s' (ifIndex %s, %s)" % (
-        binding["ip_address"], binding["prefix_length"], binding["interface_alias"], binding["interface_index"], binding["address_state"])
+        binding["ip_address"],
+        binding["prefix_length"],
+        binding["interface_alias"],
+        binding["interface_index"],
+        binding["address_state"],
+    )
 
 
 def describe(found: dict) -> list[str]:
@@ -84,8 +96,12 @@ def remove_args(found: dict, firewall: bool = False) -> dict | None:
     """remove_proxy arguments for the identified pieces (the firewall rule only on teardown: it survives reboots and
     Initialize-ECSAgent reuses it); None when there is nothing to remove."""
     args = {
-        "portproxy": [{"listen_address": r["listen_address"], "listen_port": r["listen_port"]} for r in found["portproxy"]],
-        "ip_bindings": [{"ip_address": b["ip_address"], "interface_index": b["interface_index"]} for b in found["ip_bindings"]],
+        "portproxy": [
+            {"listen_address": r["listen_address"], "listen_port": r["listen_port"]} for r in found["portproxy"]
+        ],
+        "ip_bindings": [
+            {"ip_address": b["ip_address"], "interface_index": b["interface_index"]} for b in found["ip_bindings"]
+        ],
         "apipa_adapter": found["apipa_adapter"],
         "firewall_rules": [f["name"] for f in found["firewall_rules"]] if firewall else [],
     }
@@ -110,29 +126,58 @@ def diagnose(facts: dict) -> Diagnosis:
     endpoint = facts["endpoints"]["proxy"]
     found = pieces(facts)
     if endpoint["ok"]:
-        return Diagnosis(HEALTHY, "%s:%d answers like the agent (400 NoIdInRequest)" % (_host.PROXY_IP, _host.PROXY_PORT), None)
+        return Diagnosis(
+            HEALTHY, "%s:%d answers like the agent (400 NoIdInRequest)" % (_host.PROXY_IP, _host.PROXY_PORT), None
+        )
     if endpoint["error"] is None:
-        return Diagnosis(PORT80_IN_USE, "%s:%d answers HTTP %s%s, not like the agent: another listener holds port 80" % (
-            _host.PROXY_IP, _host.PROXY_PORT, endpoint["status"], " %s" % endpoint["code"] if endpoint["code"] else ""), None)
+        return Diagnosis(
+            PORT80_IN_USE,
+            "%s:%d answers HTTP %s%s, not like the agent: another listener holds port 80"
+            % (
+                _host.PROXY_IP,
+                _host.PROXY_PORT,
+                endpoint["status"],
+                " %s" % endpoint["code"] if endpoint["code"] else "",
+            ),
+            None,
+        )
     seen = "%s:%d fails (%s)" % (_host.PROXY_IP, _host.PROXY_PORT, endpoint["error"])
     service = facts["services"][_host.AGENT_SERVICE]
     rules, bindings = found["portproxy"], found["ip_bindings"]
     if rules and not bindings:
-        return Diagnosis(STALE, "%s: the portproxy rule survived but %s is bound to no adapter" % (seen, _host.PROXY_IP),
-                         remove_args(found))
+        return Diagnosis(
+            STALE,
+            "%s: the portproxy rule survived but %s is bound to no adapter" % (seen, _host.PROXY_IP),
+            remove_args(found),
+        )
     if not rules:
-        return Diagnosis(MISSING, "%s: there is no portproxy rule for %s:%d" % (seen, _host.PROXY_IP, _host.PROXY_PORT),
-                         remove_args(found))
+        return Diagnosis(
+            MISSING,
+            "%s: there is no portproxy rule for %s:%d" % (seen, _host.PROXY_IP, _host.PROXY_PORT),
+            remove_args(found),
+        )
     if service is not None and service["status"] != "Running":
         return Diagnosis(AGENT_DOWN, "%s: the AmazonECS service is %s" % (seen, service["status"]), None)
     if not facts["endpoints"]["agent_tmds"]["ok"]:
-        return Diagnosis(AGENT_DOWN, "%s: the agent does not answer on %s:%d (%s)" % (
-            seen, _host.TMDS_ADDRESS, _host.TMDS_PORT, facts["endpoints"]["agent_tmds"]["error"]), None)
+        return Diagnosis(
+            AGENT_DOWN,
+            "%s: the agent does not answer on %s:%d (%s)"
+            % (seen, _host.TMDS_ADDRESS, _host.TMDS_PORT, facts["endpoints"]["agent_tmds"]["error"]),
+            None,
+        )
     wrong = [r for r in rules if (r["connect_address"], r["connect_port"]) != (_host.TMDS_ADDRESS, _host.TMDS_PORT)]
     if wrong:
-        reason = "%s: %s does not lead to the agent's %s:%d" % (seen, describe_rule(wrong[0]), _host.TMDS_ADDRESS, _host.TMDS_PORT)
+        reason = "%s: %s does not lead to the agent's %s:%d" % (
+            seen,
+            describe_rule(wrong[0]),
+            _host.TMDS_ADDRESS,
+            _host.TMDS_PORT,
+        )
     else:
-        reason = "%s although the rule, the binding and the agent are up: the rule is dead (created before the address was ready)" % seen
+        reason = (
+            "%s although the rule, the binding and the agent are up: the rule is dead (created before the address was ready)"
+            % seen
+        )
     return Diagnosis(DEAD_RULE, reason, remove_args(found))
 
 
@@ -148,12 +193,20 @@ def is_portproxy_listener(item: dict) -> bool:
 
 def port80_others(facts: dict) -> list[dict]:
     """Listeners on port 80 other than the credential proxy's own portproxy rule, that take 169.254.170.2:80 too."""
-    return [item for item in facts["port80_listeners"]
-            if (item["local_address"] in _WILDCARDS or item["local_address"] == _host.PROXY_IP) and not is_portproxy_listener(item)]
+    return [
+        item
+        for item in facts["port80_listeners"]
+        if (item["local_address"] in _WILDCARDS or item["local_address"] == _host.PROXY_IP)
+        and not is_portproxy_listener(item)
+    ]
 
 
 def excluded_agent_ports(facts: dict) -> list[tuple[int, dict]]:
     """(port, range) of the agent's ports inside a dynamic (winnat/HNS) exclusion; an administered range (marked *
     by netsh, added with `netsh int ipv4 add excludedportrange`) reserves them for the agent: the documented fix."""
-    return [(port, r) for port in _host.AGENT_PORTS for r in facts["excluded_port_ranges"]
-            if r["start"] <= port <= r["end"] and not r["administered"]]
+    return [
+        (port, r)
+        for port in _host.AGENT_PORTS
+        for r in facts["excluded_port_ranges"]
+        if r["start"] <= port <= r["end"] and not r["administered"]
+    ]

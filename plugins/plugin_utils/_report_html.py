@@ -172,10 +172,15 @@ def ecs_cells(row: dict) -> tuple:
     ecs = row.get("ecs") or {}
     if not ecs:
         return ("-", "-", "-", "-")
-    tasks = "%s / %s" % tuple("-" if ecs.get(key) is None else _one_line(str(ecs.get(key)))
-                              for key in ("running_tasks", "pending_tasks"))
-    return (_one_line(ecs.get("status")) or "-", _yes_no(ecs.get("agent_connected")), tasks,
-            _yes_no(ecs.get("quarantined")))
+    tasks = "%s / %s" % tuple(
+        "-" if ecs.get(key) is None else _one_line(str(ecs.get(key))) for key in ("running_tasks", "pending_tasks")
+    )
+    return (
+        _one_line(ecs.get("status")) or "-",
+        _yes_no(ecs.get("agent_connected")),
+        tasks,
+        _yes_no(ecs.get("quarantined")),
+    )
 
 
 def heals_at_boot(row: dict) -> str:
@@ -185,8 +190,10 @@ def heals_at_boot(row: dict) -> str:
 
 
 def _codeblock(text: Any) -> str:
-    return ('<div class="codeblock"><pre><code>%s</code></pre>'
-            '<button type="button" class="copy" title="Copy to the clipboard">Copy</button></div>' % _e(text))
+    return (
+        '<div class="codeblock"><pre><code>%s</code></pre>'
+        '<button type="button" class="copy" title="Copy to the clipboard">Copy</button></div>' % _e(text)
+    )
 
 
 def _plural(count: int, word: str) -> str:
@@ -204,8 +211,8 @@ def _finding_card(group: dict) -> str:
     code = group["code"]
     parts = [
         '<article class="finding" data-code="%s">' % _e(code),
-        '<div class="finding-head"><h4><code>%s</code></h4><span class="badge">%s</span>' % (
-            _wrappable(code), _e(_plural(group["count"], "host"))),
+        '<div class="finding-head"><h4><code>%s</code></h4><span class="badge">%s</span>'
+        % (_wrappable(code), _e(_plural(group["count"], "host"))),
         '<span class="next">next step: <code>%s</code></span>' % _wrappable(group["next_step"]),
         '<button type="button" class="show-hosts" data-code="%s">Show these hosts</button></div>' % _e(code),
         '<p class="message">On <code>%s</code>: %s</p>' % (_e(group["example_host"]), _e(group["message"])),
@@ -240,79 +247,105 @@ def _cause_cell(row: dict) -> str:
     parts = ['<td class="cause"><p class="cause-text">%s</p>' % _e(row["cause"])]
     if row["health"] in _NOT_CHECKED:
         if row.get("cause_detail"):
-            parts.append('<details class="error-detail"><summary>Full error</summary><pre>%s</pre></details>'
-                         % _e(row["cause_detail"]))
+            parts.append(
+                '<details class="error-detail"><summary>Full error</summary><pre>%s</pre></details>'
+                % _e(row["cause_detail"])
+            )
         parts.append('<p class="fix">%s</p>' % _e(row["fix"]))
     else:
         parts.append(_codeblock(row["fix"]))
-        others = [finding for finding in row["details"] if finding["message"] != row["cause"] or
-                  finding["fix"] != row["fix"]]
+        others = [
+            finding for finding in row["details"] if finding["message"] != row["cause"] or finding["fix"] != row["fix"]
+        ]
         if others:
-            items = "".join('<li><code>%s</code>: %s%s</li>' % (
-                _wrappable(f["code"]), _e(f["message"]), _codeblock(f["fix"])) for f in others)
-            parts.append('<details class="more"><summary>%s more</summary><ul>%s</ul></details>' % (
-                len(others), items))
+            items = "".join(
+                "<li><code>%s</code>: %s%s</li>" % (_wrappable(f["code"]), _e(f["message"]), _codeblock(f["fix"]))
+                for f in others
+            )
+            parts.append('<details class="more"><summary>%s more</summary><ul>%s</ul></details>' % (len(others), items))
     parts.append("</td>")
     return "".join(parts)
 
 
 def _unhealthy_row(row: dict, ecs_view: bool) -> str:
     codes = row["findings"] or [row["health"]]
-    return "".join([
-        '<tr class="host-row health-%s" data-host="%s" data-health="%s" data-findings="%s">' % (
-            _e(row["health"]), _e(row["host"]), _e(row["health"]), _e("\n".join(codes))),
-        _host_cell(row),
-        '<td><span class="health">%s</span></td>' % _e(row["health"]),
-        '<td class="codes">%s</td>' % " ".join("<code>%s</code>" % _wrappable(code) for code in row["findings"]),
-        _cause_cell(row),
-        '<td class="next"><code>%s</code></td>' % _wrappable(row["next_step"]),
-        _ecs_tds(row) if ecs_view else "",
-        "</tr>",
-    ])
+    return "".join(
+        [
+            '<tr class="host-row health-%s" data-host="%s" data-health="%s" data-findings="%s">'
+            % (_e(row["health"]), _e(row["host"]), _e(row["health"]), _e("\n".join(codes))),
+            _host_cell(row),
+            '<td><span class="health">%s</span></td>' % _e(row["health"]),
+            '<td class="codes">%s</td>' % " ".join("<code>%s</code>" % _wrappable(code) for code in row["findings"]),
+            _cause_cell(row),
+            '<td class="next"><code>%s</code></td>' % _wrappable(row["next_step"]),
+            _ecs_tds(row) if ecs_view else "",
+            "</tr>",
+        ]
+    )
 
 
 def _healthy_row(row: dict, ecs_view: bool) -> str:
-    return "".join([
-        '<tr class="host-row health-healthy" data-host="%s" data-health="healthy" data-findings="">' % _e(row["host"]),
-        '<td class="host"><b>%s</b></td>' % _e(row["host"]),
-        "<td>%s</td><td>%s</td><td>%s</td><td>%s</td>" % (
-            _e(row.get("hostname") or "-"), _e(row.get("cluster") or "-"), _e(heals_at_boot(row)),
-            _e(row.get("boot_time") or "-")),
-        _ecs_tds(row) if ecs_view else "",
-        "</tr>",
-    ])
+    return "".join(
+        [
+            '<tr class="host-row health-healthy" data-host="%s" data-health="healthy" data-findings="">'
+            % _e(row["host"]),
+            '<td class="host"><b>%s</b></td>' % _e(row["host"]),
+            "<td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
+            % (
+                _e(row.get("hostname") or "-"),
+                _e(row.get("cluster") or "-"),
+                _e(heals_at_boot(row)),
+                _e(row.get("boot_time") or "-"),
+            ),
+            _ecs_tds(row) if ecs_view else "",
+            "</tr>",
+        ]
+    )
 
 
 # Columns of the two tables: (class, label, title, width % without the ECS view, width % with it).
-_ECS_COLUMNS = (("ecs-status", "ECS status", "ECS status (ACTIVE, DRAINING, ...)", 0, 7),
-                ("ecs-agent", "Agent", "ECS agent connected", 0, 5),
-                ("ecs-tasks", "Tasks", "tasks running / pending", 0, 4),
-                ("ecs-quarantined", "Quaran\u00adtined", "quarantined by the collection", 0, 6))
+_ECS_COLUMNS = (
+    ("ecs-status", "ECS status", "ECS status (ACTIVE, DRAINING, ...)", 0, 7),
+    ("ecs-agent", "Agent", "ECS agent connected", 0, 5),
+    ("ecs-tasks", "Tasks", "tasks running / pending", 0, 4),
+    ("ecs-quarantined", "Quaran\u00adtined", "quarantined by the collection", 0, 6),
+)
 _COLUMNS = {
-    "unhealthy-table": (("host", "Host", "inventory host, Windows host name, cluster", 15, 12),
-                        ("health", "Health", "health", 9, 8),
-                        ("findings", "Findings", "finding codes", 14, 12),
-                        ("cause", "Cause and fix", "the most fundamental finding first", 47, 34),
-                        ("next", "Next step", "the playbook to run next", 15, 11)) + _ECS_COLUMNS,
-    "healthy-table": (("host", "Host", "inventory host", 22, 18),
-                      ("hostname", "Windows host name", "hostname", 18, 14),
-                      ("cluster", "Cluster", "ECS cluster", 18, 14),
-                      ("heals", "Heals at boot", "on_boot", 22, 16),
-                      ("boot", "Boot time", "last boot", 20, 17)) + _ECS_COLUMNS,
+    "unhealthy-table": (
+        ("host", "Host", "inventory host, Windows host name, cluster", 15, 12),
+        ("health", "Health", "health", 9, 8),
+        ("findings", "Findings", "finding codes", 14, 12),
+        ("cause", "Cause and fix", "the most fundamental finding first", 47, 34),
+        ("next", "Next step", "the playbook to run next", 15, 11),
+    )
+    + _ECS_COLUMNS,
+    "healthy-table": (
+        ("host", "Host", "inventory host", 22, 18),
+        ("hostname", "Windows host name", "hostname", 18, 14),
+        ("cluster", "Cluster", "ECS cluster", 18, 14),
+        ("heals", "Heals at boot", "on_boot", 22, 16),
+        ("boot", "Boot time", "last boot", 20, 17),
+    )
+    + _ECS_COLUMNS,
 }
 # Column widths as style rules (the Content-Security-Policy allows no style attribute).
 _STYLE += "".join(
     "#%s col.c-%s { width: %d%%; } #%s.ecs col.c-%s { width: %d%%; }\n" % (table, name, plain, table, name, ecs)
-    for table, columns in _COLUMNS.items() for name, dummy, dummy2, plain, ecs in columns)
+    for table, columns in _COLUMNS.items()
+    for name, dummy, dummy2, plain, ecs in columns
+)
 
 
 def _table(table_id: str, ecs_view: bool, body: list) -> str:
     columns = [column for column in _COLUMNS[table_id] if ecs_view or column[3]]
     cols = "".join('<col class="c-%s">' % name for name, dummy, dummy2, dummy3, dummy4 in columns)
-    heads = "".join('<th scope="col" title="%s">%s</th>' % (_e(title), _e(label))
-                    for dummy, label, title, dummy2, dummy3 in columns)
-    return ('<table class="hosts%s" id="%s"><colgroup>%s</colgroup><thead><tr>%s</tr></thead><tbody>%s</tbody>'
-            "</table>" % (" ecs" if ecs_view else "", table_id, cols, heads, "\n".join(body)))
+    heads = "".join(
+        '<th scope="col" title="%s">%s</th>' % (_e(title), _e(label)) for dummy, label, title, dummy2, dummy3 in columns
+    )
+    return (
+        '<table class="hosts%s" id="%s"><colgroup>%s</colgroup><thead><tr>%s</tr></thead><tbody>%s</tbody>'
+        "</table>" % (" ecs" if ecs_view else "", table_id, cols, heads, "\n".join(body))
+    )
 
 
 def _ecs_line(summary: dict) -> str:
@@ -320,11 +353,17 @@ def _ecs_line(summary: dict) -> str:
     if not ecs:
         return ""
     statuses = ", ".join("%d %s" % (count, status) for status, count in sorted(ecs["status"].items()))
-    return ('<p class="ecs-summary" id="ecs-summary">ECS: %s; %s disconnected, %d quarantined, %s running, '
-            '%d pending%s.</p>') % (
-        _e(statuses or "no container instance found"), _e(_plural(ecs["agent_disconnected"], "agent")),
-        ecs["quarantined"], _e(_plural(ecs["running_tasks"], "task")), ecs["pending_tasks"],
-        _e("; %d hosts without the ECS view" % ecs["without_ecs_view"]) if ecs["without_ecs_view"] else "")
+    return (
+        '<p class="ecs-summary" id="ecs-summary">ECS: %s; %s disconnected, %d quarantined, %s running, '
+        "%d pending%s.</p>"
+    ) % (
+        _e(statuses or "no container instance found"),
+        _e(_plural(ecs["agent_disconnected"], "agent")),
+        ecs["quarantined"],
+        _e(_plural(ecs["running_tasks"], "task")),
+        ecs["pending_tasks"],
+        _e("; %d hosts without the ECS view" % ecs["without_ecs_view"]) if ecs["without_ecs_view"] else "",
+    )
 
 
 def _hash(text: str) -> str:
@@ -332,7 +371,9 @@ def _hash(text: str) -> str:
 
 
 _CSP = "default-src 'none'; style-src %s; script-src %s; img-src 'none'; form-action 'none'; base-uri 'none'" % (
-    _hash(_STYLE), _hash(_SCRIPT))
+    _hash(_STYLE),
+    _hash(_SCRIPT),
+)
 
 
 def render_html(report: dict) -> str:
@@ -344,15 +385,24 @@ def render_html(report: dict) -> str:
     healthy = [row for row in rows if row["health"] == "healthy"]
     groups = report.get("findings") or []
     counts = "".join(
-        '<li class="count health-%s" data-health="%s"><span class="n">%d</span> %s</li>' % (
-            key, key, summary.get(key, 0), label)
-        for key, label in (("hosts", "hosts"), ("unreachable", "unreachable"), ("error", "failed to answer"),
-                           ("broken", "broken"), ("healthy", "healthy")))
-    options = "".join('<option value="%s">%s (%d)</option>' % (_e(group["code"]), _e(group["code"]), group["count"])
-                      for group in groups)
+        '<li class="count health-%s" data-health="%s"><span class="n">%d</span> %s</li>'
+        % (key, key, summary.get(key, 0), label)
+        for key, label in (
+            ("hosts", "hosts"),
+            ("unreachable", "unreachable"),
+            ("error", "failed to answer"),
+            ("broken", "broken"),
+            ("healthy", "healthy"),
+        )
+    )
+    options = "".join(
+        '<option value="%s">%s (%d)</option>' % (_e(group["code"]), _e(group["code"]), group["count"])
+        for group in groups
+    )
     if groups:
         by_finding = '<h3>By finding</h3><div class="findings" id="findings">%s</div>' % "".join(
-            _finding_card(group) for group in groups)
+            _finding_card(group) for group in groups
+        )
     else:
         by_finding = '<p class="empty">No finding: every host is healthy.</p>'
     if unhealthy:
@@ -360,35 +410,37 @@ def render_html(report: dict) -> str:
     else:
         unhealthy_table = '<p class="empty">Every host is healthy.</p>'
     healthy_table = _table("healthy-table", ecs_view, [_healthy_row(row, ecs_view) for row in healthy])
-    return "\n".join([
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta http-equiv="Content-Security-Policy" content="%s">' % _e(_CSP),
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        "<title>Fleet report: %s</title>" % _e(_one_line(summary["text"])),
-        "<style>%s</style></head><body>" % _STYLE,
-        "<header><h1>Fleet report<small>IAM roles for tasks on Windows ECS container instances</small></h1>",
-        '<p class="meta">Target <code>%s</code>, generated %s by <code>ecs_windows.task_iam.verify</code>.</p>'
-        "</header><main>" % (_e(report.get("target")), _e(report.get("generated") or "-")),
-        '<section id="summary"><h2>Summary</h2><p class="summary-text" id="summary-text"><strong>%s.</strong></p>'
-        % _e(summary["text"]),
-        '<ul class="counts" id="counts">%s</ul>' % counts,
-        _ecs_line(summary),
-        by_finding,
-        "</section>",
-        '<section id="hosts"><h2>Unhealthy hosts (<span id="unhealthy-shown">%d</span>)</h2>' % len(unhealthy),
-        '<div class="controls"><label>Filter <input type="search" id="filter-text" autocomplete="off" '
-        'placeholder="host, cause, fix, cluster ..."></label>',
-        '<label>Finding <select id="filter-finding"><option value="">all findings</option>%s</select></label></div>'
-        % options,
-        unhealthy_table,
-        '<p class="empty" id="unhealthy-empty" hidden>No unhealthy host matches the filter.</p>',
-        '<details class="healthy" id="healthy-section"><summary>Healthy hosts (<span id="healthy-shown">%d</span>)'
-        "</summary>" % len(healthy),
-        healthy_table,
-        '<p class="empty" id="healthy-empty" hidden>No healthy host matches the filter.</p></details>',
-        "</section></main>",
-        "<script>%s</script>" % _SCRIPT,
-        "</body></html>",
-        "",
-    ])
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            '<meta http-equiv="Content-Security-Policy" content="%s">' % _e(_CSP),
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            "<title>Fleet report: %s</title>" % _e(_one_line(summary["text"])),
+            "<style>%s</style></head><body>" % _STYLE,
+            "<header><h1>Fleet report<small>IAM roles for tasks on Windows ECS container instances</small></h1>",
+            '<p class="meta">Target <code>%s</code>, generated %s by <code>ecs_windows.task_iam.verify</code>.</p>'
+            "</header><main>" % (_e(report.get("target")), _e(report.get("generated") or "-")),
+            '<section id="summary"><h2>Summary</h2><p class="summary-text" id="summary-text"><strong>%s.</strong></p>'
+            % _e(summary["text"]),
+            '<ul class="counts" id="counts">%s</ul>' % counts,
+            _ecs_line(summary),
+            by_finding,
+            "</section>",
+            '<section id="hosts"><h2>Unhealthy hosts (<span id="unhealthy-shown">%d</span>)</h2>' % len(unhealthy),
+            '<div class="controls"><label>Filter <input type="search" id="filter-text" autocomplete="off" '
+            'placeholder="host, cause, fix, cluster ..."></label>',
+            '<label>Finding <select id="filter-finding"><option value="">all findings</option>%s</select></label></div>'
+            % options,
+            unhealthy_table,
+            '<p class="empty" id="unhealthy-empty" hidden>No unhealthy host matches the filter.</p>',
+            '<details class="healthy" id="healthy-section"><summary>Healthy hosts (<span id="healthy-shown">%d</span>)'
+            "</summary>" % len(healthy),
+            healthy_table,
+            '<p class="empty" id="healthy-empty" hidden>No healthy host matches the filter.</p></details>',
+            "</section></main>",
+            "<script>%s</script>" % _SCRIPT,
+            "</body></html>",
+            "",
+        ]
+    )

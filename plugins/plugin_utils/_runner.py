@@ -42,9 +42,14 @@ try:
 except ImportError:  # pragma: no cover - pypsrp is only there for the psrp connection
     pass
 else:
-    _TRANSPORT_ERRORS.extend(getattr(_psrp_exceptions, name) for name in ("WinRMError", "WinRMTransportError")
-                             if hasattr(_psrp_exceptions, name))
-    _AUTH_ERRORS.extend(getattr(_psrp_exceptions, name) for name in ("AuthenticationError",) if hasattr(_psrp_exceptions, name))
+    _TRANSPORT_ERRORS.extend(
+        getattr(_psrp_exceptions, name)
+        for name in ("WinRMError", "WinRMTransportError")
+        if hasattr(_psrp_exceptions, name)
+    )
+    _AUTH_ERRORS.extend(
+        getattr(_psrp_exceptions, name) for name in ("AuthenticationError",) if hasattr(_psrp_exceptions, name)
+    )
 _TRANSPORT_ERRORS = tuple(_TRANSPORT_ERRORS)
 _AUTH_ERRORS = tuple(_AUTH_ERRORS)
 
@@ -84,7 +89,9 @@ class RemoteUnreachable(RemoteError):
 def is_transport_error(exc):
     if isinstance(exc, _TRANSPORT_ERRORS):
         return True
-    return isinstance(exc, AnsibleError) and not isinstance(exc, RemoteError) and str(exc).startswith(_TRANSPORT_MESSAGES)
+    return (
+        isinstance(exc, AnsibleError) and not isinstance(exc, RemoteError) and str(exc).startswith(_TRANSPORT_MESSAGES)
+    )
 
 
 def is_auth_failure(exc):
@@ -110,7 +117,14 @@ def clean_stderr(stderr):
     if not parts:
         return text
     decoded = _CLIXML_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), "".join(parts))
-    return decoded.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'").replace("&amp;", "&").strip()
+    return (
+        decoded.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", '"')
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+        .strip()
+    )
 
 
 class CacheMiss(Exception):
@@ -125,7 +139,8 @@ def parse_response(calls, rc, stdout, stderr, host):
     if rc != 0:
         raise RemoteScriptError(
             "the remote script failed on %s (rc %s): %s" % (host, rc, err_text or out_text[:2000] or "no output"),
-            rc=rc, stderr=err_text,
+            rc=rc,
+            stderr=err_text,
         )
     try:
         doc = json.loads(out_text)
@@ -133,21 +148,31 @@ def parse_response(calls, rc, stdout, stderr, host):
         raise RemoteScriptError(
             "the remote script on %s did not return a JSON document (stdout starts %r)%s"
             % (host, out_text[:200], "; stderr: %s" % err_text if err_text else ""),
-            rc=rc, stderr=err_text,
+            rc=rc,
+            stderr=err_text,
         ) from None
-    if not isinstance(doc, dict) or doc.get("contract") != _contract.VERSION or not isinstance(doc.get("results"), list):
+    if (
+        not isinstance(doc, dict)
+        or doc.get("contract") != _contract.VERSION
+        or not isinstance(doc.get("results"), list)
+    ):
         raise RemoteScriptError(
-            "the remote script on %s answered outside op contract %s (got %r)" % (host, _contract.VERSION, out_text[:200]),
-            rc=rc, stderr=err_text,
+            "the remote script on %s answered outside op contract %s (got %r)"
+            % (host, _contract.VERSION, out_text[:200]),
+            rc=rc,
+            stderr=err_text,
         )
     if doc.get("cache") == "miss":
         raise CacheMiss()
     results = doc["results"]
     names = [op for op, _args in calls]
     answered = [item.get("op") if isinstance(item, dict) else item for item in results]
-    if answered != names[:len(results)]:
-        raise RemoteScriptError("the remote script on %s returned results for ops %r, expected %r" % (host, answered, names),
-                                rc=rc, stderr=err_text)
+    if answered != names[: len(results)]:
+        raise RemoteScriptError(
+            "the remote script on %s returned results for ops %r, expected %r" % (host, answered, names),
+            rc=rc,
+            stderr=err_text,
+        )
     values = [item.get("result") for item in results]
     error = doc.get("error")
     if error:
@@ -155,10 +180,18 @@ def parse_response(calls, rc, stdout, stderr, host):
         category = error.get("category") or "internal"
         raise RemoteOpError(
             "op %s failed on %s (%s): %s" % (op, host, category, error.get("message") or "no message"),
-            op=op, category=category, op_message=error.get("message"), op_results=values, cache=doc.get("cache"),
+            op=op,
+            category=category,
+            op_message=error.get("message"),
+            op_results=values,
+            cache=doc.get("cache"),
         )
     if len(values) != len(names):
-        raise RemoteScriptError("the remote script on %s returned %d results for %d ops" % (host, len(values), len(names)), rc=rc, stderr=err_text)
+        raise RemoteScriptError(
+            "the remote script on %s returned %d results for %d ops" % (host, len(values), len(names)),
+            rc=rc,
+            stderr=err_text,
+        )
     return values, doc.get("cache")
 
 
@@ -174,8 +207,19 @@ class OpRunner:
     commands sent (retries included) so results can report it; `progress(text)` shows a line at default verbosity.
     """
 
-    def __init__(self, connection, host, action, attempts=4, backoff_cap=12.0, sleep=time.sleep, lock_wait_s=30,
-                 progress=None, store=False, optimistic=False):
+    def __init__(
+        self,
+        connection,
+        host,
+        action,
+        attempts=4,
+        backoff_cap=12.0,
+        sleep=time.sleep,
+        lock_wait_s=30,
+        progress=None,
+        store=False,
+        optimistic=False,
+    ):
         self.connection = connection
         self.host = host
         self.action = action
@@ -213,8 +257,13 @@ class OpRunner:
 
     def _run(self, calls):
         names = ",".join(op for op, _args in calls)
-        stdin = _script.pack(calls, self.lock_for(calls), self.store, send_code=self.cached is not True,
-                             send_library=self.store and self.cached is False)
+        stdin = _script.pack(
+            calls,
+            self.lock_for(calls),
+            self.store,
+            send_code=self.cached is not True,
+            send_library=self.store and self.cached is False,
+        )
         retry_safe = _contract.batch_is_retry_safe(calls)
         display.vv(self._say("running ops %s" % names), host=self.host)
         attempt = 0
@@ -228,7 +277,10 @@ class OpRunner:
             except Exception as exc:
                 if not is_transport_error(exc):
                     raise
-                failure = "%s: %s" % (type(exc).__name__, to_text(exc).strip().splitlines()[-1] if to_text(exc).strip() else "")
+                failure = "%s: %s" % (
+                    type(exc).__name__,
+                    to_text(exc).strip().splitlines()[-1] if to_text(exc).strip() else "",
+                )
                 if is_auth_failure(exc):
                     raise RemoteUnreachable(
                         "connection to %s failed (%s); not retried, because every attempt with rejected credentials counts "
@@ -240,21 +292,32 @@ class OpRunner:
                     raise RemoteUnreachable(
                         "connection to %s failed while running %s (%s); the response was lost, so it is not known "
                         "whether %s ran, and it is not sent again: run the task again, it probes the host before it "
-                        "changes anything" % (self.host, names, failure, ", ".join(unsafe)), response_lost=True,
+                        "changes anything" % (self.host, names, failure, ", ".join(unsafe)),
+                        response_lost=True,
                     ) from exc
                 if attempt >= self.attempts:
                     raise RemoteUnreachable(
-                        "connection to %s failed %d times running %s; last error %s" % (self.host, attempt, names, failure)
+                        "connection to %s failed %d times running %s; last error %s"
+                        % (self.host, attempt, names, failure)
                     ) from exc
                 delay = backoff_delay(attempt, self.backoff_cap)
-                display.vv(self._say("connection failed (%s); retrying in %.1f s (attempt %d of %d)"
-                                     % (failure, delay, attempt + 1, self.attempts)), host=self.host)
+                display.vv(
+                    self._say(
+                        "connection failed (%s); retrying in %.1f s (attempt %d of %d)"
+                        % (failure, delay, attempt + 1, self.attempts)
+                    ),
+                    host=self.host,
+                )
                 self._reset()
                 self.sleep(delay)
                 continue
-            display.vvvv(self._say("round trip %s: sent %d bytes on stdin, rc %s, %d bytes stdout, %d bytes stderr, %.2f s"
-                                   % (names, len(stdin), rc, len(stdout or b""), len(stderr or b""), time.monotonic() - started)),
-                         host=self.host)
+            display.vvvv(
+                self._say(
+                    "round trip %s: sent %d bytes on stdin, rc %s, %d bytes stdout, %d bytes stderr, %.2f s"
+                    % (names, len(stdin), rc, len(stdout or b""), len(stderr or b""), time.monotonic() - started)
+                ),
+                host=self.host,
+            )
             try:
                 values, cache = parse_response(calls, rc, stdout or b"", stderr or b"", self.host)
             except RemoteOpError as exc:

@@ -34,9 +34,10 @@ def _read(name: str) -> str:
 
 
 # Fixed command line: `-EncodedCommand` carries only the loader; the script travels on stdin.
-LOADER_COMMAND = "PowerShell -NoProfile -NonInteractive -ExecutionPolicy Unrestricted -EncodedCommand " + base64.b64encode(
-    _read("loader.ps1").encode("utf-16-le")
-).decode("ascii")
+LOADER_COMMAND = (
+    "PowerShell -NoProfile -NonInteractive -ExecutionPolicy Unrestricted -EncodedCommand "
+    + base64.b64encode(_read("loader.ps1").encode("utf-16-le")).decode("ascii")
+)
 
 
 def compact(text: str) -> str:
@@ -67,10 +68,10 @@ def blocks(text: str) -> dict[str, str]:
         line = lines[index]
         if line.startswith("function "):
             end = lines.index("}", index)
-            found[line.split()[1]] = "\n".join(comments + lines[index:end + 1])
+            found[line.split()[1]] = "\n".join(comments + lines[index : end + 1])
         elif re.match(r"\$\w+\s*=\s*@'$", line):
             end = lines.index("'@", index)
-            found[line.split()[0][1:]] = "\n".join(comments + lines[index:end + 1])
+            found[line.split()[0][1:]] = "\n".join(comments + lines[index : end + 1])
         elif re.match(r"\$\w+\s*=", line):
             found[line.split()[0][1:]] = "\n".join(comments + [line])
             end = index
@@ -100,7 +101,9 @@ def _value(value) -> str:
 def _definitions() -> tuple[dict[str, str], "re.Pattern[str]"]:
     """name -> PowerShell text of everything a script may need besides the op files, and a pattern that finds
     references to those names."""
-    values = dict(_host.POWERSHELL, EcsContractVersion=CONTRACT_VERSION, EcsErrorCategories=list(_contract.ERROR_CATEGORIES))
+    values = dict(
+        _host.POWERSHELL, EcsContractVersion=CONTRACT_VERSION, EcsErrorCategories=list(_contract.ERROR_CATEGORIES)
+    )
     definitions = {name: "$%s = %s" % (name, _value(value)) for name, value in values.items()}
     for name, text in blocks(_read("prelude.ps1")).items():
         if name in definitions:
@@ -147,7 +150,12 @@ def op_names(calls) -> list[str]:
 
 
 def _batch_text(calls, lock, store) -> str:
-    batch = {"contract": CONTRACT_VERSION, "lock": lock, "store": store, "ops": [{"op": op, "args": args} for op, args in calls]}
+    batch = {
+        "contract": CONTRACT_VERSION,
+        "lock": lock,
+        "store": store,
+        "ops": [{"op": op, "args": args} for op, args in calls],
+    }
     return base64.b64encode(json.dumps(batch, separators=(",", ":"), sort_keys=True).encode("utf-8")).decode("ascii")
 
 
@@ -185,7 +193,7 @@ def build_script(calls, lock=None, store=False) -> str:
     batch assigned to $EcsBatch; `lock` ({wait_s, holder}) makes the batch hold the host lock."""
     text = code(calls, lock=lock is not None)
     batch_line = "$EcsBatch = '%s'\n" % _batch_text(calls, lock, store)
-    return text[:-len(INVOKE) - 1] + batch_line + INVOKE + "\n"
+    return text[: -len(INVOKE) - 1] + batch_line + INVOKE + "\n"
 
 
 def _deflate(text: str) -> str:
@@ -205,6 +213,11 @@ def pack(calls, lock=None, store=False, send_code=True, send_library=False) -> b
     """What travels on stdin (loader.ps1 and bootstrap.ps1 read it): five lines - the bootstrap; the library's
     sha256; the batch's code (empty: run the library the host has cached); the library to cache (empty: none); the
     batch. Code travels deflated and base64-encoded."""
-    lines = [_deflate(bootstrap()), library_sha256(), _deflate(code(calls, lock is not None, send_library)) if send_code else "",
-             _deflate(library()) if send_library else "", _batch_text(calls, lock, store)]
+    lines = [
+        _deflate(bootstrap()),
+        library_sha256(),
+        _deflate(code(calls, lock is not None, send_library)) if send_code else "",
+        _deflate(library()) if send_library else "",
+        _batch_text(calls, lock, store),
+    ]
     return ("\n".join(lines) + "\n").encode("ascii")
