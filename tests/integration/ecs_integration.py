@@ -91,13 +91,16 @@ class Simulator:
             self.wait_up(host, timeout=downtime + 60)
         return answer
 
-    def wait_up(self, host, timeout=60.0):
+    def wait_up(self, host, timeout=60.0, startup_tasks=True):
+        """Until the host accepts WinRM again and (startup_tasks) the startup tasks Task Scheduler runs in the
+        background after the boot (the collection's boot repair, after its delay) have finished."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.counters(host).get("status") == "up":
+            counters = self.counters(host)
+            if counters.get("status") == "up" and not (startup_tasks and counters.get("boot_tasks_running")):
                 return
             time.sleep(0.2)
-        raise AssertionError("simulated host %s did not come back within %s s" % (host, timeout))
+        raise AssertionError("simulated host %s did not come back (or its startup tasks did not end) within %s s" % (host, timeout))
 
     def stop(self):
         done = self.ctl_run("stop", timeout=30)
