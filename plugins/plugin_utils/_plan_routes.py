@@ -4,7 +4,7 @@
 """The pure planner of ecs_windows.task_iam.container_routes: probe facts + validated args -> plan.
 
 nat-mode containers reach the credential proxy (and IMDS) only through routes they add themselves
-(host-facts.md §4, the AWS container bootstrap script); awsvpc containers get theirs from the agent.
+(host-facts.md section 4, the AWS container bootstrap script); awsvpc containers get theirs from the agent.
 
 FOR INTERNAL COLLECTION USE ONLY. Changes may be made in ANY release.
 """

@@ -233,6 +233,14 @@ def test_there_are_scripts_to_check():
 
 
 @pytest.mark.parametrize("path", _ps1_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_script_is_ascii(path):
+    # The scripts travel as ASCII (contract.json, _script.py read them so) and Windows PowerShell 5.1 reads a file
+    # without a BOM in the system's ANSI code page: a non-ASCII character would not survive either way.
+    text = path.read_bytes()
+    assert not [(n, line) for n, line in enumerate(text.splitlines(), 1) if not line.isascii()]
+
+
+@pytest.mark.parametrize("path", _ps1_files(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_script_is_windows_powershell_51(path):
     assert check_powershell(path.read_bytes()) == []
 

@@ -14,7 +14,7 @@ Remove-NetRoute -DestinationPrefix $env:ECS_ROUTE_DESTINATION -InterfaceIndex ([
 function Invoke-EcsContainerRouteChange {
     # Adds (NextHop given) or removes one route in a container as ContainerAdministrator: New-NetRoute /
     # Remove-NetRoute -PolicyStore ActiveStore for PowerShell images, netsh ... store=active for cmd-only
-    # images (AWS's bootstrap script, host-facts.md §4). Returns the docker exec result.
+    # images (AWS's bootstrap script, host-facts.md section 4). Returns the docker exec result.
     param(
         [Parameter(Mandatory = $true)][string]$Id,
         [Parameter(Mandatory = $true)][string]$Shell,
@@ -139,7 +139,7 @@ function Update-EcsContainerRouteTable {
 
 function Invoke-EcsOpContainerRoutes {
     # Per running nat-mode container: routes 169.254.170.2/32 (and 169.254.169.254/32) via its gateway,
-    # inside the container (the agent does not add them for nat tasks, host-facts.md §4). Per-container failures are
+    # inside the container (the agent does not add them for nat tasks, host-facts.md section 4). Per-container failures are
     # results, so one broken container does not hide what happened to the others.
     param($Arguments)
     Assert-EcsContainerRoutesArguments -Containers $Arguments.containers

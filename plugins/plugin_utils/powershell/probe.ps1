@@ -196,7 +196,7 @@ function ConvertTo-EcsAnswerText {
 
 function ConvertTo-EcsProbeNetworkMode {
     # Docker's NetworkMode as the collection names it: the default Windows network is `nat`; an awsvpc
-    # task container joins its pause container's namespace (`container:<id>`) [inference, host-facts.md §4].
+    # task container joins its pause container's namespace (`container:<id>`) [inference, host-facts.md section 4].
     param([string]$NetworkMode)
     if ($NetworkMode -eq 'default' -or $NetworkMode -eq 'nat') {
         return 'nat'

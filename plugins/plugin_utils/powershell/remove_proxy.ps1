@@ -54,8 +54,8 @@ function Remove-EcsProxyIpBinding {
 }
 
 function Remove-EcsProxyApipaAdapter {
-    # The legacy host vNIC "APIPA" that hostsetup.ps1 added to switch nat (host-facts.md §1.4). The Hyper-V adapter
-    # is found by the MAC address of the network adapter the probe named [inference: host-facts.md §2 teardown].
+    # The legacy host vNIC "APIPA" that hostsetup.ps1 added to switch nat (host-facts.md section 1.4). The Hyper-V adapter
+    # is found by the MAC address of the network adapter the probe named [inference: host-facts.md section 2 teardown].
     param([string]$Name)
     $adapter = @(Get-NetAdapter | Where-Object { $_.Name -eq $Name }) | Select-Object -First 1
     if ($null -eq $adapter) {
@@ -88,7 +88,7 @@ function Remove-EcsProxyFirewallRule {
 
 function Invoke-EcsOpRemoveProxy {
     # Deletes exactly the listed credential-proxy pieces in the safe order: portproxy rule first (a rule
-    # re-added while its address is missing stays dead, host-facts.md §6.9), then the 169.254.170.2 binding,
+    # re-added while its address is missing stays dead, host-facts.md section 6.9), then the 169.254.170.2 binding,
     # the legacy APIPA vNIC, the firewall rule. Pieces that are already gone are skipped.
     param($Arguments)
     Assert-EcsRemoveProxyArguments -Arguments $Arguments

@@ -1,5 +1,5 @@
 function Set-EcsServiceFailureRestart {
-    # Recovery actions as the reference installer sets them for AmazonECS (host-facts.md §1.3), or none.
+    # Recovery actions as the reference installer sets them for AmazonECS (host-facts.md section 1.3), or none.
     param(
         [Parameter(Mandatory = $true)][string]$Name,
         [Parameter(Mandatory = $true)][bool]$Enabled

@@ -1,5 +1,5 @@
 function Invoke-EcsOpSetMachineEnv {
-    # Sets and removes Machine-scope environment variables (the Windows agent's configuration, host-facts.md §1.2),
+    # Sets and removes Machine-scope environment variables (the Windows agent's configuration, host-facts.md section 1.2),
     # writing only what differs, under the spelling a name already has (names are case-insensitive). `changed`
     # lists the names written, then the names removed.
     param($Arguments)

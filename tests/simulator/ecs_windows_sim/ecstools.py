@@ -13,7 +13,7 @@ FIREWALL_DISPLAY_NAME = "Allow Inbound Port 51679"
 NOT_LOADED = ("The specified module 'ECSTools' was not loaded because no valid module file was found in any "
               "module directory.")
 ADAPTER_NOT_FOUND = "VMNetwork adapter 'vEthernet (nat)*' not found"
-# Thrown at ECSTools.psm1:1247 (host-facts.md §6.4); the exception message carries no position.
+# Thrown at ECSTools.psm1:1247 (host-facts.md section 6.4); the exception message carries no position.
 DUPLICATE_NAT = "You cannot call a method on a null-valued expression."
 NO_HYPERV = ("The term 'Get-VMNetworkAdapter' is not recognized as the name of a cmdlet, function, script file, "
              "or operable program. Check the spelling of the name, or if a path was included, verify that the "
@@ -114,7 +114,7 @@ def _setup_credential_proxy(state: dict) -> None:
         raise InitError(DUPLICATE_NAT)
     ip = model.CREDENTIALS_IP
     if not any(a["ip_address"] == ip for a in state["ip_addresses"]):
-        # An address on the HNS nat vNIC does not survive a reboot (host-facts.md §2, inference).
+        # An address on the HNS nat vNIC does not survive a reboot (host-facts.md section 2, inference).
         model.bind_address(state, ip, 32, nat[0]["interface_index"], persistent=False)
     if not any(r["display_name"] == FIREWALL_DISPLAY_NAME for r in state["firewall_rules"]):
         state["firewall_rules"].append(model.new_firewall_rule(FIREWALL_DISPLAY_NAME, "51679"))

@@ -29,7 +29,7 @@ def introspection_listening(state: dict) -> bool:
 
 
 def tmds_listening(state: dict) -> bool:
-    """The agent binds 127.0.0.1:51679 unless 51679 lies in an excluded port range (host-facts.md §6.3)."""
+    """The agent binds 127.0.0.1:51679 unless 51679 lies in an excluded port range (host-facts.md section 6.3)."""
     return agent_running(state) and not model.port_excluded(state, TMDS_PORT)
 
 
