@@ -67,6 +67,14 @@ def _saved_ports(state_dir: pathlib.Path) -> dict:
         return {}
 
 
+def _preset_list(value: str) -> list[str]:
+    names = [name.strip() for name in value.split(",")]
+    unknown = [name for name in names if name not in PRESETS]
+    if unknown:
+        raise argparse.ArgumentTypeError("unknown preset %s (known: %s)" % (", ".join(repr(n) for n in unknown), ", ".join(PRESETS)))
+    return names
+
+
 def _load_or_create(name: str, state_dir: pathlib.Path, preset: str):
     from ecs_windows_sim.host import Host
 
@@ -79,7 +87,7 @@ def _bind_hosts(sim, args, state_dir: pathlib.Path) -> None:
     saved = _saved_ports(state_dir)
     for index in range(1, args.hosts + 1):
         name = host_name(index)
-        host = _load_or_create(name, state_dir, args.preset)
+        host = _load_or_create(name, state_dir, args.preset[(index - 1) % len(args.preset)])
         if args.base_port:
             port = args.base_port + index - 1
             try:
@@ -278,7 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = verbs.add_parser("serve", help="serve N simulated hosts (one loopback port each) until SIGTERM/SIGINT or `ctl stop`")
     s.add_argument("--state-dir", required=True, help="hosts' persisted state, TLS certificate, inventory.yml, control socket")
     s.add_argument("--hosts", type=_positive, default=1, help="number of hosts, named ecs-sim-001, ecs-sim-002, ...")
-    s.add_argument("--preset", choices=PRESETS, default=DEFAULT_PRESET, help="state of new hosts (existing hosts keep theirs)")
+    s.add_argument("--preset", type=_preset_list, default=[DEFAULT_PRESET], metavar="NAME[,NAME...]",
+                   help="state of new hosts (existing hosts keep theirs): %s; a list is a mixed fleet, host N gets "
+                   "the Nth name, round robin" % ", ".join(PRESETS))
     s.add_argument("--scheme", choices=("http", "https"), default="https")
     s.add_argument("--auth", choices=("basic", "ntlm"), default="ntlm", help="ntlm over http uses message encryption")
     s.add_argument("--user", default=DEFAULT_USER)
