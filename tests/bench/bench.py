@@ -3,8 +3,9 @@
 """`make bench`: cost of the playbooks per host and wall time over simulated fleets.
 
 For each fleet size N it starts `ecs-windows-sim serve --hosts N` (HTTPS, NTLM, like a real fleet), runs
-`configure` twice (first run on fresh ECS-optimized instances, then the idempotent second run) and
-`verify`, and reads the simulator's per-host counters after each: WinRM commands (round trips), HTTP
+`configure --check --diff` and `configure` twice (first run on fresh ECS-optimized instances, then the idempotent
+second run), `verify`, `recover` on the healthy fleet and again after rebooting every host (configured without the
+boot-time repair, so recover repairs them), and reads the simulator's per-host counters after each: WinRM commands (round trips), HTTP
 requests and bytes. Then it runs `verify` over the largest fleet with several fork counts, and finally
 `verify` at scale: 1,000 fresh (so all unhealthy) hosts, forks 50, with the wall time of every step of the
 playbook (the bench_steps callback next to this file), which shows whether any step grows faster than the fleet.
@@ -52,15 +53,18 @@ class Fleet:
         self.env = env
         self.state_dir = pathlib.Path(tempfile.mkdtemp(prefix="ecs-bench-"))
         self.sim = Simulator.start(self.state_dir, hosts=size)
-        (self.state_dir / "vars.yml").write_text("windows_ecs:\n  vars:\n    container_instance_cluster: bench\n")
+        # Without the boot-time repair, so that recover has proxies to repair after the reboot.
+        (self.state_dir / "vars.yml").write_text("windows_ecs:\n  vars:\n    container_instance_cluster: bench\n"
+                                                 "    container_instance_on_boot: false\n")
 
     def counters(self):
         """Per-host counters since the last call (then reset)."""
         return self.sim.reset_counters()["hosts"]
 
-    def playbook(self, name, forks, log, expect_rc=0):
+    def playbook(self, name, forks, log, expect_rc=0, extra=()):
         cmd = [str(BIN / "ansible-playbook"), "ecs_windows.task_iam.%s" % name, "-i", str(self.sim.inventory),
                "-i", str(self.state_dir / "vars.yml"), "-f", str(forks), "-e", "report_dir=%s" % self.state_dir]
+        cmd += list(extra)
         began = time.monotonic()
         with open(log, "w") as stream:
             done = subprocess.run(cmd, env=self.env, stdout=stream, stderr=subprocess.STDOUT, check=False)
@@ -68,6 +72,14 @@ class Fleet:
         if done.returncode != expect_rc:
             raise SystemExit("%s exited %d; output in %s" % (" ".join(cmd), done.returncode, log))
         return seconds
+
+    def reboot_all(self):
+        names = list(self.counters())
+        for name in names:
+            self.sim.reboot(name, downtime=0.2, wait=False)
+        for name in names:
+            self.sim.wait_up(name)
+        self.counters()
 
     def stop(self):
         self.sim.stop()
@@ -89,12 +101,20 @@ def measure(size, forks, env):
     try:
         fleet.counters()
         runs = {}
-        for label, playbook in (("configure (first run)", "configure"), ("configure (second run)", "configure"),
-                                ("verify", "verify")):
+        # (label, playbook, extra arguments, reboot the fleet first); recover ends with its verify.
+        stages = (("configure --check --diff (fresh)", "configure", ["--check", "--diff"], False),
+                  ("configure (first run)", "configure", [], False),
+                  ("configure (second run)", "configure", [], False),
+                  ("verify", "verify", [], False),
+                  ("recover (healthy fleet)", "recover", [], False),
+                  ("recover (after a reboot)", "recover", [], True))
+        for label, playbook, extra, reboot in stages:
+            if reboot:
+                fleet.reboot_all()
             log = OUT / ("%s-%d-%s.log" % (playbook, size, len(runs)))
-            seconds = fleet.playbook(playbook, forks, log)
+            seconds = fleet.playbook(playbook, forks, log, extra=extra)
             runs[label] = {"wall_s": round(seconds, 2), "per_host": per_host(fleet.counters())}
-            print("  N=%-4d %-24s %6.1f s  %.1f WinRM commands/host" % (
+            print("  N=%-4d %-34s %6.1f s  %.1f WinRM commands/host" % (
                 size, label, seconds, runs[label]["per_host"]["commands"]["mean"]), flush=True)
         return runs
     finally:
@@ -191,7 +211,8 @@ def main():
         print(scale_markdown(scale))
         return
     results = {"forks": args.forks, "sizes": {}, "sweep": {}, "sweep_size": max(args.sizes)}
-    print("Benchmark: configure (twice) and verify, forks %d" % args.forks, flush=True)
+    print("Benchmark: configure (check, first, second), verify, recover (healthy, after a reboot), forks %d" % args.forks,
+          flush=True)
     for size in args.sizes:
         results["sizes"][size] = measure(size, args.forks, env)
     sweep = [int(f) for f in args.fork_sweep.split(",") if f.strip()]
