@@ -13,6 +13,7 @@ playbook (the bench_steps callback next to this file), which shows whether any s
     .venv/bin/python tests/bench/bench.py                      # N = 10, 50, 100; forks 25
     .venv/bin/python tests/bench/bench.py --sizes 10 --forks 10 --fork-sweep 5,10
     .venv/bin/python tests/bench/bench.py --scale-only --scale-size 1000 --scale-forks 50   # verify at scale only
+    .venv/bin/python tests/bench/bench.py --sizes 10 --probe-latency services:800 --probe-latency containers:1500
 
 Results: a Markdown summary on stdout (docs/benchmarks.md holds a recorded run) and
 tests/output/bench/results.json. Everything runs on this machine, so the simulator and ansible-playbook
@@ -96,10 +97,12 @@ def per_host(counters):
     return {key: stats(key) for key in ("commands", "http_requests", "bytes_in", "bytes_out")}
 
 
-def measure(size, forks, env):
+def measure(size, forks, env, probe_latency=()):
     fleet = Fleet(size, env)
     try:
-        fleet.counters()
+        for name in fleet.counters():
+            for setting in probe_latency:  # a slow host: SECTION:MS added to that probe section, on every host
+                fleet.sim.set(name, "probe-latency=%s" % setting)
         runs = {}
         # (label, playbook, extra arguments, reboot the fleet first); recover ends with its verify.
         stages = (("configure --check --diff (fresh)", "configure", ["--check", "--diff"], False),
@@ -201,6 +204,8 @@ def main():
     parser.add_argument("--scale-size", type=int, default=1000, help="hosts of the verify-at-scale run (0 to skip)")
     parser.add_argument("--scale-forks", type=int, default=50)
     parser.add_argument("--scale-only", action="store_true", help="only the verify-at-scale run")
+    parser.add_argument("--probe-latency", action="append", default=[], metavar="SECTION:MS",
+                        help="model slow hosts: every probe's SECTION takes MS longer (repeatable; e.g. services:800)")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     env = environment()
@@ -214,7 +219,7 @@ def main():
     print("Benchmark: configure (check, first, second), verify, recover (healthy, after a reboot), forks %d" % args.forks,
           flush=True)
     for size in args.sizes:
-        results["sizes"][size] = measure(size, args.forks, env)
+        results["sizes"][size] = measure(size, args.forks, env, args.probe_latency)
     sweep = [int(f) for f in args.fork_sweep.split(",") if f.strip()]
     if sweep:
         print("Fork sweep: verify over %d hosts" % results["sweep_size"], flush=True)

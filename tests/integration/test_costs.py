@@ -82,3 +82,18 @@ def test_verify_is_one_small_command(runs):
     assert run.rc == 0, run
     assert counters["commands"] == 1, counters
     assert counters["bytes_in"] <= VERIFY_BYTES_TARGET, counters
+
+
+def test_minus_v_names_the_slowest_probe_sections(sim, runs, tmp_path):
+    # probe-latency models a slow host section (a real host's slow CIM or docker query): -v says where time goes.
+    sim.set(CONFIGURED, "probe-latency=containers:1200", "probe-latency=services:400")
+    try:
+        run = run_playbook("- hosts: %s\n  gather_facts: false\n  tasks:\n    - ecs_windows.task_iam.instance_info:\n"
+                           % CONFIGURED, sim.inventory, tmp_path, verbosity=1)
+    finally:
+        sim.set(CONFIGURED, "probe-latency=none")
+    assert run.rc == 0, run
+    line = next(line for line in run.stdout.splitlines() if "slowest sections" in line)
+    assert "slowest sections: containers 12" in line and "services 4" in line, line
+    timings = run.records[0]["result"]["timings_ms"]
+    assert timings["containers"] >= 1200 and timings["services"] >= 400, timings
