@@ -461,27 +461,46 @@ def _last_repair_time(facts: dict) -> str | None:
 
 
 def _task_credentials_failing(facts, context):
+    """Tasks that cannot get credentials, from the audit log (docs/dev/host-facts.md section 3): the agent logs a
+    failed request without its task, so a task is suspect when its last successful request is older than the last
+    failed one [inference: SDKs refresh credentials well before they expire], or older than the proxy's repair."""
     repaired = _last_repair_time(facts)
+    failures = facts.get("credential_failures")
     failing = []
     for task in facts["tasks"] or []:
         last = task["last_credentials"]
         if last is None:
-            continue
+            continue  # a task without a role never asks
         if last["status"] != 200:
-            failing.append(
-                "%s (last credential request at %s answered HTTP %s)" % (task["arn"], last["time"], last["status"])
-            )
+            failing.append("%s (its last request, at %s, got HTTP %s)" % (task["arn"], last["time"], last["status"]))
+        elif failures and last["time"] < failures["last_time"]:
+            failing.append("%s (no successful request since %s)" % (task["arn"], last["time"]))
         elif repaired is not None and last["time"] < repaired:
             failing.append(
-                "%s (no credential request since the proxy was repaired at %s; the last at %s)"
+                "%s (no request since the proxy was repaired at %s; the last at %s)"
                 % (task["arn"], repaired, last["time"])
             )
     if not failing:
         return None
+    seen = ""
+    if failures:
+        seen = "; %d credential request%s failed from %s to %s (the last with HTTP %d)" % (
+            failures["count"],
+            "" if failures["count"] == 1 else "s",
+            failures["first_time"],
+            failures["last_time"],
+            failures["last_status"],
+        )
     return _finding(
         "task_credentials_failing",
-        "%d task%s cannot get %s credentials (the agent's audit log): %s"
-        % (len(failing), "" if len(failing) == 1 else "s", "its" if len(failing) == 1 else "their", "; ".join(failing)),
+        "%d task%s may not get %s credentials (the agent's audit log): %s%s"
+        % (
+            len(failing),
+            "" if len(failing) == 1 else "s",
+            "its" if len(failing) == 1 else "their",
+            "; ".join(failing),
+            seen,
+        ),
         "repair the proxy and routes (ecs_windows.task_iam.recover, container routes with "
         "ecs_windows.task_iam.bootstrap_containers), then restart the tasks: aws ecs stop-task --cluster %s "
         "--task <task ARN> (the service starts them again)" % _cluster(facts),

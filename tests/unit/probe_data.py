@@ -64,6 +64,7 @@ def fresh():
         "containers_error": None,
         "tasks": None,
         "tasks_error": "http://127.0.0.1:51678/v1/tasks: Unable to connect to the remote server",
+        "credential_failures": None,
         "timings_ms": {"host": 40, "services": 12, "containers": 3},
     }
 

@@ -372,8 +372,26 @@ def test_task_credentials_failing():
                       {"arn": arn + "6", "family": "batch", "version": "1", "known_status": "RUNNING", "desired_status": "RUNNING",
                        "last_credentials": None}]
     item = only(facts, "task_credentials_failing")
-    assert "1 task cannot get its credentials" in item["message"] and arn + " (no credential request since" in item["message"]
+    assert "1 task may not get its credentials" in item["message"]
+    assert arn + " (no request since the proxy was repaired at 2025-01-01T08:01:00Z" in item["message"]
     assert "aws ecs stop-task --cluster windows" in item["fix"]
+
+
+def test_task_credentials_failing_from_failed_requests_the_agent_logged_without_their_task():
+    facts = pd.configured()
+    arn = "arn:aws:ecs:us-east-1:123456789012:task/windows/0123"
+    facts["tasks"] = [{"arn": arn, "family": "web", "version": "3", "known_status": "RUNNING", "desired_status": "RUNNING",
+                       "last_credentials": {"time": "2025-01-01T08:00:30Z", "status": 200, "event": "GetCredentials"}},
+                      {"arn": arn + "5", "family": "web", "version": "3", "known_status": "RUNNING", "desired_status": "RUNNING",
+                       "last_credentials": {"time": "2025-01-01T08:09:00Z", "status": 200, "event": "GetCredentials"}}]
+    facts["credential_failures"] = {"count": 3, "first_time": "2025-01-01T08:05:00Z", "last_time": "2025-01-01T08:07:00Z",
+                                    "last_status": 400}
+    item = only(facts, "task_credentials_failing")
+    assert arn + " (no successful request since 2025-01-01T08:00:30Z)" in item["message"]
+    assert arn + "5" not in item["message"]  # it succeeded after the last failure
+    assert "3 credential requests failed from 2025-01-01T08:05:00Z to 2025-01-01T08:07:00Z (the last with HTTP 400)" in item["message"]
+    facts["credential_failures"] = None
+    assert not [f for f in _findings.findings(facts) if f["code"] == "task_credentials_failing"]
 
 
 def test_every_code_is_tested_and_listed_in_order():

@@ -323,14 +323,16 @@ function Get-EcsProbeAgentVersion {
 }
 
 function Get-EcsProbeCredentialRequests {
-    # The last credential request of each task, from the tail of the agent's audit log (agent/logger/audit: one
-    # line per request, `time code source "url" "user-agent" task-arn event version cluster instance-arn`).
+    # From the tail of the agent's audit log (agent/logger/audit: one line per request, `time code source "url"
+    # "user-agent" task-arn event version cluster instance-arn`): the last request of each task, and the failed
+    # requests, which the agent logs without their task (`-`: it could not resolve the credentials id).
     $last = @{}
+    $failures = $null
     $path = $EcsAuditLogPath
     if (-not (Test-Path -LiteralPath $path -PathType Leaf)) {
         $rolled = @(Get-ChildItem -Path ($EcsAuditLogPath + '.*') -ErrorAction SilentlyContinue | Sort-Object -Property LastWriteTimeUtc -Descending) | Select-Object -First 1
         if ($null -eq $rolled) {
-            return $last
+            return [pscustomobject]@{ last = $last; failures = $failures }
         }
         $path = $rolled.FullName
     }
@@ -338,12 +340,22 @@ function Get-EcsProbeCredentialRequests {
         if ([string]$line -match '^(\S+) (\d{3}) \S+ "[^"]*" "[^"]*" (arn:\S+) (\S+) ') {
             $last[$Matches[3]] = [ordered]@{ time = $Matches[1]; status = [int]$Matches[2]; event = $Matches[4] }
         }
+        elseif ([string]$line -match '^(\S+) (\d{3}) \S+ "[^"]*" "[^"]*" - ' -and $Matches[2] -ne '200') {
+            if ($null -eq $failures) {
+                $failures = [ordered]@{ count = 0; first_time = $Matches[1]; last_time = $Matches[1]; last_status = 0 }
+            }
+            $failures.count = $failures.count + 1
+            $failures.last_time = $Matches[1]
+            $failures.last_status = [int]$Matches[2]
+        }
     }
-    return $last
+    return [pscustomobject]@{ last = $last; failures = $failures }
 }
 
 function Get-EcsProbeTasks {
-    # The agent's running tasks (http://localhost:51678/v1/tasks) with the last credential request of each.
+    # The agent's running tasks (http://localhost:51678/v1/tasks) with the last credential request of each
+    # (Requests: Get-EcsProbeCredentialRequests).
+    param([Parameter(Mandatory = $true)]$Requests)
     $answer = Invoke-EcsHttpRequest -Uri $EcsTasksUrl
     if ($answer.status -ne 200) {
         return [pscustomobject]@{ tasks = $null; error = ('{0}: {1}' -f $EcsTasksUrl, (ConvertTo-EcsAnswerText -Answer $answer)) }
@@ -352,7 +364,6 @@ function Get-EcsProbeTasks {
     if ($null -eq $document -or $null -eq $document.PSObject.Properties['Tasks']) {
         return [pscustomobject]@{ tasks = $null; error = ('{0}: unexpected answer' -f $EcsTasksUrl) }
     }
-    $requests = Get-EcsProbeCredentialRequests
     $tasks = New-Object -TypeName System.Collections.Generic.List[object]
     foreach ($task in @($document.Tasks)) {
         if ($null -eq $task) {
@@ -365,7 +376,7 @@ function Get-EcsProbeTasks {
                 version = ConvertTo-EcsProbeLabel -Value $task.Version
                 known_status = ConvertTo-EcsProbeLabel -Value $task.KnownStatus
                 desired_status = ConvertTo-EcsProbeLabel -Value $task.DesiredStatus
-                last_credentials = $requests[$arn]
+                last_credentials = $Requests.last[$arn]
             })
     }
     return [pscustomobject]@{ tasks = $tasks.ToArray(); error = $null }
@@ -447,9 +458,11 @@ function Invoke-EcsOpProbe {
     $result.containers_error = $containers.error
     $timings.containers = [int]$watch.ElapsedMilliseconds
     $watch.Restart()
-    $tasks = Get-EcsProbeTasks
+    $requests = Get-EcsProbeCredentialRequests
+    $tasks = Get-EcsProbeTasks -Requests $requests
     $result.tasks = $tasks.tasks
     $result.tasks_error = $tasks.error
+    $result.credential_failures = $requests.failures
     $timings.tasks = [int]$watch.ElapsedMilliseconds
     $result.timings_ms = $timings
     return $result

@@ -165,27 +165,34 @@ def _containers(state: dict, detail: str) -> tuple[list | None, str | None]:
     return found, None
 
 
-# Get-EcsProbeCredentialRequests's pattern: time, status, source, "path", "user agent", task ARN, event.
+# Get-EcsProbeCredentialRequests's patterns: time, status, source, "path", "user agent", task ARN (or -), event.
 _AUDIT = re.compile(r'^(\S+) (\d{3}) \S+ "[^"]*" "[^"]*" (arn:\S+) (\S+) ')
+_AUDIT_UNKNOWN = re.compile(r'^(\S+) (\d{3}) \S+ "[^"]*" "[^"]*" - ')
 AUDIT_TAIL = 2000
 
 
-def _credential_requests(state: dict) -> dict:
-    """The last credential request of each task ARN in the tail of the audit log."""
-    last = {}
+def _credential_requests(state: dict) -> tuple[dict, dict | None]:
+    """The last credential request of each task ARN in the tail of the audit log, and the failed requests the
+    agent logged without a task (it could not resolve their credentials id)."""
+    last, failures = {}, None
     for line in agent_tasks.audit_log_lines(state)[-AUDIT_TAIL:]:
         match = _AUDIT.match(line)
         if match:
             last[match.group(3)] = {"time": match.group(1), "status": int(match.group(2)), "event": match.group(4)}
-    return last
+            continue
+        match = _AUDIT_UNKNOWN.match(line)
+        if match and match.group(2) != "200":
+            if failures is None:
+                failures = {"count": 0, "first_time": match.group(1), "last_time": match.group(1), "last_status": 0}
+            failures.update(count=failures["count"] + 1, last_time=match.group(1), last_status=int(match.group(2)))
+    return last, failures
 
 
-def _tasks(state: dict) -> tuple[list | None, str | None]:
+def _tasks(state: dict, requests: dict) -> tuple[list | None, str | None]:
     """GET /v1/tasks (the agent's TasksResponse) with each task's last credential request from the audit log."""
     answer = agent_tasks.tasks_response(state)
     if not answer["reachable"]:
         return None, "http://127.0.0.1:51678/v1/tasks: %s" % answer["error"]
-    requests = _credential_requests(state)
     return [{"arn": t["Arn"], "family": t["Family"], "version": str(t["Version"]), "known_status": t["KnownStatus"],
              "desired_status": t["DesiredStatus"], "last_credentials": requests.get(t["Arn"])}
             for t in answer["body"]["Tasks"]], None
@@ -255,6 +262,7 @@ def run(state: dict, args: dict) -> dict:
     }
     containers, error = section("containers", _containers(state, detail))
     result.update(containers=containers, containers_error=error)
-    tasks, error = section("tasks", _tasks(state))
-    result.update(tasks=tasks, tasks_error=error, timings_ms=timings)
+    requests, failures = _credential_requests(state)
+    tasks, error = section("tasks", _tasks(state, requests))
+    result.update(tasks=tasks, tasks_error=error, credential_failures=failures, timings_ms=timings)
     return result
