@@ -84,6 +84,14 @@ EXAMPLES = r"""
     that: "'proxy_stale_after_reboot' not in (ecs_info.findings | map(attribute='code'))"
     fail_msg: "{{ ecs_info.findings | map(attribute='fix') | join('; ') }}"
 
+- name: After a reboot, wait until the boot-time repair has run before judging the host
+  ecs_windows.task_iam.instance_info:
+    container_detail: none
+  register: ecs_info
+  until: not ecs_info.boot_recovery.pending
+  retries: 30
+  delay: 10
+
 - name: Quick check without containers, hashing a managed file
   ecs_windows.task_iam.instance_info:
     container_detail: none
@@ -154,6 +162,20 @@ host:
     boot_time:
       description: Last boot time, ISO 8601 UTC.
       type: str
+    build:
+      description: Windows build number (17763 for 2019, 20348 for 2022, 26100 for 2025).
+      type: int
+      sample: 20348
+    edition:
+      description: C(Full) or C(Core), from the registry's C(InstallationType) as the ECS agent reads it.
+      type: str
+      sample: Full
+identity:
+  description: The EC2 instance, from the instance metadata service (IMDSv2) - C(ec2_instance_id), or C(error) saying why
+    it is unknown.
+  returned: success
+  type: dict
+  sample: {ec2_instance_id: i-0123456789abcdef0, error: null}
 ecstools:
   description: The ECSTools PowerShell module (C(Initialize-ECSAgent)).
   returned: success
@@ -178,9 +200,12 @@ agent:
       description: Whether C(amazon-ecs-agent.exe) is installed.
       type: bool
     version:
-      description: Its version.
+      description: Its version (from the agent when it runs, else from C(amazon-ecs-agent.exe -version)).
       type: str
       sample: 1.105.1
+    version_source:
+      description: Where the version came from - C(introspection) or C(executable).
+      type: str
 services:
   description: Services C(AmazonECS), C(docker) and C(W3SVC); null when absent.
   returned: success
@@ -191,12 +216,21 @@ services:
     W3SVC: null
 machine_env:
   description:
-    - Every Machine-scope environment variable (the agent reads its configuration from the C(ECS_*) and proxy ones).
-    - Values of names containing C(AUTH), C(PASSWORD), C(SECRET), C(TOKEN) or C(CREDENTIAL) are shown as
-      C(********), and the password of a URL such as C(HTTP_PROXY) is masked.
+    - The Machine-scope environment variables the collection uses - C(ECS_*), C(ECSWINDOWS_TASK_IAM_*),
+      C(HTTP_PROXY), C(HTTPS_PROXY), C(NO_PROXY) - with their names spelt as on the host (Windows matches them
+      case-insensitively).
+    - Masked on the host before they leave it - the whole value of a name containing C(AUTH), C(PASS), C(PWD),
+      C(SECRET), C(TOKEN), C(CREDENTIAL) or C(KEY), and the whole user information of a URL
+      (C(http://********@proxy:3128)), are C(********).
   returned: success
   type: dict
   sample: {ECS_CLUSTER: windows, ECS_ENABLE_TASK_IAM_ROLE: "true"}
+machine_env_other:
+  description: The names of every other Machine-scope environment variable (their values are not read).
+  returned: success
+  type: list
+  elements: str
+  sample: [ComSpec, Path, PSModulePath, TEMP]
 registration:
   description: What the agent's introspection API (C(http://localhost:51678/v1/metadata)) answers.
   returned: success
@@ -284,6 +318,37 @@ boot_recovery:
     last:
       description: Its last run as logged on the host (time, boot_id, action, before, after, removed, error); null if it never ran.
       type: dict
+    healed_this_boot:
+      description: Whether its last run, at this boot, repaired the credential proxy.
+      type: bool
+    ran_this_boot:
+      description: Whether it has finished a run since this boot.
+      type: bool
+    pending:
+      description:
+        - Whether it is enabled and has not finished a run since this boot (it waits for its delay, or runs now). After a
+          reboot, wait until this is false before you judge the host, as M(ecs_windows.task_iam.instance_info)'s
+          EXAMPLES show.
+      type: bool
+credential_failures:
+  description:
+    - Credential requests that failed, from the tail of the agent's audit log - the agent logs a failed request without
+      its task, so they are counted here (C(count), C(first_time), C(last_time), C(last_status)); null when none.
+  returned: success
+  type: dict
+tasks:
+  description:
+    - The agent's running tasks (C(/v1/tasks)) - C(arn), C(family), C(version), C(known_status), C(desired_status) and
+      C(last_credentials), the time, HTTP status and event of the task's last credential request in the agent's audit log
+      (null when it made none); null when the agent does not answer (C(tasks_error) says why).
+  returned: success
+  type: list
+  elements: dict
+timings_ms:
+  description: How long each section of the probe took on the host, in milliseconds (C(-v) prints the slowest three).
+  returned: success
+  type: dict
+  sample: {host: 210, services: 95, containers: 1840, endpoints: 310}
 containers:
   description: Running containers (empty with O(container_detail=none)); C(shell), C(gateway) and C(routes) are null unless
     O(container_detail=routes).

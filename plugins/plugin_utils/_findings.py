@@ -615,13 +615,20 @@ def findings(facts: dict, cluster: str | None = None) -> list[dict]:
 
 
 def boot_recovery(facts: dict) -> dict:
-    """Whether the collection's boot-time recovery task is installed, and its last logged run."""
+    """Whether the collection's boot-time recovery task is installed, its last logged run, and whether it has still
+    to run at this boot (`pending`: installed and enabled, and no finished run logged since the boot - it waits for
+    its delay, or runs now)."""
     task = _boot_task.find(facts)
+    last = facts["boot"]["last_run"]
+    ran = bool(last and last.get("action") != "started" and same_boot(last.get("boot_id"), facts["host"]["boot_id"]))
+    enabled = bool(task and task["enabled"])
     return {
         "installed": task is not None,
-        "enabled": bool(task and task["enabled"]),
-        "last": facts["boot"]["last_run"],
+        "enabled": enabled,
+        "last": last,
         "healed_this_boot": _last_repair_time(facts) is not None,
+        "ran_this_boot": ran,
+        "pending": enabled and not ran,
     }
 
 

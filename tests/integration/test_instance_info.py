@@ -121,7 +121,8 @@ def test_fresh_host(fleet, first_read):
     assert result["registration"]["reachable"] is False and result["registration"]["container_instance_arn"] is None
     assert result["endpoints"]["proxy"]["ok"] is False
     assert result["proxy"] == {"ip_bindings": [], "portproxy": [], "firewall_rules": [], "apipa_adapter": None}
-    assert result["boot_recovery"] == {"installed": False, "enabled": False, "last": None, "healed_this_boot": False}
+    assert result["boot_recovery"] == {"installed": False, "enabled": False, "last": None, "healed_this_boot": False,
+                                       "ran_this_boot": False, "pending": False}
     assert result["containers"] == []
     assert result["host"]["boot_id"] == fleet.state(FRESH)["boot_id"]
 

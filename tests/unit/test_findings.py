@@ -423,9 +423,14 @@ def test_everything_wrong_at_once_keeps_the_code_order():
 def test_boot_recovery_and_instance_facts():
     facts = pd.configured()
     facts["scheduled_tasks"].append(boot_task())
-    facts["boot"]["last_run"] = {"action": "none", "boot_id": 1}
+    facts["boot"]["last_run"] = {"action": "none", "boot_id": 1}  # a run logged at an earlier boot
     view = _findings.instance_facts(facts)
     assert view["boot_recovery"] == {"installed": True, "enabled": True, "last": {"action": "none", "boot_id": 1},
-                                     "healed_this_boot": False}
+                                     "healed_this_boot": False, "ran_this_boot": False, "pending": True}
     assert "container_detail" not in view and "salt" not in view
-    assert _findings.boot_recovery(pd.configured()) == {"installed": False, "enabled": False, "last": None, "healed_this_boot": False}
+    facts["boot"]["last_run"] = {"action": "started", "boot_id": facts["host"]["boot_id"]}  # running now
+    assert _findings.boot_recovery(facts)["pending"] is True
+    facts["boot"]["last_run"] = {"action": "none", "boot_id": facts["host"]["boot_id"]}  # done at this boot
+    assert _findings.boot_recovery(facts)["pending"] is False and _findings.boot_recovery(facts)["ran_this_boot"] is True
+    assert _findings.boot_recovery(pd.configured()) == {"installed": False, "enabled": False, "last": None, "healed_this_boot": False,
+                                                      "ran_this_boot": False, "pending": False}
