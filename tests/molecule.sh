@@ -16,8 +16,10 @@ run() {
 }
 
 start=$SECONDS
-run default test
-run reboot test
+# Every ECS-optimized variant (issue 13): the default scenario on a mixed fleet of the six presets, the reboot
+# scenario on 2025 Core.
+ECS_SIM_HOSTS=6 ECS_SIM_PRESET=ecs-2019,ecs-2022,ecs-2025,ecs-2019-core,ecs-2022-core,ecs-2025-core run default test
+ECS_SIM_PRESET=ecs-2025-core run reboot test
 run ec2 syntax
 ansible-playbook --syntax-check -i localhost, extensions/molecule/ec2/create.yml extensions/molecule/ec2/destroy.yml
 echo "== molecule: default and reboot passed, ec2 syntax-checked in $((SECONDS - start)) s"
