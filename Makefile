@@ -10,7 +10,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_LOCAL_TEMP := $(CURDIR)/.ansible/tmp
 export ANSIBLE_HOME := $(CURDIR)/.ansible
 
-.PHONY: venv lanes demo test unit pscheck lint sanity integration molecule bench changelog clean
+.PHONY: venv lanes demo test unit pscheck lint format sanity integration molecule bench changelog clean
 
 venv: $(STAMP)
 
@@ -65,6 +65,10 @@ pscheck: venv
 lint: venv
 	$(BIN)/python tests/collection_path.py >/dev/null
 	$(BIN)/ansible-lint
+
+# Format the collection's Python (ruff.toml); `make test` checks it is formatted (tests/run-all.sh).
+format: venv
+	$(BIN)/ruff format plugins
 
 sanity: venv
 	tests/sanity.sh

@@ -47,6 +47,17 @@ step() {
     echo "$name|$rc|$((SECONDS - start))" >>"$status"
 }
 
+# The collection's Python (plugins/): formatted (ruff format --check), type hints on every function (ruff check,
+# ruff.toml) and hints that agree with the code (mypy, tests/mypy.ini). Each tool runs even when another failed.
+python_checks() {
+    local rc=0
+    "$venv/bin/ruff" format --check plugins || rc=1
+    "$venv/bin/ruff" check plugins || rc=1
+    MYPYPATH="$venv/collections" "$venv/bin/mypy" --config-file tests/mypy.ini \
+        -p ansible_collections.ecs_windows.task_iam.plugins || rc=1
+    return $rc
+}
+
 started=$SECONDS
 
 (
@@ -57,6 +68,7 @@ started=$SECONDS
     step "ansible-test sanity" tests/sanity.sh
     # antsibull-changelog lint, no hand-written "new module" entries, CHANGELOG.rst current (tests/changelog.py).
     step "changelog" "$venv/bin/python" tests/changelog.py --check
+    step "python style and types" python_checks
 ) &
 background=$!
 
@@ -80,7 +92,7 @@ step "simulator tests" "${pytest[@]}" tests/simulator/tests
 step "molecule" tests/molecule.sh
 
 wait "$background"
-for name in "ansible-lint" "ansible-test sanity" "changelog"; do
+for name in "ansible-lint" "ansible-test sanity" "changelog" "python style and types"; do
     echo
     echo "=== $name (ran in the background; $out/${name// /_}.log)"
     cat "$out/${name// /_}.log"

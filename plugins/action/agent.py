@@ -5,12 +5,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ansible_collections.ecs_windows.task_iam.plugins.modules.agent import DOCUMENTATION
 from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _plan_agent
 from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils._action import EcsAction
+from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils._plan import Plan
 
 
-def agent_report(facts, applied):
+def agent_report(facts: dict, applied: list[tuple[str, Any]]) -> dict:
     """The agent's result keys: registration and version after the task, and the Initialize-ECSAgent runs (the last
     one's output and the errors of those retried before it)."""
     reg = facts["registration"]
@@ -31,14 +34,14 @@ class ActionModule(EcsAction):
         "required_if": [("state", "present", ["cluster"]), ("install_ecstools", True, ["ecstools_region"])]
     }
 
-    def check_args(self, params):
+    def check_args(self, params: dict) -> dict:
         return _plan_agent.check_args(params)
 
-    def probe_args(self, params):
+    def probe_args(self, params: dict) -> dict:
         return {"container_detail": "list", "files": _plan_agent.probe_files(params)}
 
-    def plan(self, params, facts):
+    def plan(self, params: dict, facts: dict) -> Plan:
         return _plan_agent.plan(facts, params)
 
-    def report(self, params, facts, plan, applied):
+    def report(self, params: dict, facts: dict, plan: Plan, applied: list[tuple[str, Any]]) -> dict:
         return agent_report(facts, applied)

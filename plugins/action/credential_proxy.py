@@ -6,12 +6,15 @@ one apply batch, verify."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from ansible_collections.ecs_windows.task_iam.plugins.modules.credential_proxy import DOCUMENTATION
 from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _findings, _plan_proxy, _proxy
 from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils._action import EcsAction
+from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils._plan import Plan, Refusal
 
 
-def proxy_report(facts, plan):
+def proxy_report(facts: dict, plan: Plan) -> dict:
     """cause and reason from the first probe, whether the endpoint was repaired, the startup task after the task."""
     return {
         "cause": plan.detail["cause"],
@@ -24,13 +27,13 @@ def proxy_report(facts, plan):
 class ActionModule(EcsAction):
     DOCUMENTATION = DOCUMENTATION
 
-    def check_args(self, params):
+    def check_args(self, params: dict) -> dict:
         return _plan_proxy.check_args(params)
 
-    def plan(self, params, facts):
+    def plan(self, params: dict, facts: dict) -> Plan:
         return _plan_proxy.plan(facts, params)
 
-    def refusal_result(self, params, facts, exc):
+    def refusal_result(self, params: dict, facts: dict, exc: Refusal) -> dict:
         diagnosis = _proxy.diagnose(facts)
         return dict(
             super().refusal_result(params, facts, exc),
@@ -39,5 +42,5 @@ class ActionModule(EcsAction):
             repaired=False,
         )
 
-    def report(self, params, facts, plan, applied):
+    def report(self, params: dict, facts: dict, plan: Plan, applied: list[tuple[str, Any]]) -> dict:
         return proxy_report(facts, plan)

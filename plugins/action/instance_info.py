@@ -10,23 +10,24 @@ import secrets
 from ansible_collections.ecs_windows.task_iam.plugins.modules.instance_info import DOCUMENTATION
 from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _contract
 from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils._action import EcsAction
+from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils._runner import OpRunner
 
 
 class ActionModule(EcsAction):
     DOCUMENTATION = DOCUMENTATION
     OPTIMISTIC = True
 
-    def check_args(self, params):
+    def check_args(self, params: dict) -> dict:
         for path in params["files"]:
             problem = _contract.local_path_problem(path)
             if problem:
                 raise ValueError("files: '%s' %s" % (path, problem))
         return params
 
-    def probe_args(self, params):
+    def probe_args(self, params: dict) -> dict:
         return {"container_detail": params["container_detail"], "files": params["files"]}
 
-    def execute(self, params, runner):
+    def execute(self, params: dict, runner: OpRunner) -> dict:
         facts = self.probe(params, runner, secrets.token_hex(8))
         result = self.host_result(params, facts)
         found = result.pop("findings")

@@ -60,6 +60,8 @@ _value:
 """
 
 import re
+from collections.abc import Callable
+from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
@@ -79,7 +81,7 @@ _CMD_IMDS = """REM metadata API
 netsh interface ipv4 add route prefix=169.254.169.254/32 interface="%interface%" nexthop="%gateway%" store=active"""
 
 
-def bootstrap_script(language, imds=True, batch=False):
+def bootstrap_script(language: str, imds: bool = True, batch: bool = False) -> str:
     """The AWS container bootstrap script in PowerShell or cmd form (see DOCUMENTATION)."""
     for name, value in (("imds", imds), ("batch", batch)):
         if not isinstance(value, bool):
@@ -101,5 +103,5 @@ def bootstrap_script(language, imds=True, batch=False):
 
 
 class FilterModule(object):
-    def filters(self):
+    def filters(self) -> dict[str, Callable[..., Any]]:
         return {"bootstrap_script": bootstrap_script}

@@ -5,14 +5,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from ansible.errors import AnsibleFilterError
 
 
-def _one_line(text) -> str:
+def _one_line(text: Any) -> str:
     return " ".join(str(text or "").split())
 
 
-def findings_message(result, prefix="the host is not healthy") -> str:
+def findings_message(result: dict, prefix: str = "the host is not healthy") -> str:
     """'<prefix>: [code] message. Fix: fix | ...' for the findings of a host module's result."""
     if not isinstance(result, dict):
         raise AnsibleFilterError(
@@ -27,7 +30,7 @@ def findings_message(result, prefix="the host is not healthy") -> str:
     return "%s: %s" % (prefix, " | ".join(parts) or "no finding")
 
 
-def recover_outcome(probe, repair=None) -> str:
+def recover_outcome(probe: Any, repair: Any = None) -> str:
     """The one line the recover playbook prints per host, from the result of its credential_proxy task (`probe`; the
     optional `repair` is a second task's result, for callers that probe first)."""
     result = repair if isinstance(repair, dict) and not repair.get("skipped") else probe
@@ -55,5 +58,5 @@ def recover_outcome(probe, repair=None) -> str:
 
 
 class FilterModule(object):
-    def filters(self):
+    def filters(self) -> dict[str, Callable[..., Any]]:
         return {"findings_message": findings_message, "recover_outcome": recover_outcome}

@@ -9,6 +9,7 @@ Every function here is linear in the number of hosts (verify runs it once over f
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
@@ -280,7 +281,7 @@ def _by_finding(rows: list) -> list:
 
 def _ecs_summary(rows: list) -> dict:
     statuses: dict = {}
-    summary = {
+    summary: dict[str, Any] = {
         "status": statuses,
         "agent_disconnected": 0,
         "quarantined": 0,
@@ -468,7 +469,7 @@ def fleet_report_html(report: Any) -> str:
 
 
 class FilterModule(object):
-    def filters(self):
+    def filters(self) -> dict[str, Callable[..., Any]]:
         return {
             "fleet_report": fleet_report,
             "fleet_report_markdown": fleet_report_markdown,

@@ -64,6 +64,9 @@ _value:
       type: str
 """
 
+from collections.abc import Callable
+from typing import Any
+
 from jinja2 import Undefined
 
 from ansible.errors import AnsibleFilterError
@@ -71,7 +74,7 @@ from ansible_collections.ecs_windows.task_iam.plugins.module_utils import _windo
 from ansible_collections.ecs_windows.task_iam.plugins.module_utils._nested import first_instance
 
 
-def host_port_conflicts(task_definition):
+def host_port_conflicts(task_definition: dict) -> list[dict] | Undefined:
     """List {container, host_port, reason} for mappings on port 80 or a reserved port (see DOCUMENTATION)."""
     undefined = first_instance(task_definition, Undefined)
     if undefined is not None:
@@ -84,5 +87,5 @@ def host_port_conflicts(task_definition):
 
 
 class FilterModule(object):
-    def filters(self):
+    def filters(self) -> dict[str, Callable[..., Any]]:
         return {"host_port_conflicts": host_port_conflicts}

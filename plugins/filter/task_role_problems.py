@@ -55,6 +55,8 @@ _value:
 
 import json
 import re
+from collections.abc import Callable
+from typing import Any
 
 from jinja2 import Undefined
 
@@ -79,11 +81,11 @@ _ROLE_NAMES = {
 }
 
 
-def _show(value) -> str:
+def _show(value: Any) -> str:
     return json.dumps(value, default=str)
 
 
-def _matches(pattern, value) -> bool:
+def _matches(pattern: re.Pattern[str], value: Any) -> bool:
     return isinstance(value, str) and pattern.match(value) is not None
 
 
@@ -146,7 +148,7 @@ def _request(v: dict) -> dict:
     }
 
 
-def task_role_problems(variables):
+def task_role_problems(variables: dict) -> list[str] | Undefined:
     """Every problem of the task_role role's variables (see DOCUMENTATION)."""
     undefined = first_instance(variables, Undefined)
     if undefined is not None:
@@ -160,5 +162,5 @@ def task_role_problems(variables):
 
 
 class FilterModule(object):
-    def filters(self):
+    def filters(self) -> dict[str, Callable[..., Any]]:
         return {"task_role_problems": task_role_problems}

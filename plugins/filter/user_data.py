@@ -127,6 +127,8 @@ import base64
 import ipaddress
 import json
 import re
+from collections.abc import Callable
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from ansible.errors import AnsibleFilterError
@@ -203,17 +205,17 @@ while ($true) {
 }"""
 
 
-def _fail(message):
+def _fail(message: str) -> NoReturn:
     raise AnsibleFilterError("ecs_windows.task_iam.user_data: " + message)
 
 
-def _bool(name, value):
+def _bool(name: str, value: Any) -> bool:
     if not isinstance(value, bool):
         _fail("%s must be a boolean, got %r" % (name, value))
     return value
 
 
-def _list_of_str(name, value):
+def _list_of_str(name: str, value: Any) -> list[str]:
     if not isinstance(value, (list, tuple)):
         _fail("%s must be a list of strings, got %s %r" % (name, type(value).__name__, value))
     for item in value:
@@ -222,7 +224,7 @@ def _list_of_str(name, value):
     return list(value)
 
 
-def _safe_text(name, value):
+def _safe_text(name: str, value: Any) -> str:
     """Free-form text: printable ASCII without the < and > of EC2Launch's tags (see DOCUMENTATION)."""
     if not isinstance(value, str):
         _fail("%s must be a string, got %s %r" % (name, type(value).__name__, value))
@@ -236,7 +238,7 @@ def _safe_text(name, value):
     return value
 
 
-def _proxy_url(name, value):
+def _proxy_url(name: str, value: Any) -> str:
     # Messages do not quote the URL (or urlsplit's error, which quotes part of it): it may hold a password.
     _safe_text(name, value)
     try:
@@ -252,18 +254,18 @@ def _proxy_url(name, value):
     return value
 
 
-def _cidr(name, value):
+def _cidr(name: str, value: Any) -> str:
     try:
         return str(ipaddress.ip_network(value, strict=True))
     except ValueError as exc:
         _fail("%s: %r is not a CIDR block such as 10.0.0.0/16 (%s)" % (name, value, exc))
 
 
-def _set_machine_env(name, value):
+def _set_machine_env(name: str, value: str) -> str:
     return "[Environment]::SetEnvironmentVariable(%s, %s, 'Machine')" % (quote_pwsh(name), quote_pwsh(value))
 
 
-def _env_value(name, value):
+def _env_value(name: str, value: str | int | bool) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -271,7 +273,14 @@ def _env_value(name, value):
     return _safe_text(name, value)
 
 
-def _initialize_command(cluster, agent_version, logging_drivers, enable_task_eni, awsvpc_block_imds, awsvpc_routes):
+def _initialize_command(
+    cluster: str,
+    agent_version: str | None,
+    logging_drivers: list[str] | None,
+    enable_task_eni: bool,
+    awsvpc_block_imds: bool,
+    awsvpc_routes: list[str] | None,
+) -> str:
     words = ["Initialize-ECSAgent", "-Cluster", quote_pwsh(cluster), "-EnableTaskIAMRole"]
     if agent_version is not None:
         words += ["-Version", quote_pwsh(agent_version)]
@@ -287,22 +296,22 @@ def _initialize_command(cluster, agent_version, logging_drivers, enable_task_eni
 
 
 def user_data(
-    cluster,
-    agent_version=None,
-    logging_drivers=None,
-    enable_task_eni=False,
-    awsvpc_block_imds=False,
-    awsvpc_additional_local_routes=None,
-    awslogs_executionrole_override=False,
-    http_proxy=None,
-    https_proxy=None,
-    no_proxy=None,
-    agent_env=None,
-    winrm_https=False,
-    initialize_attempts=3,
-    persist=False,
-    b64=False,
-):
+    cluster: str,
+    agent_version: str | None = None,
+    logging_drivers: list[str] | None = None,
+    enable_task_eni: bool = False,
+    awsvpc_block_imds: bool = False,
+    awsvpc_additional_local_routes: list[str] | None = None,
+    awslogs_executionrole_override: bool = False,
+    http_proxy: str | None = None,
+    https_proxy: str | None = None,
+    no_proxy: list[str] | None = None,
+    agent_env: dict[str, str | int | bool] | None = None,
+    winrm_https: bool = False,
+    initialize_attempts: int = 3,
+    persist: bool = False,
+    b64: bool = False,
+) -> str:
     """Render EC2 user data for a Windows ECS container instance (see DOCUMENTATION)."""
     error = cluster_name_error(cluster, "cluster (the filter input)")
     if error:
@@ -411,5 +420,5 @@ def user_data(
 
 
 class FilterModule(object):
-    def filters(self):
+    def filters(self) -> dict[str, Callable[..., Any]]:
         return {"user_data": user_data}

@@ -56,6 +56,7 @@ _raw:
 import importlib
 import json
 import os
+from typing import Any
 
 import yaml
 from ansible.errors import AnsibleLookupError
@@ -119,7 +120,7 @@ def problem(name: str, wanted: str, needed_by: str) -> str | None:
 
 
 class LookupModule(LookupBase):
-    def run(self, terms, variables=None, **kwargs):
+    def run(self, terms: list, variables: dict | None = None, **kwargs: Any) -> list[str]:
         self.set_options(var_options=variables, direct=kwargs)
         needed_by = self.get_option("needed_by")
         own = collection_dir(SELF)

@@ -171,7 +171,7 @@ class NotFound(Exception):
     """The cluster or a container instance the state module needs does not exist; the message says which."""
 
 
-def describe_cluster(client, cluster: str) -> dict:
+def describe_cluster(client: Any, cluster: str) -> dict:
     """DescribeClusters; NotFound unless the cluster exists and is ACTIVE."""
     found = client.describe_clusters(clusters=[cluster], aws_retry=True).get("clusters") or []
     if not found or found[0].get("status") != "ACTIVE":
@@ -180,8 +180,10 @@ def describe_cluster(client, cluster: str) -> dict:
     return found[0]
 
 
-def describe(client, cluster: str, refs: list[str]) -> tuple[list[dict], list[str]]:
+def describe(client: Any, cluster: str, refs: list[str]) -> tuple[list[dict], list[str]]:
     """(container instances, ids ECS reported missing) for ids or ARNs, in batches of DESCRIBE_BATCH."""
+    found: list[dict]
+    missing: list[str]
     found, missing = [], []
     for start in range(0, len(refs), DESCRIBE_BATCH):
         answer = client.describe_container_instances(
@@ -195,8 +197,9 @@ def describe(client, cluster: str, refs: list[str]) -> tuple[list[dict], list[st
     return found, missing
 
 
-def list_arns(client, cluster: str, expression: str | None = None) -> list[str]:
+def list_arns(client: Any, cluster: str, expression: str | None = None) -> list[str]:
     """ListContainerInstances (every page), with a cluster query language filter when given."""
+    arns: list[str]
     arns, token = [], None
     while True:
         kwargs: dict[str, Any] = {"cluster": cluster, "maxResults": 100}
@@ -216,7 +219,7 @@ def ec2_filter(ids: list[str]) -> str:
     return "ec2InstanceId in [%s]" % ", ".join("'%s'" % i for i in ids)
 
 
-def find_by_ec2_ids(client, cluster: str, ec2_ids: list[str]) -> list[dict]:
+def find_by_ec2_ids(client: Any, cluster: str, ec2_ids: list[str]) -> list[dict]:
     """The container instances of these EC2 instances. The filter narrows the listing where ECS applies it;
     the match on ec2InstanceId is done here too, so an endpoint that ignores the filter gives the same answer."""
     wanted = set(ec2_ids)
@@ -227,7 +230,7 @@ def find_by_ec2_ids(client, cluster: str, ec2_ids: list[str]) -> list[dict]:
     return [ci for ci in found if ci.get("ec2InstanceId") in wanted]
 
 
-def lookup(client, cluster: str, instance_ids: list[str], ec2_ids: list[str]) -> tuple[list[dict], dict]:
+def lookup(client: Any, cluster: str, instance_ids: list[str], ec2_ids: list[str]) -> tuple[list[dict], dict]:
     """(container instances, {"container_instances": [...], "ec2_instance_ids": [...]} not found). With no ids at
     all: every container instance ListContainerInstances returns (ACTIVE and DRAINING)."""
     if not instance_ids and not ec2_ids:

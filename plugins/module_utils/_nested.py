@@ -8,8 +8,12 @@ FOR INTERNAL COLLECTION USE ONLY. Changes may be made in ANY release.
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
 
-def first_instance(value, cls: type):
+_T = TypeVar("_T")
+
+
+def first_instance(value: Any, cls: type[_T]) -> _T | None:
     """The first object of type `cls` in `value` itself or inside its dictionaries, lists and tuples, else None."""
     if isinstance(value, cls):
         return value

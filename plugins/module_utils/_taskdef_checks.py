@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 from ansible_collections.ecs_windows.task_iam.plugins.module_utils._windows_platform import (
     WINDOWS_OS_FAMILIES,
@@ -40,11 +41,11 @@ MODULE_NAMES = {
 }
 
 
-def _show(value) -> str:
+def _show(value: Any) -> str:
     return json.dumps(value, default=str)
 
 
-def _containers(containers, arg: str, family_arg: str, request: dict) -> list[str]:
+def _containers(containers: Any, arg: str, family_arg: str, request: dict) -> list[str]:
     if not isinstance(containers, list):
         return ["%s must be a list of container definitions" % arg]
     if not containers:

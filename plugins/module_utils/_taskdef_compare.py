@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+from typing import Any
 
 # RegisterTaskDefinition request members a registered revision reports back (tags are not part of a revision).
 COMPARED_FIELDS = (
@@ -41,11 +42,11 @@ _HEALTH_CHECK_DEFAULTS = {"interval": 30, "timeout": 5, "retries": 3}
 MASK = "********"
 
 
-def _empty(value) -> bool:
+def _empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {} or value is False
 
 
-def _prune(value):
+def _prune(value: Any) -> Any:
     """Drop empty values (None, '', [], {}, false) from dictionaries, recursively; lists keep their items."""
     if isinstance(value, dict):
         pruned = {k: _prune(v) for k, v in value.items()}
@@ -55,7 +56,7 @@ def _prune(value):
     return value
 
 
-def _canonical(value):
+def _canonical(value: Any) -> Any:
     """Lists of objects become order-free (sorted); lists of strings keep their order."""
     if isinstance(value, dict):
         return {k: _canonical(v) for k, v in value.items()}
@@ -67,7 +68,7 @@ def _canonical(value):
     return value
 
 
-def _int(value):
+def _int(value: Any) -> Any:
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value)
     return value
@@ -125,7 +126,7 @@ def normalise(definition: dict) -> tuple[dict, dict]:
     return _canonical(td), containers
 
 
-def _show(value) -> str:
+def _show(value: Any) -> str:
     return "(none)" if value is None else json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 

@@ -10,6 +10,8 @@ FOR INTERNAL COLLECTION USE ONLY. Changes may be made in ANY release.
 
 from __future__ import annotations
 
+from typing import Any
+
 CREDENTIAL_PROXY_PORT = 80
 # The Windows agent's default ECS_RESERVED_PORTS (agent/config/config_windows.go), all TCP:
 # docs/dev/task-definitions.md.
@@ -33,11 +35,11 @@ class PortInputError(ValueError):
     """The task definition is not shaped like one; the message names the field."""
 
 
-def _get(mapping: dict, camel: str, snake: str):
+def _get(mapping: dict, camel: str, snake: str) -> Any:
     return mapping.get(camel, mapping.get(snake))
 
 
-def _port(value, what: str) -> int:
+def _port(value: Any, what: str) -> int:
     if value is None or value == "":
         return 0
     if isinstance(value, bool):
@@ -51,7 +53,7 @@ def _port(value, what: str) -> int:
     return port
 
 
-def _range(value, what: str) -> tuple[int, int]:
+def _range(value: Any, what: str) -> tuple[int, int]:
     try:
         low, high = (int(part) for part in str(value).split("-"))
     except ValueError:

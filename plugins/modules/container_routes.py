@@ -5,6 +5,8 @@
 
 # This file only documents the module: the action plugin plugins/action/container_routes.py does the work.
 
+from __future__ import annotations
+
 DOCUMENTATION = r"""
 ---
 module: container_routes

@@ -5,6 +5,8 @@
 
 # This file only documents the module: the action plugin plugins/action/credential_proxy.py does the work.
 
+from __future__ import annotations
+
 DOCUMENTATION = r"""
 ---
 module: credential_proxy

@@ -155,6 +155,8 @@ changes:
       sample: []
 """
 
+from typing import Any
+
 try:
     import botocore
 except ImportError:
@@ -188,7 +190,7 @@ def _arguments(params: dict) -> dict:
     return out
 
 
-def _find(client, args: dict) -> dict:
+def _find(client: Any, args: dict) -> dict:
     cluster = args["cluster"]
     if args["instance_id"] is not None:
         found = eci.describe(client, cluster, [args["instance_id"]])[0]
@@ -199,7 +201,7 @@ def _find(client, args: dict) -> dict:
     return eci.pick_one(found, "EC2 instance %s" % args["ec2_instance_id"], cluster)
 
 
-def _apply(client, cluster: str, current: dict, changes: dict) -> dict:
+def _apply(client: Any, cluster: str, current: dict, changes: dict) -> dict:
     """Make the calls; the instance as ECS describes it afterwards."""
     target = current["container_instance_id"]
     if changes["status"]:

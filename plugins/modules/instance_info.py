@@ -5,6 +5,8 @@
 
 # This file only documents the module: the action plugin plugins/action/instance_info.py does the work.
 
+from __future__ import annotations
+
 DOCUMENTATION = r"""
 ---
 module: instance_info

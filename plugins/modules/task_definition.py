@@ -225,6 +225,7 @@ deregistered:
 """
 
 import json
+from typing import Any
 
 try:
     import botocore
@@ -241,7 +242,7 @@ _CONTAINER_INTS = ("cpu", "memory", "memoryReservation", "startTimeout", "stopTi
 _PORT_INTS = ("containerPort", "hostPort")
 
 
-def _int(value):
+def _int(value: Any) -> Any:
     return int(value) if isinstance(value, str) and value.strip().isdigit() else value
 
 
@@ -293,7 +294,7 @@ def _revision(arn: str) -> int:
 
 
 @AWSRetry.jittered_backoff()
-def _active_revisions(client, family: str) -> list[str]:
+def _active_revisions(client: Any, family: str) -> list[str]:
     """ARNs of the family's ACTIVE revisions, newest first (familyPrefix is the exact family; sorted here)."""
     paginator = client.get_paginator("list_task_definitions")
     arns = paginator.paginate(familyPrefix=family, status="ACTIVE").build_full_result().get("taskDefinitionArns", [])
@@ -358,10 +359,11 @@ def main() -> None:
         module.fail_json_aws(exc, msg="Could not read the ACTIVE revisions of task definition family %s" % family)
 
     found = changes(request, current)
-    result = dict(changed=bool(found), changes=found, deregistered=[])
+    result: dict[str, Any] = dict(changed=bool(found), changes=found, deregistered=[])
     result["diff"] = dict(
         before_header=current["taskDefinitionArn"] if current else "(no ACTIVE revision of %s)" % family,
-        after_header="a new revision of %s" % family if found else current["taskDefinitionArn"],
+        # Nothing found to change means there is a current revision.
+        after_header="a new revision of %s" % family if found else current["taskDefinitionArn"],  # type: ignore[index]
         before=masked(current) or {},
         after=masked(request) if found else masked(current),
     )

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from typing import Any
 
 from ansible.module_utils.basic import remove_values
 from ansible.plugins.action import ActionBase
@@ -48,13 +49,14 @@ class EcsAction(ActionBase):
     """Action plugin base; see the module docstring."""
 
     TRANSFERS_FILES = False
-    DOCUMENTATION = None
+    # Every subclass sets it (its module stub's DOCUMENTATION).
+    DOCUMENTATION: str = None  # type: ignore[assignment]
     # Read-only modules send their first command without code, betting the host has the op library cached.
     OPTIMISTIC = False
     # ArgumentSpecValidator conditionals DOCUMENTATION cannot express (mutually_exclusive, required_if, ...).
-    ARG_CONDITIONALS = {}
+    ARG_CONDITIONALS: dict[str, Any] = {}
 
-    def run(self, tmp=None, task_vars=None):
+    def run(self, tmp: str | None = None, task_vars: dict | None = None) -> dict:
         self._supports_check_mode = True
         self._supports_async = False
         result = super().run(tmp, task_vars)
@@ -94,58 +96,58 @@ class EcsAction(ActionBase):
         result["cache"] = runner.cache_state
         return remove_values(result, no_log_values)
 
-    def _progress(self, text):
+    def _progress(self, text: str) -> None:
         """A progress line at default verbosity (as ansible.windows' win_updates prints while it waits)."""
         display.display("%s: %s" % (self._host_name, text))
 
-    def check_args(self, params):
+    def check_args(self, params: dict) -> dict:
         """Rules DOCUMENTATION cannot express (formats, cross-argument); raise ValueError naming the argument.
         Runs before anything is sent. Returns the (normalised) params."""
         return params
 
-    def execute(self, params, runner):
+    def execute(self, params: dict, runner: _runner.OpRunner) -> dict:
         """Result keys of this module (without `commands`); default: converge."""
         return self.converge(params, runner)
 
     # --- probe -> plan -> apply -------------------------------------------------------------------------------------
 
-    def probe_args(self, params):
+    def probe_args(self, params: dict) -> dict:
         return {"container_detail": "none", "files": []}
 
-    def plan(self, params, facts) -> Plan:
+    def plan(self, params: dict, facts: dict) -> Plan:
         """Pure: a Plan from the validated params and the probe facts; raise _plan.Refusal to refuse."""
         raise NotImplementedError
 
-    def report(self, params, facts, plan, results):
+    def report(self, params: dict, facts: dict, plan: Plan, results: list[tuple[str, Any]]) -> dict:
         """Module-specific result keys from the final facts, the first plan and the op results of the applied
         batches (op, result) in order (empty when nothing was applied)."""
         return {}
 
-    def verify(self, params, facts, plan, results):
+    def verify(self, params: dict, facts: dict, plan: Plan, results: list[tuple[str, Any]]) -> list[str]:
         """Problems left after apply (list of str); default: what a new plan on the final facts would still change."""
         try:
             return self.plan(params, facts).changes
         except Refusal as exc:
             return [str(exc)]
 
-    def refusal_result(self, params, facts, exc):
+    def refusal_result(self, params: dict, facts: dict, exc: Refusal) -> dict:
         """Result keys of a refused run."""
         return {"findings": exc.problems, "facts": _findings.instance_facts(facts)}
 
-    def host_result(self, params, facts):
+    def host_result(self, params: dict, facts: dict) -> dict:
         """What every host module returns about the host: its facts and findings (as instance_info)."""
         found = _findings.findings(facts, params.get("cluster"))
         return {"facts": _findings.instance_facts(facts), "findings": found, "healthy": not found}
 
-    def probe(self, params, runner, salt):
+    def probe(self, params: dict, runner: _runner.OpRunner, salt: str) -> dict:
         facts = runner.run([self._probe_call(params, salt)])[0]
         self._show_timings(facts)
         return facts
 
-    def _probe_call(self, params, salt):
+    def _probe_call(self, params: dict, salt: str) -> tuple[str, dict]:
         return ("probe", dict(self.probe_args(params), salt=salt))
 
-    def _show_timings(self, facts):
+    def _show_timings(self, facts: dict) -> None:
         slowest = sorted(facts["timings_ms"].items(), key=lambda item: -item[1])[:3]
         display.v(
             "probe of %s took %d ms; slowest sections: %s"
@@ -153,17 +155,17 @@ class EcsAction(ActionBase):
             host=self._host_name,
         )
 
-    def _plan(self, params, facts):
+    def _plan(self, params: dict, facts: dict) -> Plan:
         try:
             return self.plan(params, facts)
         except Refusal as exc:
             raise HostStateError(str(exc), **self.refusal_result(params, facts, exc)) from None
 
-    def converge(self, params, runner):
+    def converge(self, params: dict, runner: _runner.OpRunner) -> dict:
         salt = secrets.token_hex(8)
         facts = self.probe(params, runner, salt)
         first = plan = self._plan(params, facts)
-        result = {"changed": bool(plan), "changes": list(plan.changes)}
+        result: dict[str, Any] = {"changed": bool(plan), "changes": list(plan.changes)}
         if self._task.diff and plan:
             result["diff"] = {"before": plan.before, "after": plan.after}
         if not plan or self._task.check_mode:
@@ -207,7 +209,7 @@ class EcsAction(ActionBase):
             )
         return result
 
-    def _follow_up(self, params, facts):
+    def _follow_up(self, params: dict, facts: dict) -> Plan:
         try:
             return self.plan(params, facts)
         except Refusal:
@@ -215,7 +217,9 @@ class EcsAction(ActionBase):
 
     # --- the controller's waits -------------------------------------------------------------------------------------
 
-    def _after_failure(self, exc, params, runner, retries):
+    def _after_failure(
+        self, exc: _runner.RemoteOpError, params: dict, runner: _runner.OpRunner, retries: int
+    ) -> bool | None:
         """Wait out what a failed batch ran into, or None when the failure stands: ECSTools' reboot task, another run's
         lock. (init_agent retries the sporadic adapter error itself, on the host.)"""
         category = exc.result.get("category")
@@ -225,7 +229,7 @@ class EcsAction(ActionBase):
             return self._wait_lock(exc, params, retries)
         return None
 
-    def _wait_ecstools(self, runner):
+    def _wait_ecstools(self, runner: _runner.OpRunner) -> bool | None:
         """Rounds of wait_task_idle on ECSTools' Initialize-ECSHostReboot until it has run since this boot and is idle."""
         started = time.monotonic()
         while time.monotonic() - started < ECSTOOLS_WAIT_S:
@@ -255,7 +259,7 @@ class EcsAction(ActionBase):
                 return True
         return None
 
-    def _wait_lock(self, exc, params, retries):
+    def _wait_lock(self, exc: _runner.RemoteOpError, params: dict, retries: int) -> bool | None:
         budget = params.get("lock_timeout", LOCK_ROUND_S)
         if (retries + 1) * LOCK_ROUND_S >= budget:
             return None
@@ -265,7 +269,7 @@ class EcsAction(ActionBase):
         )
         return True
 
-    def _wait(self, plan, runner, facts, params, salt):
+    def _wait(self, plan: Plan, runner: _runner.OpRunner, facts: dict, params: dict, salt: str) -> tuple[dict, bool]:
         """The registration waits of a plan, in rounds of wait_registered + probe with a progress line each: (the
         facts of the last probe, whether a wait ran out of time)."""
         for wait in plan.waits:
@@ -287,6 +291,6 @@ class EcsAction(ActionBase):
         return facts, False
 
 
-def _registered(facts, cluster):
+def _registered(facts: dict, cluster: str) -> bool:
     reg = facts["registration"]
     return bool(reg["reachable"] and reg["container_instance_arn"] and reg["cluster"] == cluster)

@@ -14,7 +14,8 @@ import dataclasses
 import ipaddress
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _ecs_names, _env, _host
@@ -77,23 +78,23 @@ _AGENT_VARIABLE = re.compile(r"ECS_[A-Z0-9_]+")
 # --- validation: each raises ValueError naming the argument -------------------------------------------------------
 
 
-def check_cluster(value, argument: str = "cluster") -> str:
+def check_cluster(value: Any, argument: str = "cluster") -> str:
     return _ecs_names.validate_cluster_name(value, argument)
 
 
-def check_version(value, argument: str = "version") -> str | None:
+def check_version(value: Any, argument: str = "version") -> str | None:
     if value is not None and not (isinstance(value, str) and _VERSION.fullmatch(value)):
         raise ValueError("%s %r is not 'latest' or an agent version like 1.105.1 or v1.105.1" % (argument, value))
     return value
 
 
-def _strings(value, argument: str) -> list[str]:
+def _strings(value: Any, argument: str) -> list[str]:
     if not isinstance(value, (list, tuple)) or not all(isinstance(item, str) for item in value):
         raise ValueError("%s must be a list of strings, got %r" % (argument, value))
     return list(value)
 
 
-def check_logging_drivers(value, argument: str = "logging_drivers") -> list[str] | None:
+def check_logging_drivers(value: Any, argument: str = "logging_drivers") -> list[str] | None:
     if value is None:
         return None
     drivers = _strings(value, argument)
@@ -108,7 +109,7 @@ def check_logging_drivers(value, argument: str = "logging_drivers") -> list[str]
     return list(dict.fromkeys(drivers))
 
 
-def check_routes(value, argument: str = "awsvpc_additional_local_routes") -> list[str] | None:
+def check_routes(value: Any, argument: str = "awsvpc_additional_local_routes") -> list[str] | None:
     if value is None:
         return None
     routes = []
@@ -122,7 +123,7 @@ def check_routes(value, argument: str = "awsvpc_additional_local_routes") -> lis
     return routes
 
 
-def check_proxy_url(value, argument: str = "http_proxy") -> str:
+def check_proxy_url(value: Any, argument: str = "http_proxy") -> str:
     """An http(s) URL with a host, a numeric port if any, and no path (otherwise part of a password could be read as
     host, port or path, and would not be masked). The message never quotes the URL: it may hold a password."""
     problem = "" if isinstance(value, str) else "it is not a string"
@@ -147,7 +148,7 @@ def check_proxy_url(value, argument: str = "http_proxy") -> str:
     return value
 
 
-def check_no_proxy(value, argument: str = "no_proxy") -> list[str]:
+def check_no_proxy(value: Any, argument: str = "no_proxy") -> list[str]:
     entries = _strings(value, argument)
     for entry in entries:
         if not entry or "," in entry or any(c.isspace() or not c.isprintable() for c in entry):
@@ -155,7 +156,7 @@ def check_no_proxy(value, argument: str = "no_proxy") -> list[str]:
     return entries
 
 
-def check_value(name: str, value, argument: str) -> str | None:
+def check_value(name: str, value: Any, argument: str) -> str | None:
     """A Machine variable's value: a string, number or boolean (booleans as true/false), or None to remove it; at
     most 32,767 characters (Windows' limit), no NUL. Values are not quoted in errors: they may be secrets."""
     if value is None:
@@ -179,7 +180,7 @@ def check_value(name: str, value, argument: str) -> str | None:
     return value
 
 
-def check_environment(environment, argument: str = "environment") -> dict[str, str | None]:
+def check_environment(environment: Any, argument: str = "environment") -> dict[str, str | None]:
     """Extra agent settings: ECS_* variables the other options do not own, with their normalised values."""
     if environment is None:
         return {}
@@ -215,7 +216,7 @@ def settings_from_env(env: Mapping[str, str]) -> dict | None:
     cluster = _env.lookup(env, _host.ENV_CLUSTER)
     if not cluster:
         return None
-    out = {}
+    out: dict[str, Any] = {}
     for setting in SETTINGS:
         value = _env.lookup(env, setting.variable) if setting.variable else None
         if setting.kind == "flag":
@@ -227,11 +228,11 @@ def settings_from_env(env: Mapping[str, str]) -> dict | None:
     return out
 
 
-def json_list(values) -> str:
+def json_list(values: Iterable[str]) -> str:
     return json.dumps(list(values), separators=(",", ":"))
 
 
-def initialize_command(settings: Mapping, quote=None) -> str:
+def initialize_command(settings: Mapping, quote: Callable[[str], str] | None = None) -> str:
     """The Initialize-ECSAgent command line the settings amount to; `quote` renders values (user_data passes the
     PowerShell quoter; messages show them bare)."""
     quote = quote or (lambda text: text)
@@ -276,7 +277,7 @@ def env_matches(name: str, have: str | None, want: str | None) -> bool:
     return have == want
 
 
-def no_proxy_entries(current: str | None, extra) -> list[str]:
+def no_proxy_entries(current: str | None, extra: Iterable[str] | None) -> list[str]:
     """NO_PROXY with the entries the agent needs (IMDS, the credential proxy, Docker's pipe) first; then `extra` when
     given (replacing the host's own), else the host's own entries kept."""
     required = list(_host.NO_PROXY_REQUIRED)

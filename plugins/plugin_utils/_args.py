@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import importlib
 import re
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import yaml
 
@@ -33,7 +35,7 @@ class ArgumentError(ValueError):
     `no_log_values` are the values of no_log options seen, to scrub from the failure.
     """
 
-    def __init__(self, message, no_log_values=()):
+    def __init__(self, message: str, no_log_values: Iterable[str] = ()) -> None:
         super().__init__(message)
         self.no_log_values = set(no_log_values)
 
@@ -41,7 +43,7 @@ class ArgumentError(ValueError):
 _OWN_FRAGMENTS = "ecs_windows.task_iam."
 
 
-def _fragment_options(name):
+def _fragment_options(name: str) -> dict:
     """The options of one of the collection's doc fragments (`ecs_windows.task_iam.<module>[.<section>]`)."""
     module, _sep, section = name[len(_OWN_FRAGMENTS) :].partition(".")
     fragments = importlib.import_module("ansible_collections.ecs_windows.task_iam.plugins.doc_fragments.%s" % module)
@@ -49,7 +51,7 @@ def _fragment_options(name):
     return yaml.safe_load(text).get("options") or {}
 
 
-def argument_spec(documentation):
+def argument_spec(documentation: str | dict) -> dict:
     """argument_spec dict of a DOCUMENTATION YAML text (or already parsed dict), with the options of the collection's
     own doc fragments it extends (as ansible-doc shows them)."""
     doc = yaml.safe_load(documentation) if isinstance(documentation, str) else documentation
@@ -61,7 +63,7 @@ def argument_spec(documentation):
     return _options_spec(options)
 
 
-def _options_spec(options):
+def _options_spec(options: dict) -> dict:
     spec = {}
     for name, option in options.items():
         entry = {key: option[key] for key in _SPEC_KEYS if key in option}
@@ -84,7 +86,9 @@ RANGES = {
 }
 
 
-def validate(action, documentation, args, **conditionals):
+def validate(
+    action: str, documentation: str | dict, args: Mapping[str, Any], **conditionals: Any
+) -> tuple[dict, set[str]]:
     """Validated task args (defaults applied, types coerced, integers within RANGES) and the set of no_log values.
 
     `conditionals` are ArgumentSpecValidator's mutually_exclusive, required_if, ... which
@@ -120,7 +124,7 @@ def validate(action, documentation, args, **conditionals):
     return result.validated_parameters, no_log_values
 
 
-def check_ranges(params, ranges):
+def check_ranges(params: Mapping[str, Any], ranges: Mapping[str, tuple[int, int]]) -> None:
     """Raise ValueError naming the first integer option outside its range; `ranges` maps name -> (low, high)."""
     for name, (low, high) in ranges.items():
         value = params.get(name)

@@ -89,9 +89,10 @@ def boot_task_args(state: str, recover: dict | None = None, delay_s: int = 0) ->
         }
     return {
         "state": "present",
-        "script": script(recover),
+        # state "present" comes with `recover` (credential_proxy's boot_step).
+        "script": script(recover),  # type: ignore[arg-type]
         "delay": delay_text(delay_s),
-        "execution_limit_s": execution_limit_s(recover),
+        "execution_limit_s": execution_limit_s(recover),  # type: ignore[arg-type]
         "description": _host.BOOT_TASK_DESCRIPTION,
     }
 

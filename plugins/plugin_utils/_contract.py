@@ -12,6 +12,7 @@ import copy
 import json
 import os
 import re
+from collections.abc import Iterable
 from typing import Any
 
 PS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "powershell")
@@ -36,11 +37,11 @@ def read_only(name: str) -> bool:
     return bool(op_spec(name)["read_only"])
 
 
-def batch_is_retry_safe(calls) -> bool:
+def batch_is_retry_safe(calls: Iterable[tuple[str, Any]]) -> bool:
     return all(op_spec(op)["safe_to_retry"] for op, _args in calls)
 
 
-def batch_is_read_only(calls) -> bool:
+def batch_is_read_only(calls: Iterable[tuple[str, Any]]) -> bool:
     return all(read_only(op) for op, _args in calls)
 
 

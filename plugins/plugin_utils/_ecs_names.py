@@ -9,13 +9,14 @@ FOR INTERNAL COLLECTION USE ONLY. Changes may be made in ANY release.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 # ECS CreateCluster: "Up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens are allowed."
 CLUSTER_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,255}$"
 _CLUSTER_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,255}")
 
 
-def cluster_name_error(value, argument="cluster"):
+def cluster_name_error(value: Any, argument: str = "cluster") -> str | None:
     """The error message for an invalid cluster name, or None when `value` is valid."""
     if not isinstance(value, str):
         return "%s must be a string (an ECS cluster name), got %s" % (argument, type(value).__name__)
@@ -34,7 +35,7 @@ def cluster_name_error(value, argument="cluster"):
     )
 
 
-def validate_cluster_name(value, argument="cluster"):
+def validate_cluster_name(value: Any, argument: str = "cluster") -> str:
     """Return `value` when it is a valid ECS cluster name, otherwise raise ValueError naming `argument`."""
     error = cluster_name_error(value, argument)
     if error:

@@ -101,7 +101,7 @@ def _rule_text(rule: dict) -> str:
     )
 
 
-def _ecstools_missing(facts, context):
+def _ecstools_missing(facts: dict, context: dict) -> dict | None:
     if facts["ecstools"]["present"]:
         return None
     fix = (
@@ -118,7 +118,7 @@ def _ecstools_missing(facts, context):
     )
 
 
-def _agent_not_initialized(facts, context):
+def _agent_not_initialized(facts: dict, context: dict) -> dict | None:
     if _initialized(facts):
         return None
     return _finding(
@@ -128,7 +128,7 @@ def _agent_not_initialized(facts, context):
     )
 
 
-def _agent_init_pending(facts, context):
+def _agent_init_pending(facts: dict, context: dict) -> dict | None:
     if _env_value(facts, _host.ENV_INIT_PENDING) is None:
         return None
     return _finding(
@@ -139,7 +139,7 @@ def _agent_init_pending(facts, context):
     )
 
 
-def _agent_not_running(facts, context):
+def _agent_not_running(facts: dict, context: dict) -> dict | None:
     service = _service(facts)
     if service is None or service["status"] == "Running":
         return None
@@ -151,7 +151,7 @@ def _agent_not_running(facts, context):
     )
 
 
-def _agent_not_registered(facts, context):
+def _agent_not_registered(facts: dict, context: dict) -> dict | None:
     if not _running(facts):
         return None
     registration = facts["registration"]
@@ -175,7 +175,7 @@ def _agent_not_registered(facts, context):
     )
 
 
-def _cluster_mismatch(facts, context):
+def _cluster_mismatch(facts: dict, context: dict) -> dict | None:
     expected = context.get("cluster")
     if not expected:
         return None
@@ -197,7 +197,7 @@ def _cluster_mismatch(facts, context):
     )
 
 
-def _task_iam_disabled(facts, context):
+def _task_iam_disabled(facts: dict, context: dict) -> dict | None:
     if not _initialized(facts) or _task_iam_enabled(facts):
         return None
     value = _env_value(facts, "ECS_ENABLE_TASK_IAM_ROLE")
@@ -209,7 +209,7 @@ def _task_iam_disabled(facts, context):
     )
 
 
-def _proxy_missing(facts, context):
+def _proxy_missing(facts: dict, context: dict) -> dict | None:
     if not _proxy_expected(facts) or _proxy.diagnose(facts).cause != _proxy.MISSING:
         return None
     return _finding(
@@ -220,7 +220,7 @@ def _proxy_missing(facts, context):
     )
 
 
-def _proxy_stale_after_reboot(facts, context):
+def _proxy_stale_after_reboot(facts: dict, context: dict) -> dict | None:
     if not _proxy_expected(facts) or _proxy.diagnose(facts).cause != _proxy.STALE:
         return None
     rule = _proxy.pieces(facts)["portproxy"][0]
@@ -239,7 +239,7 @@ def _proxy_stale_after_reboot(facts, context):
     )
 
 
-def _proxy_dead_rule(facts, context):
+def _proxy_dead_rule(facts: dict, context: dict) -> dict | None:
     if not _proxy_expected(facts) or _proxy.diagnose(facts).cause != _proxy.DEAD_RULE or _proxy.port80_others(facts):
         return None
     rule = _proxy.pieces(facts)["portproxy"][0]
@@ -267,7 +267,7 @@ def _http_sys_service(facts: dict, item: dict) -> dict:
     return item
 
 
-def _port80_in_use(facts, context):
+def _port80_in_use(facts: dict, context: dict) -> dict | None:
     others = [_http_sys_service(facts, item) for item in _proxy.port80_others(facts)]
     if not others:
         if _proxy.diagnose(facts).cause != _proxy.PORT80_IN_USE:
@@ -320,7 +320,7 @@ def _port_blocked(facts: dict, port: int) -> bool:
     return not facts["registration"]["reachable"]
 
 
-def _agent_port_excluded(facts, context):
+def _agent_port_excluded(facts: dict, context: dict) -> dict | None:
     excluded = [(port, r) for port, r in _proxy.excluded_agent_ports(facts) if _port_blocked(facts, port)]
     if not excluded:
         return None
@@ -343,7 +343,7 @@ def _agent_port_excluded(facts, context):
     )
 
 
-def _duplicate_nat_adapters(facts, context):
+def _duplicate_nat_adapters(facts: dict, context: dict) -> dict | None:
     adapters = [a for a in facts["nat_adapters"] if a["name"].startswith(_host.NAT_ADAPTER)]
     if len(adapters) < 2:
         return None
@@ -368,7 +368,7 @@ def _duplicate_nat_adapters(facts, context):
     )
 
 
-def _no_proxy_missing(facts, context):
+def _no_proxy_missing(facts: dict, context: dict) -> dict | None:
     proxies = [name for name in (_host.ENV_HTTP_PROXY, _host.ENV_HTTPS_PROXY) if _env_value(facts, name)]
     if not proxies:
         return None
@@ -387,7 +387,7 @@ def _no_proxy_missing(facts, context):
     )
 
 
-def _docker_not_answering(facts, context):
+def _docker_not_answering(facts: dict, context: dict) -> dict | None:
     if facts["containers"] is not None or not facts["containers_error"]:
         return None
     return _finding(
@@ -410,7 +410,7 @@ def _missing_route(container: dict) -> bool:
     )
 
 
-def _container_routes_missing(facts, context):
+def _container_routes_missing(facts: dict, context: dict) -> dict | None:
     missing = [c for c in _nat_containers(facts) if _missing_route(c)]
     if not missing:
         return None
@@ -431,7 +431,7 @@ def _container_routes_missing(facts, context):
     )
 
 
-def _imds_fallback_risk(facts, context):
+def _imds_fallback_risk(facts: dict, context: dict) -> dict | None:
     if not _proxy_expected(facts) or _proxy.diagnose(facts).healthy:
         return None
     exposed = [c for c in _nat_containers(facts) if any(r["destination"] == _host.IMDS_ROUTE for r in c["routes"])]
@@ -460,7 +460,7 @@ def _last_repair_time(facts: dict) -> str | None:
     return None
 
 
-def _task_credentials_failing(facts, context):
+def _task_credentials_failing(facts: dict, context: dict) -> dict | None:
     """Tasks that cannot get credentials, from the audit log (docs/dev/host-facts.md section 3): the agent logs a
     failed request without its task, so a task is suspect when its last successful request is older than the last
     failed one [inference: SDKs refresh credentials well before they expire], or older than the proxy's repair."""
@@ -507,7 +507,7 @@ def _task_credentials_failing(facts, context):
     )
 
 
-def _boot_folder_insecure(facts, context):
+def _boot_folder_insecure(facts: dict, context: dict) -> dict | None:
     problems = []
     for label, acl in (("folder", facts["boot"]["folder"]), ("boot script", facts["boot"]["script"])):
         if not acl["exists"]:
@@ -529,7 +529,7 @@ def _boot_folder_insecure(facts, context):
     )
 
 
-def _boot_task_outdated(facts, context):
+def _boot_task_outdated(facts: dict, context: dict) -> dict | None:
     reasons = _boot_task.outdated(facts)
     if not reasons:
         return None
@@ -541,7 +541,7 @@ def _boot_task_outdated(facts, context):
     )
 
 
-def _boot_recovery_failed(facts, context):
+def _boot_recovery_failed(facts: dict, context: dict) -> dict | None:
     # Only while the proxy is still broken: once repaired (e.g. by credential_proxy) the failed boot run is history.
     if facts["endpoints"]["proxy"]["ok"]:
         return None

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, NoReturn
 
 
 class EcsError(Exception):
     """A module run that ends in failure; `result` holds the extra result keys (facts, findings, cause, ...)."""
 
-    def __init__(self, message: str, **result: Any):
+    def __init__(self, message: str, **result: Any) -> None:
         super().__init__(message)
         self.result = result
 
@@ -26,13 +27,13 @@ class Refusal(EcsError):
     """The host is in a state the module will not change; `problems` are findings ({code, message, fix}) naming it
     and the fix. Raised by planners before anything is sent."""
 
-    def __init__(self, what: str, problems: list[dict], **result: Any):
+    def __init__(self, what: str, problems: list[dict], **result: Any) -> None:
         message = "%s: %s" % (what, "; ".join("%s. Fix: %s" % (p["message"], p["fix"]) for p in problems))
         super().__init__(message, **result)
         self.problems = problems
 
 
-def refuse(what: str, problems: list[dict]) -> None:
+def refuse(what: str, problems: list[dict]) -> NoReturn:
     raise Refusal(what, problems)
 
 
@@ -75,10 +76,10 @@ class Plan:
         )
 
 
-def step(changes=(), calls=(), **detail: Any) -> Plan:
+def step(changes: Iterable[str] = (), calls: Iterable[tuple[str, dict]] = (), **detail: Any) -> Plan:
     """A plan of one decision: its changes and calls (no diff of its own)."""
     return Plan(list(changes), list(calls), detail=detail)
 
 
-def copied(value):
+def copied(value: Any) -> Any:
     return copy.deepcopy(value)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Iterable
+from typing import Any
 
 from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _agent_settings as settings
 from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _env, _findings, _host, _proxy
@@ -127,7 +129,7 @@ def _show(name: str, value: str | None) -> str:
     return "unset" if value is None else repr(_env.mask(name, value))
 
 
-def _view(facts: dict, env_names) -> dict:
+def _view(facts: dict, env_names: Iterable[str]) -> dict:
     svc = facts["services"][SERVICE]
     reg = facts["registration"]
     env = {}
@@ -350,6 +352,7 @@ def service_step(facts: dict, args: dict, need_init: bool, env_changed: list[str
     svc = facts["services"][SERVICE]
     if svc is None:
         return step(["AmazonECS: start type Automatic with restart on failure"])
+    fix: dict[str, Any]
     changes, fix, start = [], {}, None
     if svc["start_type"] != "Automatic":
         fix["start_type"] = "Automatic"
@@ -486,9 +489,12 @@ def _absent(facts: dict, args: dict) -> Plan:
         managed |= {_host.ENV_HTTP_PROXY, _host.ENV_NO_PROXY}
     before = _view(facts, managed)
     after = copy.deepcopy(before)
+    changes: list[str]
+    calls: list[tuple[str, dict]]
     changes, calls = [], []
-    remove = sorted(
-        _env.spelling(facts["machine_env"], name)
+    # spelling() is not None for a name lookup() finds.
+    remove: list[str] = sorted(
+        _env.spelling(facts["machine_env"], name)  # type: ignore[misc]
         for name in managed
         if _env.lookup(facts["machine_env"], name) is not None
     )

@@ -139,7 +139,8 @@ def repair_step(facts: dict, args: dict, diagnosis: _proxy.Diagnosis) -> Plan:
     if diagnosis.healthy:
         return step()
     service = facts["services"][_host.AGENT_SERVICE]
-    settings = _agent_settings.settings_from_env(facts["machine_env"])
+    # Not None: plan() refuses (prerequisites) when ECS_CLUSTER is not set.
+    settings: dict = _agent_settings.settings_from_env(facts["machine_env"])  # type: ignore[assignment]
     wait = step(
         [],
         [

@@ -12,6 +12,7 @@ FOR INTERNAL COLLECTION USE ONLY. Changes may be made in ANY release.
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Iterable
 
 from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _findings, _host
 from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils._plan import Plan, refuse
@@ -32,7 +33,7 @@ def check_args(args: dict) -> dict:
     return args
 
 
-def _selected(container, args):
+def _selected(container: dict, args: dict) -> str | None:
     if not any(fnmatch.fnmatchcase(container["name"], pattern) for pattern in args["names"]):
         return "its name matches none of names"
     if args["task_families"] and container["task_family"] not in args["task_families"]:
@@ -43,7 +44,7 @@ def _selected(container, args):
     return None
 
 
-def _entry(container, action, reason, added=(), removed=()):
+def _entry(container: dict, action: str, reason: str, added: Iterable[str] = (), removed: Iterable[str] = ()) -> dict:
     return {
         "id": container["id"],
         "name": container["name"],

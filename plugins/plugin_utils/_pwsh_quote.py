@@ -25,11 +25,11 @@ _UNSAFE_PWSH = re.compile("([%s])" % SINGLE_QUOTES)
 _JINJA_OPENING = re.compile(r"(?<=\{)(?=[{%#])")
 
 
-def _quote(value):
+def _quote(value: str) -> str:
     return "'%s'" % _UNSAFE_PWSH.sub(r"\1\1", value)
 
 
-def quote_pwsh(value):
+def quote_pwsh(value: str) -> str:
     """Return `value` (a str) as a PowerShell single-quoted string literal (a parenthesised concatenation of such
     literals when it holds a Jinja delimiter); valid both as an expression and as a command argument."""
     if not isinstance(value, str):

@@ -13,12 +13,17 @@ import random
 import re
 import threading
 import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ansible.errors import AnsibleConnectionFailure, AnsibleError
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.utils.display import Display
 
 from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _contract, _script
+
+if TYPE_CHECKING:
+    from ansible.plugins.connection import ConnectionBase
 
 # Connection plugins do not turn every transport error into AnsibleConnectionFailure (winrm lets
 # requests/pywinrm errors through, psrp its own), so these count as "the connection failed" too.
@@ -64,12 +69,12 @@ display = Display()
 class RemoteError(AnsibleError):
     """A round trip did not produce the results of all its ops. `result` holds extra result keys."""
 
-    def __init__(self, message, **result):
+    def __init__(self, message: str, **result: Any) -> None:
         super().__init__(message)
         self.plain_message = message
         self.result = result
 
-    def __str__(self):
+    def __str__(self) -> str:
         # AnsibleError's own message appends the chained cause ("...: (AnsibleError: stderr)"); ours says it all.
         return self.plain_message
 
@@ -86,20 +91,22 @@ class RemoteUnreachable(RemoteError):
     """The connection failed and the batch could not (or may not) be sent again."""
 
 
-def is_transport_error(exc):
-    if isinstance(exc, _TRANSPORT_ERRORS):
+def is_transport_error(exc: BaseException) -> bool:
+    if isinstance(exc, _TRANSPORT_ERRORS):  # type: ignore[arg-type]  # a tuple by now (built as a list above)
         return True
     return (
         isinstance(exc, AnsibleError) and not isinstance(exc, RemoteError) and str(exc).startswith(_TRANSPORT_MESSAGES)
     )
 
 
-def is_auth_failure(exc):
+def is_auth_failure(exc: BaseException) -> bool:
     """The host refused the credentials: retrying cannot help, and every attempt counts towards the account's lockout."""
-    return isinstance(exc, _AUTH_ERRORS) or any(text in to_text(exc).lower() for text in _AUTH_MESSAGES)
+    return isinstance(exc, _AUTH_ERRORS) or any(  # type: ignore[arg-type]  # a tuple, as _TRANSPORT_ERRORS
+        text in to_text(exc).lower() for text in _AUTH_MESSAGES
+    )
 
 
-def backoff_delay(attempt, cap=12.0, rand=random.random):
+def backoff_delay(attempt: int, cap: float = 12.0, rand: Callable[[], float] = random.random) -> float:
     """Seconds to wait before retry number `attempt` (1, 2, ...): 2**(attempt-1) capped, plus up to 1 s jitter."""
     return min(cap, 2.0 ** (attempt - 1)) + rand()
 
@@ -108,7 +115,7 @@ _CLIXML_ERROR = re.compile(r'<S S="Error">(.*?)</S>', re.S)
 _CLIXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 
 
-def clean_stderr(stderr):
+def clean_stderr(stderr: bytes | str) -> str:
     """PowerShell error text from stderr, decoding CLIXML when the connection plugin did not."""
     text = to_text(stderr, errors="surrogate_or_replace").strip()
     if not text.startswith("#< CLIXML"):
@@ -131,7 +138,9 @@ class CacheMiss(Exception):
     """The host does not have the library a command without code asked for: send the code."""
 
 
-def parse_response(calls, rc, stdout, stderr, host):
+def parse_response(
+    calls: Sequence[tuple[str, Any]], rc: int, stdout: bytes, stderr: bytes, host: str
+) -> tuple[list[Any], str | None]:
     """(results (one dict per call), the host's library cache state) of a finished round trip; raises CacheMiss,
     RemoteOpError or RemoteScriptError."""
     err_text = clean_stderr(stderr)
@@ -209,17 +218,17 @@ class OpRunner:
 
     def __init__(
         self,
-        connection,
-        host,
-        action,
-        attempts=4,
-        backoff_cap=12.0,
-        sleep=time.sleep,
-        lock_wait_s=30,
-        progress=None,
-        store=False,
-        optimistic=False,
-    ):
+        connection: ConnectionBase,
+        host: str,
+        action: str,
+        attempts: int = 4,
+        backoff_cap: float = 12.0,
+        sleep: Callable[[float], None] = time.sleep,
+        lock_wait_s: int = 30,
+        progress: Callable[[str], None] | None = None,
+        store: bool = False,
+        optimistic: bool = False,
+    ) -> None:
         self.connection = connection
         self.host = host
         self.action = action
@@ -232,20 +241,20 @@ class OpRunner:
         # check mode); `cached` is what the host said last (None: not asked yet); `optimistic` sends the first
         # command without code, betting the host has the library (read-only modules: a miss costs one command).
         self.store = store
-        self.cached = True if optimistic else None
-        self.cache_state = None
+        self.cached: bool | None = True if optimistic else None
+        self.cache_state: str | None = None
         self.commands = 0
         self.bytes_sent = 0
 
-    def _say(self, text):
+    def _say(self, text: str) -> str:
         return "%s: %s" % (self.action, text)
 
-    def lock_for(self, calls):
+    def lock_for(self, calls: Iterable[tuple[str, Any]]) -> dict | None:
         if _contract.batch_is_read_only(calls):
             return None
         return {"wait_s": self.lock_wait_s, "holder": "Ansible task %s" % self.action}
 
-    def run(self, calls):
+    def run(self, calls: Iterable[tuple[str, dict]]) -> list[Any]:
         """Run [(op, args), ...] in one round trip; return the list of op results in order."""
         calls = list(calls)
         try:
@@ -255,7 +264,7 @@ class OpRunner:
             display.vv(self._say("the host does not have this version's op library; sending the code"), host=self.host)
             return self._run(calls)
 
-    def _run(self, calls):
+    def _run(self, calls: list[tuple[str, dict]]) -> list[Any]:
         names = ",".join(op for op, _args in calls)
         stdin = _script.pack(
             calls,
@@ -326,21 +335,21 @@ class OpRunner:
             self._learn(cache)
             return values
 
-    def _learn(self, cache):
+    def _learn(self, cache: str | None) -> None:
         self.cache_state = cache
         if cache in ("hit", "present", "stored"):
             self.cached = True
         elif cache == "absent":
             self.cached = False
 
-    def _exec(self, stdin, names):
+    def _exec(self, stdin: bytes, names: str) -> tuple[int, bytes, bytes]:
         """exec_command, with a progress line every PROGRESS_EVERY_S while it runs (from this thread; the command
         runs in another)."""
         if self.progress is None:
             return self.connection.exec_command(_script.LOADER_COMMAND, in_data=stdin, sudoable=False)
         outcome = {}
 
-        def call():
+        def call() -> None:
             try:
                 outcome["value"] = self.connection.exec_command(_script.LOADER_COMMAND, in_data=stdin, sudoable=False)
             except BaseException as exc:  # re-raised in the caller's thread
@@ -358,7 +367,7 @@ class OpRunner:
             raise outcome["error"]
         return outcome["value"]
 
-    def _reset(self):
+    def _reset(self) -> None:
         # close() first: some connection plugins keep the old WSMan shell open on reset() (as ansible.windows' _reboot.py notes).
         for step in ("close", "reset"):
             method = getattr(self.connection, step, None)

@@ -20,6 +20,8 @@ import json
 import os
 import re
 import zlib
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _contract, _host
 from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils._pwsh_quote import quote_pwsh
@@ -63,6 +65,7 @@ def compact(text: str) -> str:
 def blocks(text: str) -> dict[str, str]:
     """Top-level blocks of a .ps1 file by the name they define: `function Name {...}` up to its closing `}` at the
     start of a line, `$Name = @'...'@`, or a one-line `$Name = ...`; comment lines go with the block after them."""
+    comments: list[str]
     found, lines, index, comments = {}, text.split("\n"), 0, []
     while index < len(lines):
         line = lines[index]
@@ -87,7 +90,7 @@ def blocks(text: str) -> dict[str, str]:
     return found
 
 
-def _value(value) -> str:
+def _value(value: Any) -> str:
     if isinstance(value, bool):
         return "$true" if value else "$false"
     if isinstance(value, int):
@@ -125,7 +128,7 @@ LOCK_DEFINITIONS = frozenset(("Enter-EcsHostLock", "Exit-EcsHostLock"))
 STORE_DEFINITIONS = frozenset(("Save-EcsLibrary",))
 
 
-def needed(texts, skip=frozenset()) -> list[str]:
+def needed(texts: Iterable[str], skip: frozenset[str] = frozenset()) -> list[str]:
     """The definitions the given PowerShell texts use, directly or through each other, in prelude order; names in
     `skip` are not followed."""
     definitions, _pattern = _definitions()
@@ -140,7 +143,7 @@ def needed(texts, skip=frozenset()) -> list[str]:
     return [name for name in definitions if name in wanted]
 
 
-def op_names(calls) -> list[str]:
+def op_names(calls: Iterable[tuple[str, Any]]) -> list[str]:
     """The ops a batch needs defined: its own and those they use, sorted."""
     names = set()
     for op, _args in calls:
@@ -149,7 +152,7 @@ def op_names(calls) -> list[str]:
     return sorted(names)
 
 
-def _batch_text(calls, lock, store) -> str:
+def _batch_text(calls: Sequence[tuple[str, dict | None]], lock: dict | None, store: bool) -> str:
     batch = {
         "contract": CONTRACT_VERSION,
         "lock": lock,
@@ -159,7 +162,7 @@ def _batch_text(calls, lock, store) -> str:
     return base64.b64encode(json.dumps(batch, separators=(",", ":"), sort_keys=True).encode("utf-8")).decode("ascii")
 
 
-def code(calls, lock=False, saves=False) -> str:
+def code(calls: Sequence[tuple[str, dict | None]], lock: bool = False, saves: bool = False) -> str:
     """The code a batch runs: marker, the definitions its ops use (with the host lock when it takes it, and what keeps
     the library when it carries it), the op files, the call of Invoke-EcsBatch (which reads the batch from $EcsBatch)."""
     names = op_names(calls)
@@ -188,7 +191,7 @@ def library_sha256() -> str:
     return hashlib.sha256(library().encode("utf-8")).hexdigest()
 
 
-def build_script(calls, lock=None, store=False) -> str:
+def build_script(calls: Sequence[tuple[str, dict | None]], lock: dict | None = None, store: bool = False) -> str:
     """One script text for a batch of (op, args) calls (what the boot task runs as a file): its code with the
     batch assigned to $EcsBatch; `lock` ({wait_s, holder}) makes the batch hold the host lock."""
     text = code(calls, lock=lock is not None)
@@ -209,7 +212,13 @@ def bootstrap() -> str:
     return "\n".join([definitions[name] for name in needed([text])] + [text]) + "\n"
 
 
-def pack(calls, lock=None, store=False, send_code=True, send_library=False) -> bytes:
+def pack(
+    calls: Sequence[tuple[str, dict | None]],
+    lock: dict | None = None,
+    store: bool = False,
+    send_code: bool = True,
+    send_library: bool = False,
+) -> bytes:
     """What travels on stdin (loader.ps1 and bootstrap.ps1 read it): five lines - the bootstrap; the library's
     sha256; the batch's code (empty: run the library the host has cached); the library to cache (empty: none); the
     batch. Code travels deflated and base64-encoded."""
