@@ -47,7 +47,7 @@ def recover_outcome(probe: Any, repair: Any = None) -> str:
         return "repaired (cause: %s)" % result.get("cause")
     if result.get("failed"):
         return "not repaired: %s" % _one_line(result.get("msg"))
-    others = [f for f in result.get("findings") or []]
+    others = list(result.get("findings") or [])
     if others:
         first = others[0]
         return "not repaired by recover: %s (fix: %s)" % (

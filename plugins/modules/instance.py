@@ -141,7 +141,7 @@ init:
   returned: when the agent was initialised
   type: dict
 credential_proxy:
-  description: The credential proxy part - RV(credential_proxy.cause) and RV(credential_proxy.reason) from the first
+  description: The credential proxy part - C(cause) and C(reason) from the first
     probe, whether it was repaired, and the startup task after the task.
   returned: success, with task_iam_role
   type: dict

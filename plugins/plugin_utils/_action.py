@@ -6,7 +6,7 @@
 A module subclasses EcsAction, sets DOCUMENTATION (imported from its stub) and either
 
 - implements `plan(params, facts)` (a pure function returning a _plan.Plan, raising _plan.Refusal to refuse),
-  optionally `probe_args(params)` and `report(params, facts, plan, results)`, and gets check mode, diff, honest
+  optionally `probe_args(params)` and `report(params, facts, plan, applied)`, and gets check mode, diff, honest
   `changed`, the controller-owned waits and verification from `converge`; or
 - overrides `execute(params, runner)` (read-only modules such as instance_info).
 
@@ -118,12 +118,12 @@ class EcsAction(ActionBase):
         """Pure: a Plan from the validated params and the probe facts; raise _plan.Refusal to refuse."""
         raise NotImplementedError
 
-    def report(self, params: dict, facts: dict, plan: Plan, results: list[tuple[str, Any]]) -> dict:
+    def report(self, params: dict, facts: dict, plan: Plan, applied: list[tuple[str, Any]]) -> dict:
         """Module-specific result keys from the final facts, the first plan and the op results of the applied
         batches (op, result) in order (empty when nothing was applied)."""
         return {}
 
-    def verify(self, params: dict, facts: dict, plan: Plan, results: list[tuple[str, Any]]) -> list[str]:
+    def verify(self, params: dict, facts: dict, plan: Plan, applied: list[tuple[str, Any]]) -> list[str]:
         """Problems left after apply (list of str); default: what a new plan on the final facts would still change."""
         try:
             return self.plan(params, facts).changes

@@ -256,7 +256,7 @@ def plan(facts: dict, args: dict) -> Plan:
                 "pieces": _pieces_view(found),
                 "boot_task": _boot_task.view(facts),
             },
-            **{k: v for k, v in boot.before.items()},
+            **dict(boot.before),
         )
         out.after = dict(out.before, **boot.after, **repair.after)
     out.detail.update(cause=diagnosis.cause, reason=diagnosis.reason)

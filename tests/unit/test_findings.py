@@ -432,5 +432,5 @@ def test_boot_recovery_and_instance_facts():
     assert _findings.boot_recovery(facts)["pending"] is True
     facts["boot"]["last_run"] = {"action": "none", "boot_id": facts["host"]["boot_id"]}  # done at this boot
     assert _findings.boot_recovery(facts)["pending"] is False and _findings.boot_recovery(facts)["ran_this_boot"] is True
-    assert _findings.boot_recovery(pd.configured()) == {"installed": False, "enabled": False, "last": None, "healed_this_boot": False,
-                                                      "ran_this_boot": False, "pending": False}
+    assert _findings.boot_recovery(pd.configured()) == {"installed": False, "enabled": False, "last": None,
+                                                        "healed_this_boot": False, "ran_this_boot": False, "pending": False}

@@ -10,7 +10,6 @@ Invoke-Expression, non-ASCII bytes and CR characters. The negative cases below p
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
 import pathlib
 import re
