@@ -12,6 +12,7 @@ FOR INTERNAL COLLECTION USE ONLY. Changes may be made in ANY release.
 from __future__ import annotations
 
 import fnmatch
+from typing import NamedTuple
 from collections.abc import Iterable
 
 from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _findings, _host
@@ -56,6 +57,76 @@ def _entry(container: dict, action: str, reason: str, added: Iterable[str] = (),
     }
 
 
+def _not_routable(container: dict, args: dict) -> tuple[str, str] | None:
+    """(action, reason) for a container this run leaves alone (skipped) or cannot route (failed); None to route it."""
+    skip = _selected(container, args)
+    if skip:
+        return "skipped", "not selected: %s" % skip
+    mode = container["network_mode"]
+    if mode == "awsvpc":
+        return "skipped", "awsvpc: the agent adds the task's routes itself"
+    if mode not in ("nat", "default"):
+        return "skipped", "network mode %s: only nat (default) containers need routes" % mode
+    if container["error"]:
+        return "failed", container["error"]
+    if not container["gateway"]:
+        return "failed", "no default gateway (0.0.0.0/0 route) found inside the container"
+    if container["shell"] not in ("powershell", "cmd"):
+        return "failed", "the image has neither powershell.exe nor cmd.exe to add routes with"
+    return None
+
+
+def _route_change(container: dict, want: list[str], unwanted: list[str]) -> tuple[list[dict], list[str]]:
+    """(routes to add, destinations to remove) to leave exactly `want` via the container's gateway."""
+    gateway = container["gateway"]
+    have = dict((r["destination"], r["next_hop"]) for r in container["routes"] or [])
+    remove = [d for d in unwanted if d in have] + [d for d in want if d in have and have[d] != gateway]
+    add = [{"destination": d, "next_hop": gateway} for d in want if have.get(d) != gateway]
+    return add, remove
+
+
+def _describe(container: dict, add: list[dict], remove: list[str], unwanted: list[str]) -> str:
+    powershell = container["shell"] == "powershell"
+    reasons = []
+    if remove:
+        blocked = " (imds: block)" if any(d in unwanted for d in remove) else ""
+        tool = "Remove-NetRoute -PolicyStore ActiveStore" if powershell else "netsh delete route store=active"
+        reasons.append("remove %s%s with %s" % (", ".join(remove), blocked, tool))
+    if add:
+        tool = "New-NetRoute -PolicyStore ActiveStore" if powershell else "netsh add route store=active"
+        reasons.append("add %s via %s with %s" % (", ".join(a["destination"] for a in add), container["gateway"], tool))
+    return "; ".join(reasons)
+
+
+class _Part(NamedTuple):
+    """One container's part of the plan."""
+
+    entry: dict  # its report entry, as planned
+    op: dict | None = None  # its entry in the container_routes call
+    change: str | None = None
+    before: dict = {}
+    after: dict = {}
+
+
+def _container_part(container: dict, args: dict, want: list[str], unwanted: list[str]) -> _Part:
+    refusal = _not_routable(container, args)
+    if refusal:
+        return _Part(_entry(container, *refusal))
+    add, remove = _route_change(container, want, unwanted)
+    label = "%s (%s)" % (container["name"], container["id"][:12])
+    have = dict((r["destination"], r["next_hop"]) for r in container["routes"] or [])
+    before = {label: sorted("%s via %s" % (d, have[d]) for d in set(want + unwanted) if d in have)}
+    after = {label: sorted("%s via %s" % (d, container["gateway"]) for d in want)}
+    if not add and not remove:
+        return _Part(
+            _entry(container, "unchanged", "routes via %s present" % container["gateway"]), before=before, after=after
+        )
+    reason = _describe(container, add, remove, unwanted)
+    entry = _entry(container, "added" if add else "removed", reason, [a["destination"] for a in add], remove)
+    op = {"id": container["id"], "shell": container["shell"], "add": add, "remove": remove}
+    return _Part(entry, op, "container %s: %s" % (label, reason), before, after)
+
+
 def plan(facts: dict, args: dict) -> Plan:
     """-> Plan (detail `containers`: the per-container report, as planned). Refuses when docker does not answer."""
     if facts["containers"] is None:
@@ -65,74 +136,16 @@ def plan(facts: dict, args: dict) -> Plan:
         )
     want = [CREDENTIALS_ROUTE] + ([IMDS_ROUTE] if args["imds"] == "allow" else [])
     unwanted = [] if args["imds"] == "allow" else [IMDS_ROUTE]
-    report, op_containers, changes = [], [], []
-    before, after = {}, {}
-    for container in facts["containers"]:
-        skip = _selected(container, args)
-        if skip:
-            report.append(_entry(container, "skipped", "not selected: %s" % skip))
-            continue
-        mode = container["network_mode"]
-        if mode == "awsvpc":
-            report.append(_entry(container, "skipped", "awsvpc: the agent adds the task's routes itself"))
-            continue
-        if mode not in ("nat", "default"):
-            report.append(
-                _entry(container, "skipped", "network mode %s: only nat (default) containers need routes" % mode)
-            )
-            continue
-        if container["error"]:
-            report.append(_entry(container, "failed", container["error"]))
-            continue
-        if not container["gateway"]:
-            report.append(
-                _entry(container, "failed", "no default gateway (0.0.0.0/0 route) found inside the container")
-            )
-            continue
-        if container["shell"] not in ("powershell", "cmd"):
-            report.append(
-                _entry(container, "failed", "the image has neither powershell.exe nor cmd.exe to add routes with")
-            )
-            continue
-        gateway = container["gateway"]
-        routes = container["routes"] or []
-        have = dict((r["destination"], r["next_hop"]) for r in routes)
-        remove = [d for d in unwanted if d in have] + [d for d in want if d in have and have[d] != gateway]
-        add = [{"destination": d, "next_hop": gateway} for d in want if have.get(d) != gateway]
-        label = "%s (%s)" % (container["name"], container["id"][:12])
-        before[label] = sorted("%s via %s" % (d, have[d]) for d in set(want + unwanted) if d in have)
-        after[label] = sorted(["%s via %s" % (d, gateway) for d in want])
-        if not add and not remove:
-            report.append(_entry(container, "unchanged", "routes via %s present" % gateway))
-            continue
-        op_containers.append({"id": container["id"], "shell": container["shell"], "add": add, "remove": remove})
-        powershell = container["shell"] == "powershell"
-        reasons = []
-        if remove:
-            reasons.append(
-                "remove %s%s with %s"
-                % (
-                    ", ".join(remove),
-                    " (imds: block)" if any(d in unwanted for d in remove) else "",
-                    "Remove-NetRoute -PolicyStore ActiveStore" if powershell else "netsh delete route store=active",
-                )
-            )
-        if add:
-            reasons.append(
-                "add %s via %s with %s"
-                % (
-                    ", ".join(a["destination"] for a in add),
-                    gateway,
-                    "New-NetRoute -PolicyStore ActiveStore" if powershell else "netsh add route store=active",
-                )
-            )
-        reason = "; ".join(reasons)
-        report.append(_entry(container, "added" if add else "removed", reason, [a["destination"] for a in add], remove))
-        changes.append("container %s: %s" % (label, reason))
-    calls = (
-        [("container_routes", {"containers": op_containers, "timeout_s": CONTAINER_TIMEOUT_S})] if op_containers else []
+    parts = [_container_part(container, args, want, unwanted) for container in facts["containers"]]
+    ops = [part.op for part in parts if part.op]
+    calls = [("container_routes", {"containers": ops, "timeout_s": CONTAINER_TIMEOUT_S})] if ops else []
+    return Plan(
+        [part.change for part in parts if part.change],
+        calls,
+        {label: routes for part in parts for label, routes in part.before.items()},
+        {label: routes for part in parts for label, routes in part.after.items()},
+        detail={"containers": [part.entry for part in parts]},
     )
-    return Plan(changes, calls, before, after, detail={"containers": report})
 
 
 def merge_results(planned: list[dict], op_result: dict | None, final_facts: dict) -> list[dict]:
