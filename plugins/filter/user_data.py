@@ -135,7 +135,7 @@ _value:
 
 import base64
 import re
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from ansible.errors import AnsibleFilterError
 
@@ -184,7 +184,7 @@ def _fail(message: str) -> NoReturn:
     raise AnsibleFilterError("ecs_windows.task_iam.user_data: " + message)
 
 
-def _bool(name: str, value) -> bool:
+def _bool(name: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise ValueError("%s must be a boolean, got %r" % (name, value))
     return value
@@ -203,14 +203,14 @@ def _safe_text(name: str, value: str) -> str:
     return value
 
 
-def _proxy_url(name: str, value) -> str:
+def _proxy_url(name: str, value: Any) -> str:
     if isinstance(value, str):
         _safe_text(name, value)
     return settings.check_proxy_url(value, name)
 
 
 def _machine_env(
-    http_proxy, https_proxy, no_proxy, awslogs_executionrole_override: bool, agent_env
+    http_proxy: Any, https_proxy: Any, no_proxy: Any, awslogs_executionrole_override: bool, agent_env: Any
 ) -> list[tuple[str, str | None]]:
     """The Machine variables the script sets (None: removes), validated as the agent module validates them."""
     if http_proxy is None and (https_proxy is not None or no_proxy is not None):
@@ -246,20 +246,20 @@ def _set_machine_env(name: str, value: str | None) -> str:
 
 
 def _render(
-    cluster,
-    agent_version,
-    logging_drivers,
-    enable_task_eni,
-    awsvpc_block_imds,
-    awsvpc_additional_local_routes,
-    awslogs_executionrole_override,
-    http_proxy,
-    https_proxy,
-    no_proxy,
-    agent_env,
-    winrm_https,
-    initialize_attempts,
-    persist,
+    cluster: Any,
+    agent_version: Any,
+    logging_drivers: Any,
+    enable_task_eni: Any,
+    awsvpc_block_imds: Any,
+    awsvpc_additional_local_routes: Any,
+    awslogs_executionrole_override: Any,
+    http_proxy: Any,
+    https_proxy: Any,
+    no_proxy: Any,
+    agent_env: Any,
+    winrm_https: Any,
+    initialize_attempts: Any,
+    persist: Any,
 ) -> str:
     """The user data text; raises ValueError naming the argument. The agent's settings are validated by
     plugin_utils/_agent_settings.py, as the agent module validates its options."""
@@ -313,21 +313,21 @@ def _render(
 
 
 def user_data(
-    cluster,
-    agent_version=None,
-    logging_drivers=None,
-    enable_task_eni=False,
-    awsvpc_block_imds=False,
-    awsvpc_additional_local_routes=None,
-    awslogs_executionrole_override=False,
-    http_proxy=None,
-    https_proxy=None,
-    no_proxy=None,
-    agent_env=None,
-    winrm_https=False,
-    initialize_attempts=3,
-    persist=False,
-    b64=False,
+    cluster: Any,
+    agent_version: Any = None,
+    logging_drivers: Any = None,
+    enable_task_eni: Any = False,
+    awsvpc_block_imds: Any = False,
+    awsvpc_additional_local_routes: Any = None,
+    awslogs_executionrole_override: Any = False,
+    http_proxy: Any = None,
+    https_proxy: Any = None,
+    no_proxy: Any = None,
+    agent_env: Any = None,
+    winrm_https: Any = False,
+    initialize_attempts: Any = 3,
+    persist: Any = False,
+    b64: Any = False,
 ) -> str:
     """Render EC2 user data for a Windows ECS container instance (see DOCUMENTATION)."""
     try:
@@ -356,5 +356,5 @@ def user_data(
 
 
 class FilterModule(object):
-    def filters(self):
+    def filters(self) -> dict:
         return {"user_data": user_data}

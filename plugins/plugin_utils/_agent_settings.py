@@ -198,7 +198,9 @@ def check_environment(environment, argument: str = "environment") -> dict[str, s
                 "variables are not the agent's to set" % (argument, name)
             )
         if len(name) > NAME_MAX:
-            raise ValueError("%s: %s... is %d characters long, more than %d" % (argument, name[:40], len(name), NAME_MAX))
+            raise ValueError(
+                "%s: %s... is %d characters long, more than %d" % (argument, name[:40], len(name), NAME_MAX)
+            )
         if name in OWNED:
             owner = "Initialize-ECSAgent" if name in INITIALIZE_OWNED else "its own option"
             raise ValueError("%s: %s is set by %s, not through %s" % (argument, name, owner, argument))
