@@ -18,7 +18,7 @@ from collections.abc import Mapping
 MASK = "********"
 # The masking rule of the probe (ConvertTo-EcsMaskedValue in prelude.ps1), also applied to wanted values before they
 # appear in a diff or a change: the whole value of a secret-looking name; the user information of anything shaped
-# like [scheme://]userinfo@host.
+# like [scheme://]userinfo@host; the whole of any other value holding an @.
 _SECRET_NAME = re.compile(r"(AUTH|PASS|PWD|SECRET|TOKEN|CREDENTIAL|KEY)", re.IGNORECASE)
 _USERINFO = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)?(?P<userinfo>[^\s/?#]*)@(?P<rest>[^@]*)$")
 
@@ -62,6 +62,8 @@ def mask(name: str, value: str | None) -> str | None:
     match = _USERINFO.match(value)
     if match:
         return "%s%s@%s" % (match.group("scheme") or "", MASK, match.group("rest"))
+    if "@" in value:
+        return MASK
     return value
 
 

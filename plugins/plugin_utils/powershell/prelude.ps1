@@ -437,7 +437,8 @@ function Test-EcsUsedVariable {
 
 function ConvertTo-EcsMaskedValue {
     # A value fit for output (docs/dev/op-contract.md "Secrets"): the whole value of a secret-looking name, and the
-    # user information of anything shaped like [scheme://]userinfo@host, become ********.
+    # user information of anything shaped like [scheme://]userinfo@host, become ********; any other value holding an
+    # @ (a URL with a space or a quote in front, several URLs) is masked whole, as its user information cannot be told.
     param(
         [Parameter(Mandatory = $true)][string]$Name,
         [Parameter(Mandatory = $true)][AllowEmptyString()][string]$Value
@@ -447,6 +448,9 @@ function ConvertTo-EcsMaskedValue {
     }
     if ($Value -match '^(?<scheme>[A-Za-z][A-Za-z0-9+.-]*://)?(?<userinfo>[^\s/?#]*)@(?<rest>[^@]*)$') {
         return '{0}********@{1}' -f $Matches['scheme'], $Matches['rest']
+    }
+    if ($Value.Contains('@')) {
+        return '********'
     }
     return $Value
 }

@@ -65,6 +65,8 @@ def masked(name: str, value: str) -> str:
     match = _USERINFO.match(value)
     if match:
         return "%s********@%s" % (match.group("scheme") or "", match.group("rest"))
+    if "@" in value:  # a URL with something in front, several URLs: masked whole
+        return "********"
     return value
 
 
