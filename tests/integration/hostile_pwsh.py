@@ -15,6 +15,10 @@ commands PowerShell would run: a value that ends its string early shows up as co
 
 from __future__ import annotations
 
+import importlib
+import pathlib
+import sys
+
 import tree_sitter_powershell
 from tree_sitter import Language, Parser
 
@@ -127,3 +131,23 @@ def command_arguments(tree, name: str) -> dict[str, str | bool]:
                 index += 1
         return out
     raise AssertionError("%s is not called" % name)
+
+
+def collection_module(name: str):
+    """A module of the collection (`plugins.plugin_utils._script`...), imported as Ansible imports it."""
+    from ansible.utils.collection_loader import AnsibleCollectionConfig
+    from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+    from collection_path import collections_root
+
+    if AnsibleCollectionConfig.collection_finder is None:
+        _AnsibleCollectionFinder(paths=[str(collections_root())])._install()
+    return importlib.import_module("ansible_collections.ecs_windows.task_iam." + name)
+
+
+def static_check():
+    """tests/unit/filter/pwsh_grammar.py: parse() runs the project's static check (test_powershell_static.py)."""
+    collection_module("plugins.plugin_utils._contract")
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "unit" / "filter"))
+    import pwsh_grammar
+
+    return pwsh_grammar

@@ -19,6 +19,7 @@ import time
 
 import pytest
 
+import hostile_pwsh as ps
 from configure_plays import control, run_phase, setup, task
 from ecs_integration import run_playbook
 
@@ -42,16 +43,7 @@ BOUND_TASKS = {
 
 
 def collection_module(name):
-    """A module of the collection, imported as Ansible imports it."""
-    from ansible.utils.collection_loader import AnsibleCollectionConfig
-    from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
-    from collection_path import collections_root
-
-    if AnsibleCollectionConfig.collection_finder is None:
-        _AnsibleCollectionFinder(paths=[str(collections_root())])._install()
-    import importlib
-
-    return importlib.import_module("ansible_collections.ecs_windows.task_iam.plugins.plugin_utils." + name)
+    return ps.collection_module("plugins.plugin_utils." + name)
 
 
 def boot_task_call(script, delay_s=1):
