@@ -149,8 +149,7 @@ def test_the_launched_instance_has_every_value_verbatim_and_is_healthy(launched)
     assert state["machine_env"]["HTTP_PROXY"] == PROXY
     env = launched["machine_env"]
     for name, value in HOSTILE.items():
-        # The probe masks a value with an @ that is not one clean URL whole (it might hold a URL's password).
-        assert env[name] == ("********" if "@" in value else value), name
+        assert env[name] == value, name
     assert env["HTTP_PROXY"] == "http://********@proxy.corp.example:3128"  # masked on the host
     assert env["NO_PROXY"].endswith(",.corp.example,x';Stop-Computer;',{{7*7}}")
     assert json.loads(env["ECS_AVAILABLE_LOGGING_DRIVERS"]) == ["json-file", "awslogs"]

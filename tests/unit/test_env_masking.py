@@ -19,7 +19,9 @@ CASES = [
     # A URL the userinfo shape does not match whole: masked whole (issue 9: these were shown in clear).
     ("HTTPS_PROXY", " http://ops:pw@proxy.example.com:3128", "********"),
     ("HTTP_PROXY", '"http://ops:pw@proxy.example.com:3128"', "********"),
-    ("ECS_SOME_URLS", "http://a.example,http://ops:pw@b.example", "********"),
+    ("ECS_SOME_URLS", "http://a.example,http://ops:pw@b.example", "http://a.example,http://********@b.example"),
+    ("ECS_HOSTILE", "@' x '@ #comment", "@' x '@ #comment"),
+    ("NO_PROXY", "a, ops:pw@b", "********"),
     ("ECS_ENGINE_AUTH_DATA", '{"r":{"password":"pw"}}', "********"),
     ("ECS_SQL_PWD", "pw", "********"),
     ("NO_PROXY", "169.254.169.254,169.254.170.2,.corp.example", "169.254.169.254,169.254.170.2,.corp.example"),
