@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _env
+import probe_data as pd
+from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _env, _findings
 
 ecs_sim_prelude = pytest.importorskip("ecs_windows_sim.ops._prelude")
 
@@ -33,3 +34,12 @@ def test_controller_and_probe_mask_alike(name, value, shown):
     assert _env.mask(name, value) == shown
     assert ecs_sim_prelude.masked(name, value) == shown
     assert "pw" not in shown and "ghp_token" not in shown
+
+
+def test_a_no_proxy_fix_never_writes_a_masked_value_back():
+    facts = pd.configured()
+    facts["machine_env"].update(HTTP_PROXY="http://proxy.example.com:3128", NO_PROXY=_env.mask("NO_PROXY", "a, u:pw@b"))
+    [fix] = [f["fix"] for f in _findings.findings(facts) if f["code"] == "no_proxy_missing"]
+    assert "SetEnvironmentVariable" not in fix and _env.MASK not in fix
+    assert fix.endswith("add 169.254.169.254,169.254.170.2,\\\\.\\pipe\\docker_engine to Machine NO_PROXY and "
+                        "Restart-Service -Name AmazonECS")
