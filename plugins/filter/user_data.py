@@ -15,8 +15,11 @@ description:
     with the optional flags, after setting Machine-scope agent settings (proxy with C(NO_PROXY), awslogs
     execution-role override, extra agent variables) and, optionally, a WinRM HTTPS listener.
   - Every value is written as a PowerShell single-quoted string (the five single-quote characters
-    doubled); JSON-valued switches are built with JSON and then quoted; nothing from the input is spliced
-    unquoted. Inputs are validated first and errors name the argument.
+    doubled; a value holding a Jinja delimiter such as C({{) as a concatenation of such strings, so the script
+    survives Ansible templating); JSON-valued switches are built with JSON and then quoted; nothing from the input
+    is spliced unquoted. Inputs are validated first and errors name the argument.
+  - The agent's settings are validated by the same rules as the options of M(ecs_windows.task_iam.agent) (one
+    definition of them in the collection), so what one accepts the other accepts.
   - Free-form values (proxy URLs, C(no_proxy) entries, C(agent_env) values) must be printable ASCII without
     C(<) or C(>), because EC2Launch finds the script by its C(<powershell>) tags and Windows PowerShell 5.1
     may read the script in the ANSI code page, where UTF-8 bytes can turn into quote characters.
@@ -49,7 +52,8 @@ options:
     default: false
   awsvpc_additional_local_routes:
     description:
-      - CIDRs routed through the task ENI's local interface (C(-AwsvpcAdditionalLocalRoutes), a JSON list).
+      - IPv4 CIDRs routed through the task ENI's local interface (C(-AwsvpcAdditionalLocalRoutes), a JSON list),
+        for example V(172.31.42.23/32); host bits are cleared (V(10.0.0.1/8) becomes V(10.0.0.0/8)).
         Needs O(enable_task_eni=true).
     type: list
     elements: str
@@ -59,8 +63,10 @@ options:
     default: false
   http_proxy:
     description:
-      - C(http://) or C(https://) URL of an HTTP proxy. Sets C(HTTP_PROXY) (Machine scope), sets C(NO_PROXY) to
-        C(169.254.169.254,169.254.170.2,\\.\pipe\docker_engine) plus O(no_proxy), and restarts Docker so it reads them.
+      - C(http://) or C(https://) URL of an HTTP proxy, without a path (percent-encode C(/), C(?), C(#) and C(@) in a
+        user name or password). Sets C(HTTP_PROXY) (Machine scope), sets C(NO_PROXY) to
+        C(169.254.169.254,169.254.170.2,\\.\pipe\docker_engine) plus O(no_proxy), and restarts Docker
+        (C(Restart-Service -Force), which restarts AmazonECS too when it runs) so it reads them.
     type: str
   https_proxy:
     description: URL for C(HTTPS_PROXY) (Machine scope); needs O(http_proxy).
@@ -71,8 +77,12 @@ options:
     elements: str
   agent_env:
     description:
-      - 'Extra Machine-scope variables for the agent, for example V({"ECS_ENABLE_SPOT_INSTANCE_DRAINING": true}).
-        Booleans become C(true)/C(false). Variables this filter manages through its own options are refused.'
+      - 'Extra Machine-scope agent settings, C(ECS_*) name to value, for example
+        V({"ECS_ENABLE_SPOT_INSTANCE_DRAINING": true}). Booleans become C(true)/C(false); V(null) removes the variable.'
+      - The rules of the O(ecs_windows.task_iam.agent#module:environment) option of M(ecs_windows.task_iam.agent) - names
+        other than C(ECS_*) (C(Path), C(ComSpec), the proxy variables...), names an option owns (C(ECS_CLUSTER),
+        C(ECS_AVAILABLE_LOGGING_DRIVERS), ...) and the ones C(Initialize-ECSAgent) writes (C(ECS_DATADIR),
+        C(ECS_LOGFILE)) are refused; values are at most 32,767 characters.
     type: dict
   winrm_https:
     description:
@@ -124,52 +134,17 @@ _value:
 """
 
 import base64
-import ipaddress
-import json
 import re
-from collections.abc import Callable
 from typing import Any, NoReturn
-from urllib.parse import urlsplit
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils._ecs_names import cluster_name_error
+from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _agent_settings as settings
 from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils._pwsh_quote import quote_pwsh
 
-# Log drivers the ECS agent knows (ECS_AVAILABLE_LOGGING_DRIVERS).
-LOGGING_DRIVERS = frozenset(
-    (
-        "awsfirelens",
-        "awslogs",
-        "fluentd",
-        "gelf",
-        "journald",
-        "json-file",
-        "logentries",
-        "none",
-        "splunk",
-        "sumologic",
-        "syslog",
-    )
-)
-# What the agent needs to bypass the proxy: IMDS, the credential endpoint, the Docker pipe.
-NO_PROXY_REQUIRED = ("169.254.169.254", "169.254.170.2", "\\\\.\\pipe\\docker_engine")
-# Variables set by Initialize-ECSAgent or by this filter's own options; agent_env may not set them.
-_MANAGED_ENV = {
-    "ECS_CLUSTER": "the filter input",
-    "ECS_ENABLE_TASK_IAM_ROLE": "the filter (always on)",
-    "ECS_ENABLE_TASK_ENI": "enable_task_eni",
-    "ECS_AVAILABLE_LOGGING_DRIVERS": "logging_drivers",
-    "ECS_AWSVPC_BLOCK_IMDS": "awsvpc_block_imds",
-    "ECS_AWSVPC_ADDITIONAL_LOCAL_ROUTES": "awsvpc_additional_local_routes",
-    "ECS_ENABLE_AWSLOGS_EXECUTIONROLE_OVERRIDE": "awslogs_executionrole_override",
-    "HTTP_PROXY": "http_proxy",
-    "HTTPS_PROXY": "https_proxy",
-    "NO_PROXY": "http_proxy and no_proxy",
-}
 USER_DATA_LIMIT = 16384  # EC2 user data, in bytes before base64 encoding
-_VERSION_RE = re.compile(r"latest|v?[0-9]+\.[0-9]+\.[0-9]+")
-_ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# What this filter sets through its own option rather than agent_env.
+_AWSLOGS_OVERRIDE = "ECS_ENABLE_AWSLOGS_EXECUTIONROLE_OVERRIDE"
 _SAFE_VALUE_RE = re.compile(r"[\x20-\x7e]*")
 
 _WINRM_HTTPS = r"""# WinRM over HTTPS (TCP 5986) with a self-signed certificate, so Ansible can reach this instance.
@@ -211,26 +186,16 @@ def _fail(message: str) -> NoReturn:
 
 def _bool(name: str, value: Any) -> bool:
     if not isinstance(value, bool):
-        _fail("%s must be a boolean, got %r" % (name, value))
+        raise ValueError("%s must be a boolean, got %r" % (name, value))
     return value
 
 
-def _list_of_str(name: str, value: Any) -> list[str]:
-    if not isinstance(value, (list, tuple)):
-        _fail("%s must be a list of strings, got %s %r" % (name, type(value).__name__, value))
-    for item in value:
-        if not isinstance(item, str):
-            _fail("%s must be a list of strings, found %s %r" % (name, type(item).__name__, item))
-    return list(value)
-
-
-def _safe_text(name: str, value: Any) -> str:
-    """Free-form text: printable ASCII without the < and > of EC2Launch's tags (see DOCUMENTATION)."""
-    if not isinstance(value, str):
-        _fail("%s must be a string, got %s %r" % (name, type(value).__name__, value))
+def _safe_text(name: str, value: str) -> str:
+    """Free-form text: printable ASCII without the < and > of EC2Launch's tags (see DOCUMENTATION). The message names
+    the offending characters, never the value (it may be a password)."""
     if not _SAFE_VALUE_RE.fullmatch(value) or "<" in value or ">" in value:
         bad = sorted({c for c in value if not ("\x20" <= c <= "\x7e") or c in "<>"})
-        _fail(
+        raise ValueError(
             "%s contains %s: user data values must be printable ASCII without '<' or '>' "
             "(EC2Launch reads the script between <powershell> tags, and Windows PowerShell 5.1 may decode it "
             "in the ANSI code page)" % (name, ", ".join(repr(c) for c in bad))
@@ -239,186 +204,157 @@ def _safe_text(name: str, value: Any) -> str:
 
 
 def _proxy_url(name: str, value: Any) -> str:
-    # Messages do not quote the URL (or urlsplit's error, which quotes part of it): it may hold a password.
-    _safe_text(name, value)
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        _fail(
-            "%s is not a valid URL: its port is not a number from 0 to 65535, or its IPv6 address is malformed "
-            "(percent-encode '/', '?' and '#' in a user name or password)" % name
+    if isinstance(value, str):
+        _safe_text(name, value)
+    return settings.check_proxy_url(value, name)
+
+
+def _machine_env(
+    http_proxy: Any, https_proxy: Any, no_proxy: Any, awslogs_executionrole_override: bool, agent_env: Any
+) -> list[tuple[str, str | None]]:
+    """The Machine variables the script sets (None: removes), validated as the agent module validates them."""
+    if http_proxy is None and (https_proxy is not None or no_proxy is not None):
+        raise ValueError(
+            "%s needs http_proxy: set http_proxy as well" % ("https_proxy" if https_proxy is not None else "no_proxy")
         )
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        _fail("%s must be an http:// or https:// URL with a host, e.g. http://proxy.example.com:3128" % name)
-    return value
-
-
-def _cidr(name: str, value: Any) -> str:
-    try:
-        return str(ipaddress.ip_network(value, strict=True))
-    except ValueError as exc:
-        _fail("%s: %r is not a CIDR block such as 10.0.0.0/16 (%s)" % (name, value, exc))
-
-
-def _set_machine_env(name: str, value: str) -> str:
-    return "[Environment]::SetEnvironmentVariable(%s, %s, 'Machine')" % (quote_pwsh(name), quote_pwsh(value))
-
-
-def _env_value(name: str, value: str | int | bool) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    return _safe_text(name, value)
-
-
-def _initialize_command(
-    cluster: str,
-    agent_version: str | None,
-    logging_drivers: list[str] | None,
-    enable_task_eni: bool,
-    awsvpc_block_imds: bool,
-    awsvpc_routes: list[str] | None,
-) -> str:
-    words = ["Initialize-ECSAgent", "-Cluster", quote_pwsh(cluster), "-EnableTaskIAMRole"]
-    if agent_version is not None:
-        words += ["-Version", quote_pwsh(agent_version)]
-    if logging_drivers is not None:
-        words += ["-LoggingDrivers", quote_pwsh(json.dumps(logging_drivers, separators=(",", ":")))]
-    if enable_task_eni:
-        words.append("-EnableTaskENI")
-    if awsvpc_block_imds:
-        words.append("-AwsvpcBlockIMDS")
-    if awsvpc_routes is not None:
-        words += ["-AwsvpcAdditionalLocalRoutes", quote_pwsh(json.dumps(awsvpc_routes, separators=(",", ":")))]
-    return " ".join(words)
-
-
-def user_data(
-    cluster: str,
-    agent_version: str | None = None,
-    logging_drivers: list[str] | None = None,
-    enable_task_eni: bool = False,
-    awsvpc_block_imds: bool = False,
-    awsvpc_additional_local_routes: list[str] | None = None,
-    awslogs_executionrole_override: bool = False,
-    http_proxy: str | None = None,
-    https_proxy: str | None = None,
-    no_proxy: list[str] | None = None,
-    agent_env: dict[str, str | int | bool] | None = None,
-    winrm_https: bool = False,
-    initialize_attempts: int = 3,
-    persist: bool = False,
-    b64: bool = False,
-) -> str:
-    """Render EC2 user data for a Windows ECS container instance (see DOCUMENTATION)."""
-    error = cluster_name_error(cluster, "cluster (the filter input)")
-    if error:
-        _fail(error)
-    if agent_version is not None and not (isinstance(agent_version, str) and _VERSION_RE.fullmatch(agent_version)):
-        _fail("agent_version %r must be 'latest' or a version such as 1.105.1 or v1.105.1" % (agent_version,))
-    if logging_drivers is not None:
-        logging_drivers = _list_of_str("logging_drivers", logging_drivers)
-        if not logging_drivers:
-            _fail("logging_drivers is empty: name at least one driver, or omit it to keep the agent's default")
-        unknown = [d for d in logging_drivers if d not in LOGGING_DRIVERS]
-        if unknown:
-            _fail(
-                "logging_drivers: unknown driver(s) %s; known: %s"
-                % (", ".join(map(repr, unknown)), ", ".join(sorted(LOGGING_DRIVERS)))
+    out: list[tuple[str, str | None]] = []
+    if http_proxy is not None:
+        out.append(("HTTP_PROXY", _proxy_url("http_proxy", http_proxy)))
+        if https_proxy is not None:
+            out.append(("HTTPS_PROXY", _proxy_url("https_proxy", https_proxy)))
+        extra = settings.check_no_proxy([] if no_proxy is None else no_proxy)
+        for entry in extra:
+            _safe_text("no_proxy", entry)
+        out.append(("NO_PROXY", ",".join(settings.no_proxy_entries(None, extra))))
+    extra_env = settings.check_environment(agent_env, "agent_env")
+    if awslogs_executionrole_override:
+        if _AWSLOGS_OVERRIDE in extra_env:
+            raise ValueError(
+                "agent_env: %s is also set by awslogs_executionrole_override: give one of them" % _AWSLOGS_OVERRIDE
             )
-        logging_drivers = list(dict.fromkeys(logging_drivers))
+        out.append((_AWSLOGS_OVERRIDE, "true"))
+    for name, value in extra_env.items():
+        out.append((name, None if value is None else _safe_text("agent_env.%s" % name, value)))
+    return out
+
+
+def _set_machine_env(name: str, value: str | None) -> str:
+    return "[Environment]::SetEnvironmentVariable(%s, %s, 'Machine')" % (
+        quote_pwsh(name),
+        "$null" if value is None else quote_pwsh(value),
+    )
+
+
+def _render(
+    cluster: Any,
+    agent_version: Any,
+    logging_drivers: Any,
+    enable_task_eni: Any,
+    awsvpc_block_imds: Any,
+    awsvpc_additional_local_routes: Any,
+    awslogs_executionrole_override: Any,
+    http_proxy: Any,
+    https_proxy: Any,
+    no_proxy: Any,
+    agent_env: Any,
+    winrm_https: Any,
+    initialize_attempts: Any,
+    persist: Any,
+) -> str:
+    """The user data text; raises ValueError naming the argument. The agent's settings are validated by
+    plugin_utils/_agent_settings.py, as the agent module validates its options."""
+    agent = {
+        "cluster": settings.check_cluster(cluster, "cluster (the filter input)"),
+        "task_iam_role": True,
+        "version": settings.check_version(agent_version, "agent_version"),
+        "logging_drivers": settings.check_logging_drivers(logging_drivers),
+        "enable_task_eni": _bool("enable_task_eni", enable_task_eni),
+        "awsvpc_block_imds": _bool("awsvpc_block_imds", awsvpc_block_imds),
+        "awsvpc_additional_local_routes": settings.check_routes(awsvpc_additional_local_routes),
+    }
+    settings.check_awsvpc(agent)
     for name, value in (
-        ("enable_task_eni", enable_task_eni),
-        ("awsvpc_block_imds", awsvpc_block_imds),
         ("awslogs_executionrole_override", awslogs_executionrole_override),
         ("winrm_https", winrm_https),
         ("persist", persist),
-        ("b64", b64),
     ):
         _bool(name, value)
-    routes = None
-    if awsvpc_additional_local_routes is not None:
-        routes = [
-            _cidr("awsvpc_additional_local_routes", r)
-            for r in _list_of_str("awsvpc_additional_local_routes", awsvpc_additional_local_routes)
-        ]
-    for name, value in (
-        ("awsvpc_block_imds", awsvpc_block_imds),
-        ("awsvpc_additional_local_routes", routes is not None),
-    ):
-        if value and not enable_task_eni:
-            _fail("%s applies to awsvpc tasks only: set enable_task_eni=true as well" % name)
     if (
         isinstance(initialize_attempts, bool)
         or not isinstance(initialize_attempts, int)
         or not 1 <= initialize_attempts <= 10
     ):
-        _fail("initialize_attempts must be an integer from 1 to 10, got %r" % (initialize_attempts,))
-
-    if http_proxy is None and (https_proxy is not None or no_proxy is not None):
-        _fail(
-            "%s needs http_proxy: set http_proxy as well" % ("https_proxy" if https_proxy is not None else "no_proxy")
-        )
-    settings = []
-    if http_proxy is not None:
-        settings.append(("HTTP_PROXY", _proxy_url("http_proxy", http_proxy)))
-        if https_proxy is not None:
-            settings.append(("HTTPS_PROXY", _proxy_url("https_proxy", https_proxy)))
-        extra = [_safe_text("no_proxy", entry) for entry in _list_of_str("no_proxy", no_proxy or [])]
-        for entry in extra:
-            if not entry or "," in entry:
-                _fail("no_proxy entry %r must be one non-empty host, domain or CIDR (no commas)" % entry)
-        settings.append(
-            ("NO_PROXY", ",".join(list(NO_PROXY_REQUIRED) + [e for e in extra if e not in NO_PROXY_REQUIRED]))
-        )
-    if awslogs_executionrole_override:
-        settings.append(("ECS_ENABLE_AWSLOGS_EXECUTIONROLE_OVERRIDE", "true"))
-    if agent_env is not None:
-        if not isinstance(agent_env, dict):
-            _fail("agent_env must be a dictionary of variable names to values, got %s" % type(agent_env).__name__)
-        for name, value in agent_env.items():
-            if not isinstance(name, str) or not _ENV_NAME_RE.fullmatch(name):
-                _fail(
-                    "agent_env: %r is not a variable name (letters, digits and underscores, not starting with a digit)"
-                    % (name,)
-                )
-            if name.upper() in _MANAGED_ENV:
-                _fail("agent_env: %s is set through %s, not agent_env" % (name, _MANAGED_ENV[name.upper()]))
-            if value is None or not isinstance(value, (str, int, bool)):
-                # Not quoted: it may be auth data such as ECS_ENGINE_AUTH_DATA given as a dictionary.
-                _fail(
-                    "agent_env: the value of %s must be a string, number or boolean, got %s"
-                    % (name, type(value).__name__)
-                )
-            settings.append((name, _env_value("agent_env.%s" % name, value)))
+        raise ValueError("initialize_attempts must be an integer from 1 to 10, got %r" % (initialize_attempts,))
+    env = _machine_env(http_proxy, https_proxy, no_proxy, awslogs_executionrole_override, agent_env)
 
     lines = [
         "# ECS container instance with IAM roles for tasks (ecs_windows.task_iam.user_data)",
         "$ErrorActionPreference = 'Stop'",
     ]
-    lines += [_set_machine_env(name, value) for name, value in settings]
+    lines += [_set_machine_env(name, value) for name, value in env]
     if http_proxy is not None:
+        # -Force: AmazonECS depends on docker, and at a later boot (persist) it runs; without -Force Restart-Service
+        # refuses to stop a service with running dependents, and the script would stop here.
         lines.append("# Docker reads the proxy settings when it starts.")
-        lines.append("Restart-Service -Name 'docker'")
+        lines.append("Restart-Service -Name 'docker' -Force")
     if winrm_https:
         lines.append(_WINRM_HTTPS)
-    command = _initialize_command(cluster, agent_version, logging_drivers, enable_task_eni, awsvpc_block_imds, routes)
+    command = settings.initialize_command(settings.init_settings(agent), quote=quote_pwsh)
     lines.append(_INITIALIZE % (command, initialize_attempts))
     text = "<powershell>\n%s\n</powershell>\n" % "\n".join(lines)
     if persist:
         text += "<persist>true</persist>\n"
     if len(text) > USER_DATA_LIMIT:
-        _fail(
+        raise ValueError(
             "the user data is %d bytes and EC2 takes at most %d (before base64): shorten agent_env or no_proxy"
             % (len(text), USER_DATA_LIMIT)
         )
+    return text
+
+
+def user_data(
+    cluster: Any,
+    agent_version: Any = None,
+    logging_drivers: Any = None,
+    enable_task_eni: Any = False,
+    awsvpc_block_imds: Any = False,
+    awsvpc_additional_local_routes: Any = None,
+    awslogs_executionrole_override: Any = False,
+    http_proxy: Any = None,
+    https_proxy: Any = None,
+    no_proxy: Any = None,
+    agent_env: Any = None,
+    winrm_https: Any = False,
+    initialize_attempts: Any = 3,
+    persist: Any = False,
+    b64: Any = False,
+) -> str:
+    """Render EC2 user data for a Windows ECS container instance (see DOCUMENTATION)."""
+    try:
+        _bool("b64", b64)
+        text = _render(
+            cluster,
+            agent_version,
+            logging_drivers,
+            enable_task_eni,
+            awsvpc_block_imds,
+            awsvpc_additional_local_routes,
+            awslogs_executionrole_override,
+            http_proxy,
+            https_proxy,
+            no_proxy,
+            agent_env,
+            winrm_https,
+            initialize_attempts,
+            persist,
+        )
+    except ValueError as exc:
+        _fail(str(exc))
     if b64:
         return base64.b64encode(text.encode("utf-8")).decode("ascii")
     return text
 
 
 class FilterModule(object):
-    def filters(self) -> dict[str, Callable[..., Any]]:
+    def filters(self) -> dict:
         return {"user_data": user_data}

@@ -19,6 +19,7 @@ FOR INTERNAL COLLECTION USE ONLY. Changes may be made in ANY release.
 
 from __future__ import annotations
 
+import math
 import secrets
 import time
 from typing import Any
@@ -39,6 +40,9 @@ REGISTRATION_ROUND_S = 10
 ECSTOOLS_ROUND_S = 10
 ECSTOOLS_WAIT_S = 300
 LOCK_ROUND_S = 30
+# A planned batch does not wait on the host for another run's lock: its plan was made on facts from before that run
+# changed the host. The controller waits instead (_wait_lock), with probes that hold the lock, and plans again.
+APPLY_LOCK_WAIT_S = 0
 
 
 class HostStateError(EcsError):
@@ -80,7 +84,7 @@ class EcsAction(ActionBase):
             self._connection,
             self._host_name,
             self._task.action,
-            lock_wait_s=min(LOCK_ROUND_S, params.get("lock_timeout", LOCK_ROUND_S)),
+            lock_wait_s=APPLY_LOCK_WAIT_S,
             progress=self._progress,
             store=not self._task.check_mode,
             optimistic=self.OPTIMISTIC,
@@ -162,7 +166,8 @@ class EcsAction(ActionBase):
             raise HostStateError(str(exc), **self.refusal_result(params, facts, exc)) from None
 
     def converge(self, params: dict, runner: _runner.OpRunner) -> dict:
-        salt = secrets.token_hex(8)
+        salt = self._salt = secrets.token_hex(8)
+        self._lock_wait_started: float | None = None
         facts = self.probe(params, runner, salt)
         first = plan = self._plan(params, facts)
         result: dict[str, Any] = {"changed": bool(plan), "changes": list(plan.changes)}
@@ -186,8 +191,15 @@ class EcsAction(ActionBase):
                     )
                     raise
                 retries += 1
-                facts = self.probe(params, runner, salt)
+                facts = wait if isinstance(wait, dict) else self.probe(params, runner, salt)
                 plan = self._plan(params, facts)
+                if not any(not _contract.read_only(op) for op, _value in applied):
+                    # Nothing changed yet: this run does what the new plan says, on the host as it is now.
+                    first = plan
+                    result["changes"] = list(plan.changes)
+                    result.pop("diff", None)
+                    if self._task.diff and plan:
+                        result["diff"] = {"before": plan.before, "after": plan.after}
                 continue
             passes += 1
             applied += [(call[0], value) for call, value in zip(plan.calls, results[:-1])]
@@ -219,14 +231,14 @@ class EcsAction(ActionBase):
 
     def _after_failure(
         self, exc: _runner.RemoteOpError, params: dict, runner: _runner.OpRunner, retries: int
-    ) -> bool | None:
+    ) -> bool | dict | None:
         """Wait out what a failed batch ran into, or None when the failure stands: ECSTools' reboot task, another run's
-        lock. (init_agent retries the sporadic adapter error itself, on the host.)"""
+        lock (then the facts after it, to plan on). (init_agent retries the sporadic adapter error itself, on the host.)"""
         category = exc.result.get("category")
         if category == "busy":
             return self._wait_ecstools(runner)
         if category == "locked":
-            return self._wait_lock(exc, params, retries)
+            return self._wait_lock(exc, params, runner)
         return None
 
     def _wait_ecstools(self, runner: _runner.OpRunner) -> bool | None:
@@ -259,15 +271,42 @@ class EcsAction(ActionBase):
                 return True
         return None
 
-    def _wait_lock(self, exc: _runner.RemoteOpError, params: dict, retries: int) -> bool | None:
+    def _wait_lock(self, exc: _runner.RemoteOpError, params: dict, runner: _runner.OpRunner) -> dict | None:
+        """Another run holds the host lock: rounds of a probe that takes the lock (waiting up to LOCK_ROUND_S for it on
+        the host), with a progress line each, within lock_timeout. Returns the facts the probe saw once it had the lock
+        (the host as the other run left it), or None when lock_timeout is spent: `exc` then says who holds the lock
+        and how long this task waited."""
         budget = params.get("lock_timeout", LOCK_ROUND_S)
-        if (retries + 1) * LOCK_ROUND_S >= budget:
-            return None
-        self._progress(
-            "%s: waiting for it (%d s of lock_timeout %d s)"
-            % (exc.result.get("op_message"), (retries + 1) * LOCK_ROUND_S, budget)
-        )
-        return True
+        if self._lock_wait_started is None:
+            self._lock_wait_started = time.monotonic()
+        last = exc
+        while True:
+            waited = time.monotonic() - self._lock_wait_started
+            left = budget - waited
+            if left <= 0:
+                exc.plain_message = "%s (%s): %s; this task waited %d s for it (lock_timeout %d s)" % (
+                    exc.plain_message.split(" (locked): ", 1)[0],
+                    "locked",
+                    last.result.get("op_message"),
+                    waited,
+                    budget,
+                )
+                return None
+            # The host's message ends "; waited N s. Run again once it has finished": the holder is before it.
+            self._progress(
+                "%s; waiting for it: %d s of lock_timeout %d s"
+                % ((last.result.get("op_message") or "").split("; waited ", 1)[0], waited, budget)
+            )
+            try:
+                facts = runner.run(
+                    [self._probe_call(params, self._salt)], lock_wait_s=min(LOCK_ROUND_S, max(1, math.ceil(left)))
+                )
+            except _runner.RemoteOpError as again:
+                if again.result.get("category") != "locked":
+                    raise
+                last = again
+                continue
+            return facts[0]
 
     def _wait(self, plan: Plan, runner: _runner.OpRunner, facts: dict, params: dict, salt: str) -> tuple[dict, bool]:
         """The registration waits of a plan, in rounds of wait_registered + probe with a progress line each: (the

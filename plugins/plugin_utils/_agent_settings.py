@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _ecs_names, _env, _host
+from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _contract, _ecs_names, _env, _host
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,6 +73,9 @@ LOGGING_DRIVERS = frozenset(
 )
 _VERSION = re.compile(r"latest|v?[0-9]+\.[0-9]+\.[0-9]+")
 _AGENT_VARIABLE = re.compile(r"ECS_[A-Z0-9_]+")
+# The longest name set_machine_env takes (contract.json), checked here so that a longer one is refused before anything
+# is sent.
+NAME_MAX = _contract.op_spec("set_machine_env")["args"]["properties"]["set"]["propertyNames"]["maxLength"]
 
 
 # --- validation: each raises ValueError naming the argument -------------------------------------------------------
@@ -195,11 +198,22 @@ def check_environment(environment: Any, argument: str = "environment") -> dict[s
                 "%s: %r is not an ECS agent setting name (ECS_ followed by A-Z, 0-9, _); other Machine "
                 "variables are not the agent's to set" % (argument, name)
             )
+        if len(name) > NAME_MAX:
+            raise ValueError(
+                "%s: %s... is %d characters long, more than %d" % (argument, name[:40], len(name), NAME_MAX)
+            )
         if name in OWNED:
             owner = "Initialize-ECSAgent" if name in INITIALIZE_OWNED else "its own option"
             raise ValueError("%s: %s is set by %s, not through %s" % (argument, name, owner, argument))
         out[name] = check_value(name, value, argument)
     return out
+
+
+def check_awsvpc(args: Mapping) -> None:
+    """The awsvpc options only mean something with task networking on."""
+    for option in ("awsvpc_block_imds", "awsvpc_additional_local_routes"):
+        if args.get(option) and not args.get("enable_task_eni"):
+            raise ValueError("%s applies to awsvpc tasks only: set enable_task_eni=true as well" % option)
 
 
 # --- what the settings amount to ------------------------------------------------------------------------------------

@@ -18,9 +18,12 @@ from collections.abc import Mapping
 MASK = "********"
 # The masking rule of the probe (ConvertTo-EcsMaskedValue in prelude.ps1), also applied to wanted values before they
 # appear in a diff or a change: the whole value of a secret-looking name; the user information of anything shaped
-# like [scheme://]userinfo@host.
+# like [scheme://]userinfo@host; the whole of a proxy variable holding an @ in any other shape; the user information
+# of every scheme://userinfo@ inside any other value.
 _SECRET_NAME = re.compile(r"(AUTH|PASS|PWD|SECRET|TOKEN|CREDENTIAL|KEY)", re.IGNORECASE)
 _USERINFO = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)?(?P<userinfo>[^\s/?#]*)@(?P<rest>[^@]*)$")
+_URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^\s/?#@]+@")
+_PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")
 
 
 def spelling(env: Mapping[str, str], name: str) -> str | None:
@@ -62,7 +65,9 @@ def mask(name: str, value: str | None) -> str | None:
     match = _USERINFO.match(value)
     if match:
         return "%s%s@%s" % (match.group("scheme") or "", MASK, match.group("rest"))
-    return value
+    if "@" in value and name.upper() in _PROXY_VARIABLES:
+        return MASK
+    return _URL_USERINFO.sub(r"\g<scheme>%s@" % MASK, value)
 
 
 def value_hash(salt: str, value: str) -> str:

@@ -377,13 +377,19 @@ def _no_proxy_missing(facts: dict, context: dict) -> dict | None:
     if not lacking:
         return None
     wanted = ",".join(present + lacking)
+    if _env.MASK in wanted:  # masked on the host (it holds an @): the fix cannot repeat the host's entries
+        command = "add %s to Machine NO_PROXY and Restart-Service -Name AmazonECS" % ",".join(lacking)
+    else:
+        command = (
+            "[Environment]::SetEnvironmentVariable('NO_PROXY', %s, 'Machine'); Restart-Service -Name AmazonECS"
+            % quote_pwsh(wanted)
+        )
     return _finding(
         "no_proxy_missing",
         "Machine environment %s is set but NO_PROXY lacks %s, so the agent sends metadata, credential and Docker "
         "requests through the proxy" % (" and ".join(proxies), ", ".join(lacking)),
-        "run %s, http_proxy: <your proxy URL> (keeps NO_PROXY complete), or on the host: "
-        "[Environment]::SetEnvironmentVariable('NO_PROXY', %s, 'Machine'); Restart-Service -Name AmazonECS"
-        % (_agent_task(facts), quote_pwsh(wanted)),
+        "run %s, http_proxy: <your proxy URL> (keeps NO_PROXY complete), or on the host: %s"
+        % (_agent_task(facts), command),
     )
 
 

@@ -40,6 +40,7 @@ def check_args(args: dict) -> dict:
     settings.check_version(args.get("version"))
     args["logging_drivers"] = settings.check_logging_drivers(args.get("logging_drivers"))
     args["awsvpc_additional_local_routes"] = settings.check_routes(args.get("awsvpc_additional_local_routes"))
+    settings.check_awsvpc(args)
     args["environment"] = settings.check_environment(args.get("environment"))
     if args.get("http_proxy"):
         settings.check_proxy_url(args["http_proxy"])

@@ -249,26 +249,30 @@ class OpRunner:
     def _say(self, text: str) -> str:
         return "%s: %s" % (self.action, text)
 
-    def lock_for(self, calls: Iterable[tuple[str, Any]]) -> dict | None:
-        if _contract.batch_is_read_only(calls):
-            return None
-        return {"wait_s": self.lock_wait_s, "holder": "Ansible task %s" % self.action}
+    def lock_for(self, calls: Iterable[tuple[str, Any]], wait_s: int | None = None) -> dict | None:
+        """The batch's host lock: mutating batches wait `lock_wait_s` for it; `wait_s` makes any batch take it."""
+        if wait_s is None:
+            if _contract.batch_is_read_only(calls):
+                return None
+            wait_s = self.lock_wait_s
+        return {"wait_s": wait_s, "holder": "Ansible task %s" % self.action}
 
-    def run(self, calls: Iterable[tuple[str, dict]]) -> list[Any]:
-        """Run [(op, args), ...] in one round trip; return the list of op results in order."""
+    def run(self, calls: Iterable[tuple[str, dict]], lock_wait_s: int | None = None) -> list[Any]:
+        """Run [(op, args), ...] in one round trip; return the list of op results in order. With `lock_wait_s` the batch
+        takes the host lock (waiting that long for it on the host), read-only or not."""
         calls = list(calls)
         try:
-            return self._run(calls)
+            return self._run(calls, lock_wait_s)
         except CacheMiss:
             self.cached = False
             display.vv(self._say("the host does not have this version's op library; sending the code"), host=self.host)
-            return self._run(calls)
+            return self._run(calls, lock_wait_s)
 
-    def _run(self, calls: list[tuple[str, dict]]) -> list[Any]:
+    def _run(self, calls: list[tuple[str, dict]], lock_wait_s: int | None = None) -> list[Any]:
         names = ",".join(op for op, _args in calls)
         stdin = _script.pack(
             calls,
-            self.lock_for(calls),
+            self.lock_for(calls, lock_wait_s),
             self.store,
             send_code=self.cached is not True,
             send_library=self.store and self.cached is False,

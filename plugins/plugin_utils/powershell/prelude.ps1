@@ -437,7 +437,9 @@ function Test-EcsUsedVariable {
 
 function ConvertTo-EcsMaskedValue {
     # A value fit for output (docs/dev/op-contract.md "Secrets"): the whole value of a secret-looking name, and the
-    # user information of anything shaped like [scheme://]userinfo@host, become ********.
+    # user information of anything shaped like [scheme://]userinfo@host, become ********; so does a proxy variable
+    # holding an @ in any other shape (a URL with a space or a quote in front), whose user information cannot be told
+    # apart, and the user information of every scheme://userinfo@ inside any other value.
     param(
         [Parameter(Mandatory = $true)][string]$Name,
         [Parameter(Mandatory = $true)][AllowEmptyString()][string]$Value
@@ -448,7 +450,10 @@ function ConvertTo-EcsMaskedValue {
     if ($Value -match '^(?<scheme>[A-Za-z][A-Za-z0-9+.-]*://)?(?<userinfo>[^\s/?#]*)@(?<rest>[^@]*)$') {
         return '{0}********@{1}' -f $Matches['scheme'], $Matches['rest']
     }
-    return $Value
+    if ($Value.Contains('@') -and @('HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY') -contains $Name) {
+        return '********'
+    }
+    return ConvertTo-EcsMaskedText -Text $Value
 }
 
 function ConvertTo-EcsMaskedText {

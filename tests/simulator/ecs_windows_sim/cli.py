@@ -153,7 +153,9 @@ def serve(args, argv) -> int:
         except ValueError as exc:
             raise SimError(str(exc)) from None
     state_dir = pathlib.Path(args.state_dir).resolve()
-    # The state dir holds the WinRM password (inventory.yml, ntlm_users) and the hosts' Machine environments.
+    # The state dir holds the WinRM password (inventory.yml, ntlm_users) and the hosts' Machine environments: everything
+    # the server creates there is the owner's only (umask), whatever the caller's umask.
+    os.umask(0o077)
     state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     state_dir.chmod(0o700)
     if args.background:

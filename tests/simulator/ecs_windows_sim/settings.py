@@ -272,6 +272,21 @@ def _machine_env(state: dict, name: str, value: str) -> None:
         model.env_remove(state, name)
 
 
+def _adapter_name(state: dict, index: str, value: str) -> None:
+    """adapter-name:INDEX=NAME renames the adapter with that interface index, as Rename-NetAdapter does (any
+    printable name another adapter does not have; Windows compares names case-insensitively)."""
+    adapter = model.adapter_by_index(state, int(index)) if index.isdigit() else None
+    if adapter is None:
+        raise ValueError("adapter-name:%s: no adapter has interface index %s (known: %s)" % (
+            index, index, ", ".join(str(a["interface_index"]) for a in state["adapters"])))
+    if not value or not value.isprintable() or len(value) > 256:
+        raise ValueError("adapter-name:%s=%r: the name must be 1 to 256 printable characters" % (index, value))
+    other = model.adapter_by_name(state, value)
+    if other is not None and other is not adapter:
+        raise ValueError("adapter-name:%s=%s: adapter %d already has that name" % (index, value, other["interface_index"]))
+    adapter["name"] = value
+
+
 _SETTINGS = {
     "iis": _iis,
     "excluded-port": _excluded_port,
@@ -292,12 +307,14 @@ _SETTINGS = {
     "task-credentials": _task_credentials,
     "reboot-downtime": _reboot_downtime,
 }
-SETTINGS: tuple[str, ...] = tuple(sorted(list(_SETTINGS) + list(_CONTAINER_KINDS) + ["machine-env:NAME"]))
+SETTINGS: tuple[str, ...] = tuple(sorted(list(_SETTINGS) + list(_CONTAINER_KINDS) + ["machine-env:NAME", "adapter-name:INDEX"]))
 
 
 def apply_setting(state: dict, key: str, value: str) -> None:
     if key.startswith("machine-env:"):
         _machine_env(state, key[len("machine-env:"):], value)
+    elif key.startswith("adapter-name:"):
+        _adapter_name(state, key[len("adapter-name:"):], value)
     elif key in _CONTAINER_KINDS:
         _containers(state, key, value)
     elif key in _SETTINGS:

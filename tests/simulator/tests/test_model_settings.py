@@ -152,11 +152,24 @@ def test_the_issue_settings_exist():
     for key in ("iis", "excluded-port", "duplicate-nat", "containers", "containers-cmd", "containers-awsvpc",
                 "ecstools", "agent"):
         assert key in settings.SETTINGS
-    assert settings.SETTINGS == ("agent", "agent-version", "apipa-adapter", "boot-folder", "boot-time-jitter",
-                                 "containers", "containers-awsvpc", "containers-cmd", "duplicate-nat", "ecstools",
-                                 "ecstools-boot-delay", "ecstools-download", "excluded-port", "hyperv-powershell",
-                                 "iis", "init-agent", "machine-env:NAME", "probe-latency", "registration-delay",
-                                 "service-stuck")
+    assert settings.SETTINGS == ("adapter-name:INDEX", "agent", "agent-version", "apipa-adapter", "boot-folder",
+                                 "boot-time-jitter", "containers", "containers-awsvpc", "containers-cmd",
+                                 "duplicate-nat", "ecstools", "ecstools-boot-delay", "ecstools-download",
+                                 "excluded-port", "hyperv-powershell", "iis", "init-agent", "machine-env:NAME",
+                                 "probe-latency", "reboot-downtime", "registration-delay", "service-stuck",
+                                 "task-credentials")
+
+
+def test_adapter_name_renames_as_rename_netadapter(tmp_path):
+    host = new_host(tmp_path, duplicate_nat="on")
+    host.apply_setting("adapter-name:21", "vEthernet (nat) \u2019; Stop-Computer; \u2019")
+    assert [a["name"] for a in probe(host)["nat_adapters"]] == [
+        "vEthernet (nat)", "vEthernet (nat) 2", "vEthernet (nat) \u2019; Stop-Computer; \u2019"]
+    for index, name, message in (("99", "x", "no adapter has interface index 99"),
+                                 ("21", "VETHERNET (NAT)", "adapter 12 already has that name"),
+                                 ("21", "", "1 to 256 printable characters")):
+        with pytest.raises(ValueError, match=re.escape(message)):
+            host.apply_setting("adapter-name:" + index, name)
 
 
 def test_machine_env_setting_sets_keeps_the_spelling_and_removes(tmp_path):

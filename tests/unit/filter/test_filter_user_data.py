@@ -3,15 +3,21 @@ from __future__ import annotations
 
 import base64
 import json
+import pathlib
 import re
+import sys
 
 import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.ecs_windows.task_iam.plugins.filter.user_data import user_data
+from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _plan_agent
 from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils._pwsh_quote import quote_pwsh
 
 from pwsh_grammar import command_names, parse, split_strings
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
+import ps51  # noqa: E402  pylint: disable=wrong-import-position
 
 PS_QUOTES = "'\u2018\u2019\u201a\u201b"
 
@@ -103,7 +109,7 @@ def test_all_options_render_and_parse():
         ("ECS_NUM_IMAGES_DELETE_PER_CYCLE", "10"),
     ):
         assert "[Environment]::SetEnvironmentVariable(%s, %s, 'Machine')" % (quote_pwsh(name), quote_pwsh(value)) in body
-    assert body.index("SetEnvironmentVariable('NO_PROXY'") < body.index("Restart-Service -Name 'docker'") < body.index("Initialize-ECSAgent")
+    assert body.index("SetEnvironmentVariable('NO_PROXY'") < body.index("Restart-Service -Name 'docker' -Force") < body.index("Initialize-ECSAgent")
     # WinRM first, so Ansible can reach the host even when the agent set-up fails.
     assert body.index("New-WSManInstance") < body.index("Import-Module")
     assert "LocalPort = 5986" in body and "New-SelfSignedCertificate" in body
@@ -134,23 +140,25 @@ def test_hostile_values_stay_inside_quoted_strings(hostile):
         user_data(
             "windows",
             http_proxy="http://user:%s@proxy.example.com:3128" % hostile.replace(" ", "%20"),
-            no_proxy=[hostile.replace(",", ";")],
-            agent_env={"MY_SETTING": hostile},
+            no_proxy=[hostile.replace(",", ";").replace(" ", "")],
+            agent_env={"ECS_MY_SETTING": hostile},
             winrm_https=True,
         )
     )
     strings, code = split_strings(parse(body))
     assert hostile in strings
+    assert any(hostile.replace(",", ";").replace(" ", "") in value for value in strings)
     assert not [leaf for leaf in code if "PWNED" in leaf], "a hostile value leaked out of its string"
 
 
 @pytest.mark.parametrize(
     "bad, message",
     [
-        ({"agent_env": {"X": "line\nbreak"}}, "agent_env.X contains '\\n'"),
-        ({"agent_env": {"X": "</powershell><powershell>PWNED"}}, "agent_env.X contains '<', '>'"),
-        ({"agent_env": {"X": "caf\u00e9"}}, "printable ASCII"),
-        ({"agent_env": {"X": "\u2019; PWNED"}}, "agent_env.X contains '\u2019'"),
+        ({"agent_env": {"ECS_X": "line\nbreak"}}, "agent_env.ECS_X contains '\\n'"),
+        ({"agent_env": {"ECS_X": "</powershell><powershell>PWNED"}}, "agent_env.ECS_X contains '<', '>'"),
+        ({"agent_env": {"ECS_X": "caf\u00e9"}}, "printable ASCII"),
+        ({"agent_env": {"ECS_X": "\u2019; PWNED"}}, "agent_env.ECS_X contains '\u2019'"),
+        ({"http_proxy": "http://p", "no_proxy": ["\u2019x"]}, "no_proxy contains '\u2019'"),
         ({"http_proxy": "http://p\u2019x:1"}, "http_proxy contains"),
     ],
 )
@@ -168,28 +176,40 @@ def test_values_that_tags_or_code_pages_could_break_are_refused(bad, message):
         ("", {}, "it is empty"),
         ("a" * 256, {}, "is 256 characters long"),
         (None, {}, "must be a string"),
-        ("c", {"agent_version": "1.2"}, "agent_version '1.2' must be 'latest' or a version"),
+        ("c", {"agent_version": "1.2"}, "agent_version '1.2' is not 'latest' or an agent version"),
         ("c", {"agent_version": "latest; PWNED"}, "agent_version"),
         ("c", {"logging_drivers": "awslogs"}, "logging_drivers must be a list of strings"),
         ("c", {"logging_drivers": []}, "logging_drivers is empty"),
         ("c", {"logging_drivers": ["awslogs", "json"]}, "logging_drivers: unknown driver(s) 'json'"),
-        ("c", {"enable_task_eni": True, "awsvpc_additional_local_routes": ["10.0.0.1/8"]}, "awsvpc_additional_local_routes: '10.0.0.1/8' is not a CIDR"),
-        ("c", {"enable_task_eni": True, "awsvpc_additional_local_routes": ["PWNED"]}, "is not a CIDR"),
+        ("c", {"enable_task_eni": True, "awsvpc_additional_local_routes": ["10.0.0.1"]}, "awsvpc_additional_local_routes: '10.0.0.1' is not an IPv4 CIDR"),
+        ("c", {"enable_task_eni": True, "awsvpc_additional_local_routes": ["PWNED"]}, "is not an IPv4 CIDR"),
         ("c", {"awsvpc_block_imds": True}, "awsvpc_block_imds applies to awsvpc tasks only: set enable_task_eni=true"),
         ("c", {"awsvpc_additional_local_routes": ["10.0.0.0/8"]}, "awsvpc_additional_local_routes applies to awsvpc tasks only"),
         ("c", {"enable_task_eni": "yes"}, "enable_task_eni must be a boolean"),
-        ("c", {"http_proxy": "proxy:3128"}, "http_proxy must be an http:// or https:// URL"),
-        ("c", {"http_proxy": "http://p:99999"}, "http_proxy is not a valid URL"),
+        ("c", {"http_proxy": "proxy:3128"}, "http_proxy must be a URL like http://proxy.example.com:3128"),
+        ("c", {"http_proxy": "http://p:99999"}, "its port is not a number from 0 to 65535"),
+        ("c", {"http_proxy": "http://proxy.example.com:3128/path"}, "it has a path, query or fragment"),
+        ("c", {"http_proxy": "http://p", "https_proxy": "ftp://p"}, "https_proxy must be a URL"),
         ("c", {"no_proxy": ["x"]}, "no_proxy needs http_proxy"),
         ("c", {"https_proxy": "http://p"}, "https_proxy needs http_proxy"),
-        ("c", {"http_proxy": "http://p", "no_proxy": ["a,b"]}, "no_proxy entry 'a,b' must be one"),
-        ("c", {"agent_env": {"ECS_CLUSTER": "other"}}, "agent_env: ECS_CLUSTER is set through the filter input"),
-        ("c", {"agent_env": {"no_proxy": "x"}}, "agent_env: no_proxy is set through http_proxy and no_proxy"),
-        ("c", {"agent_env": {"1BAD": "x"}}, "agent_env: '1BAD' is not a variable name"),
-        ("c", {"agent_env": {"A; PWNED": "x"}}, "is not a variable name"),
-        ("c", {"agent_env": {"A": None}}, "agent_env: the value of A must be a string, number or boolean, got NoneType"),
+        ("c", {"http_proxy": "http://p", "no_proxy": ["a,b"]}, "no_proxy: 'a,b' is not a single host"),
+        ("c", {"http_proxy": "http://p", "no_proxy": "a"}, "no_proxy must be a list of strings"),
+        ("c", {"agent_env": {"ECS_CLUSTER": "other"}}, "agent_env: ECS_CLUSTER is set by its own option"),
+        ("c", {"agent_env": {"ECS_DATADIR": "D:\\x"}}, "agent_env: ECS_DATADIR is set by Initialize-ECSAgent"),
+        ("c", {"agent_env": {"NO_PROXY": "x"}}, "agent_env: 'NO_PROXY' is not an ECS agent setting name"),
+        ("c", {"agent_env": {"no_proxy": "x"}}, "agent_env: 'no_proxy' is not an ECS agent setting name"),
+        ("c", {"agent_env": {"1BAD": "x"}}, "agent_env: '1BAD' is not an ECS agent setting name"),
+        ("c", {"agent_env": {"ECS_A; PWNED": "x"}}, "is not an ECS agent setting name"),
+        ("c", {"agent_env": {"ECS_" + "A" * 252: "x"}}, "is 256 characters long, more than 255"),
+        ("c", {"agent_env": {"ECS_A": ["x"]}}, "agent_env: the value of ECS_A must be a string, number, boolean or null"),
+        ("c", {"agent_env": {"ECS_A": ""}}, "agent_env: the value of ECS_A is empty; use null"),
+        ("c", {"agent_env": {"ECS_A": "a\x00b"}}, "without NUL"),
         ("c", {"agent_env": ["A"]}, "agent_env must be a dictionary"),
+        ("c", {"awslogs_executionrole_override": True, "agent_env": {"ECS_ENABLE_AWSLOGS_EXECUTIONROLE_OVERRIDE": True}},
+         "agent_env: ECS_ENABLE_AWSLOGS_EXECUTIONROLE_OVERRIDE is also set by awslogs_executionrole_override"),
         ("c", {"initialize_attempts": 0}, "initialize_attempts must be an integer from 1 to 10"),
+        ("c", {"initialize_attempts": True}, "initialize_attempts must be an integer from 1 to 10"),
+        ("c", {"b64": "yes"}, "b64 must be a boolean"),
     ],
 )
 def test_bad_input_fails_with_the_argument_named(cluster, kwargs, message):
@@ -231,6 +251,116 @@ def test_the_grammar_check_can_fail(broken):
 
 
 def test_more_than_ec2_takes_is_refused():
-    assert len(user_data("c", http_proxy="http://p", agent_env={"V%d" % i: "x" * 100 for i in range(60)})) > 9000
+    assert len(user_data("c", http_proxy="http://p", agent_env={"ECS_V%d" % i: "x" * 100 for i in range(60)})) > 9000
     with pytest.raises(AnsibleFilterError, match="EC2 takes at most 16384"):
-        user_data("c", agent_env={"V%d" % i: "x" * 200 for i in range(100)})
+        user_data("c", agent_env={"ECS_V%d" % i: "x" * 200 for i in range(100)})
+
+
+# --- one definition of the agent's settings with the agent module (plugin_utils/_agent_settings.py) ---------------
+
+AGENT_DEFAULTS = {"state": "present", "cluster": "c", "environment": {}, "install_ecstools": False}
+# (user_data keyword arguments, the same through the agent module's options, what both say)
+SAME_RULES = [
+    ({"logging_drivers": ["json-file", "my-driver"]}, {"logging_drivers": ["json-file", "my-driver"]}, "unknown driver(s) 'my-driver'"),
+    ({"logging_drivers": []}, {"logging_drivers": []}, "logging_drivers is empty"),
+    ({"agent_version": "1.2"}, {"version": "1.2"}, "is not 'latest' or an agent version"),
+    ({"enable_task_eni": True, "awsvpc_additional_local_routes": ["10.0.0.300/32"]},
+     {"enable_task_eni": True, "awsvpc_additional_local_routes": ["10.0.0.300/32"]}, "is not an IPv4 CIDR"),
+    ({"awsvpc_block_imds": True}, {"awsvpc_block_imds": True}, "awsvpc_block_imds applies to awsvpc tasks only"),
+    ({"awsvpc_additional_local_routes": ["10.0.0.0/8"]}, {"awsvpc_additional_local_routes": ["10.0.0.0/8"]},
+     "awsvpc_additional_local_routes applies to awsvpc tasks only"),
+    ({"http_proxy": "http://proxy.example.com:3128/x"}, {"http_proxy": "http://proxy.example.com:3128/x"},
+     "it has a path, query or fragment"),
+    ({"http_proxy": "socks5://proxy.example.com:1080"}, {"http_proxy": "socks5://proxy.example.com:1080"},
+     "it is not an http:// or https:// URL with a host"),
+    ({"http_proxy": "http://p", "no_proxy": ["a b"]}, {"http_proxy": "http://p", "no_proxy": ["a b"]}, "is not a single host"),
+] + [
+    ({"agent_env": {name: "x"}}, {"environment": {name: "x"}}, "is not an ECS agent setting name")
+    for name in ("Path", "ComSpec", "PSModulePath", "windir", "TEMP", "HTTP_PROXY", "MY_SETTING")
+] + [
+    ({"agent_env": {name: "x"}}, {"environment": {name: "x"}}, "is set by")
+    for name in ("ECS_CLUSTER", "ECS_ENABLE_TASK_IAM_ROLE", "ECS_AVAILABLE_LOGGING_DRIVERS", "ECS_DATADIR", "ECS_LOGFILE")
+] + [
+    ({"agent_env": {"ECS_X": "x" * 32768}}, {"environment": {"ECS_X": "x" * 32768}}, "at most 32767 characters"),
+    ({"agent_env": {"ECS_" + "X" * 300: "x"}}, {"environment": {"ECS_" + "X" * 300: "x"}}, "more than 255"),
+    ({"agent_env": {"ECS_X": {"a": 1}}}, {"environment": {"ECS_X": {"a": 1}}}, "must be a string, number, boolean or null"),
+]
+
+
+@pytest.mark.parametrize("filter_kwargs, agent_args, message", SAME_RULES)
+def test_the_filter_and_the_agent_module_refuse_the_same_settings(filter_kwargs, agent_args, message):
+    with pytest.raises(AnsibleFilterError) as err:
+        user_data("c", **filter_kwargs)
+    with pytest.raises(ValueError) as agent_err:
+        _plan_agent.check_args(dict(AGENT_DEFAULTS, **agent_args))
+    assert message in str(err.value) and message in str(agent_err.value), (str(err.value), str(agent_err.value))
+
+
+def test_what_the_agent_module_takes_the_filter_takes():
+    body = script_of(user_data("c", logging_drivers=["awsfirelens", "splunk"], http_proxy="https://proxy.example.com/",
+                               enable_task_eni=True, awsvpc_additional_local_routes=["10.0.0.1/8"],
+                               agent_env={"ECS_ENGINE_AUTH_TYPE": "dockercfg", "ECS_RESERVED_MEMORY": 256,
+                                          "ECS_UPDATES_ENABLED": False, "ECS_OLD": None}))
+    _plan_agent.check_args(dict(AGENT_DEFAULTS, logging_drivers=["awsfirelens", "splunk"], http_proxy="https://proxy.example.com/",
+                                enable_task_eni=True, awsvpc_additional_local_routes=["10.0.0.1/8"],
+                                environment={"ECS_ENGINE_AUTH_TYPE": "dockercfg", "ECS_RESERVED_MEMORY": 256,
+                                             "ECS_UPDATES_ENABLED": False, "ECS_OLD": None}))
+    # Routes normalised as the agent module normalises them; null removes a variable.
+    assert "-AwsvpcAdditionalLocalRoutes '[\"10.0.0.0/8\"]'" in body
+    assert "[Environment]::SetEnvironmentVariable('ECS_OLD', $null, 'Machine')" in body
+    assert "[Environment]::SetEnvironmentVariable('ECS_UPDATES_ENABLED', 'false', 'Machine')" in body
+    assert "[Environment]::SetEnvironmentVariable('ECS_RESERVED_MEMORY', '256', 'Machine')" in body
+    parse(body)
+
+
+def test_docker_is_restarted_with_force():
+    # AmazonECS depends on docker: at a later boot (persist) it runs, and Restart-Service without -Force refuses
+    # (ServiceHasDependentServices) under $ErrorActionPreference = 'Stop', before Initialize-ECSAgent.
+    body = script_of(user_data("c", http_proxy="http://proxy.example.com:3128", persist=True))
+    assert [line for line in body.splitlines() if line.startswith("Restart-Service")] == ["Restart-Service -Name 'docker' -Force"]
+
+
+JINJA = ["{{ lookup('pipe', 'id') }}", "{% raw %}", "{#", "a{{b", "{{", "}}{{{{"]
+
+
+@pytest.mark.parametrize("value", JINJA)
+def test_jinja_delimiters_in_values_pass_the_static_check_and_stay_the_value(value):
+    body = script_of(user_data(
+        "windows",
+        http_proxy="http://ops:%s@proxy.example.com:3128" % value.replace(" ", "%20").replace("#", "%23"),
+        no_proxy=[value.replace(" ", "").replace(",", ";")],
+        agent_env={"ECS_X": value},
+    ))
+    for delimiter in ("{{", "{%", "{#"):
+        assert delimiter not in body
+    tree = parse(body)  # the project's static check refuses a Jinja delimiter
+    strings, code = split_strings(tree)
+    assert "[Environment]::SetEnvironmentVariable(%s, 'Machine')" % ", ".join([quote_pwsh("ECS_X"), quote_pwsh(value)]) in body
+    # The value is a concatenation of verbatim strings only: joined, they are the value.
+    assert value in "".join(strings)
+    assert not [leaf for leaf in code if "lookup" in leaf or "raw" in leaf]
+    assert ps51.check_script(body) == []
+
+
+CATALOG_CASES = {
+    "minimal": {},
+    "everything": {"agent_version": "latest", "logging_drivers": ["json-file", "awslogs"], "enable_task_eni": True,
+                   "awsvpc_block_imds": True, "awsvpc_additional_local_routes": ["172.31.42.23/32"],
+                   "awslogs_executionrole_override": True, "http_proxy": "http://u:p@proxy.example.com:3128",
+                   "https_proxy": "http://proxy.example.com:3129", "no_proxy": [".internal"],
+                   "agent_env": {"ECS_ENABLE_SPOT_INSTANCE_DRAINING": True, "ECS_OLD": None}, "winrm_https": True,
+                   "initialize_attempts": 10, "persist": True},
+    "hostile": {"http_proxy": "http://u:x'%3B$(PWNED)@proxy.example.com:3128", "no_proxy": ["x';PWNED;'"],
+                "agent_env": {"ECS_X": "'; Remove-Item C:\\ -Recurse; '", "ECS_Y": "{{ PWNED }}"}},
+}
+
+
+@pytest.mark.parametrize("case", sorted(CATALOG_CASES))
+def test_rendered_scripts_pass_the_windows_powershell_51_catalog(case):
+    body = script_of(user_data("windows", **CATALOG_CASES[case]))
+    parse(body)
+    assert ps51.check_script(body) == []
+
+
+def test_the_catalog_check_can_fail():
+    assert ps51.check_script("Restart-Service -Name 'docker' -Forcefully\nStop-Computr\n")

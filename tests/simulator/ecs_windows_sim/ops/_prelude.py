@@ -52,6 +52,7 @@ def windows_path(value: str, name: str) -> str:
 _USED = re.compile(r"^(ECS_|ECSWINDOWS_TASK_IAM_)", re.IGNORECASE)
 _SECRET_NAME = re.compile(r"(AUTH|PASS|PWD|SECRET|TOKEN|CREDENTIAL|KEY)", re.IGNORECASE)
 _USERINFO = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)?(?P<userinfo>[^\s/?#]*)@(?P<rest>[^@]*)$")
+_URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^\s/?#@]+@")
 
 
 def used_variable(name: str) -> bool:
@@ -65,7 +66,14 @@ def masked(name: str, value: str) -> str:
     match = _USERINFO.match(value)
     if match:
         return "%s********@%s" % (match.group("scheme") or "", match.group("rest"))
-    return value
+    if "@" in value and name.upper() in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"):  # a URL with something in front
+        return "********"
+    return masked_text(value)
+
+
+def masked_text(text: str) -> str:
+    """ConvertTo-EcsMaskedText: the user information of every scheme://userinfo@ in the text masked."""
+    return _URL_USERINFO.sub(r"\g<scheme>********@", text)
 
 
 def machine_environment(state: dict, salt: str) -> dict:
