@@ -209,8 +209,9 @@ options:
   lock_timeout:
     description:
       - Seconds to wait, 0 to 3600, when another run holds the host lock (the one system-wide mutex every change of
-        this collection and the boot-time repair hold, so that two never interleave). The wait happens in rounds of
-        30 seconds with a progress line each; then the task fails naming what holds the lock.
+        this collection and the boot-time repair hold, so that two never interleave). The controller waits in rounds
+        of up to 30 seconds, each a probe that holds the lock, with a progress line each, then plans again on the host
+        as the other run left it; once lock_timeout is spent the task fails naming what holds the lock.
     type: int
     default: 300
 """

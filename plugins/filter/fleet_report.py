@@ -377,6 +377,8 @@ def _fenced(text: Any) -> list:
 def _heals_at_boot(row: dict) -> str:
     if row["healed_at_boot"]:
         return "yes (repaired itself at %s)" % _cell(row["healed_at_boot"])
+    if "boot_recovery_failed" in (row.get("findings") or []):
+        return "no (its boot repair failed: boot_recovery_failed)"
     return {True: "yes", False: "no"}.get(row["on_boot"], "-")
 
 

@@ -264,9 +264,6 @@ def test_the_fleet_report_does_not_say_it_heals_at_boot(verified):
     assert run.rc == 2  # verify fails the broken host
 
 
-@pytest.mark.xfail(strict=True, reason="fleet_report's 'Heals at boot' cell says yes for an installed boot task whose "
-                   "repair failed (plugins/filter/fleet_report.py and plugins/plugin_utils/_report_html.py "
-                   "_heals_at_boot: not this branch's files; the change is in the issue 9 report)")
 def test_the_fleet_report_does_not_say_yes_heals_at_boot_when_the_boot_repair_failed(verified):
     _run, _report, markdown = verified
     line = [line for line in markdown.splitlines() if line.startswith("| %s " % FAILBOOT)][0]
