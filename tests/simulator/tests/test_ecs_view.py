@@ -77,7 +77,7 @@ def test_without_task_iam_roles_the_capability_is_not_registered(sim, moto):
 
     # turning task IAM roles on and restarting the agent re-registers it with the capability, same ARN
     winrm_ops(sim, host, ("set_machine_env", {"set": {"ECS_ENABLE_TASK_IAM_ROLE": "true"}, "remove": []}),
-              ("service", {"name": "AmazonECS", "start_type": None, "state": "restarted", "failure_restart": None}))
+              ("service", {"name": "AmazonECS", "start_type": None, "state": "restarted", "failure_restart": None, "timeout_s": 60}))
     [again] = moto.container_instances("wincluster", ec2_id(sim, host))
     assert again["containerInstanceArn"] == ci["containerInstanceArn"] and TASK_IAM_ROLE in attributes(again)
 
@@ -102,7 +102,7 @@ def test_a_reboot_reregisters_the_same_container_instance(sim, moto):
 def test_resetting_the_agent_data_registers_a_new_container_instance(sim, moto):
     host = sim.hosts[0]
     [old] = moto.container_instances("wincluster", ec2_id(sim, host))
-    winrm_result(sim, host, "reset_agent_data", {})
+    winrm_result(sim, host, "reset_agent_data", {"stop_timeout_s": 30})
     winrm_result(sim, host, "init_agent", init_args("wincluster"))
     arns = {ci["containerInstanceArn"] for ci in moto.container_instances("wincluster", ec2_id(sim, host))}
     new = winrm_probe(sim, host, detail="none")["registration"]["container_instance_arn"]
@@ -111,7 +111,7 @@ def test_resetting_the_agent_data_registers_a_new_container_instance(sim, moto):
 
 def test_a_missing_cluster_stops_the_agent_as_the_real_one_exits(sim, moto):
     host = sim.hosts[2]
-    document = winrm_ops(sim, host, ("init_agent", init_args("no-such-cluster", attempts=1)))
+    document = winrm_ops(sim, host, ("init_agent", dict(init_args("no-such-cluster"), attempts=1)))
     assert document["error"]["category"] == "init_failed"
     assert "ClusterNotFoundException: Cluster not found." in document["error"]["message"]
     state = sim.ctl("state", host)
@@ -131,8 +131,8 @@ def test_a_missing_cluster_stops_the_agent_as_the_real_one_exits(sim, moto):
 def test_without_ecs_cluster_the_agent_creates_and_joins_default(sim, moto):
     host = sim.hosts[3]
     winrm_result(sim, host, "init_agent", init_args("wincluster"))
-    winrm_ops(sim, host, ("reset_agent_data", {}), ("set_machine_env", {"set": {}, "remove": ["ECS_CLUSTER"]}),
-              ("service", {"name": "AmazonECS", "start_type": None, "state": "running", "failure_restart": None}))
+    winrm_ops(sim, host, ("reset_agent_data", {"stop_timeout_s": 30}), ("set_machine_env", {"set": {}, "remove": ["ECS_CLUSTER"]}),
+              ("service", {"name": "AmazonECS", "start_type": None, "state": "running", "failure_restart": None, "timeout_s": 60}))
     [ci] = moto.container_instances("default", ec2_id(sim, host))
     assert winrm_probe(sim, host, detail="none")["registration"] == {
         "reachable": True, "cluster": "default", "container_instance_arn": ci["containerInstanceArn"],

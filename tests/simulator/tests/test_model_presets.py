@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from ecs_windows_sim import model, presets
 from ecs_windows_sim.host import Host
-from sim_scripts import new_host, probe, result, init_args, winrm_ops
+from sim_scripts import SALT, init_args, new_host, probe, result, winrm_ops
 
 # preset -> (caption, version, InstallationType, ecs.os-family, ECSTools, reboot task, Docker, image tag)
 EXPECTED = {
@@ -77,7 +77,7 @@ def test_unknown_preset_names_every_known_one(tmp_path):
 def test_serve_preset_answers_the_probe_over_winrm(sim_factory, preset):
     caption, version = EXPECTED[preset][:2]
     sim = sim_factory(hosts=1, scheme="http", auth="ntlm", preset=preset)
-    document = winrm_ops(sim, sim.hosts[0], ("probe", {"container_detail": "none", "files": []}))
+    document = winrm_ops(sim, sim.hosts[0], ("probe", {"container_detail": "none", "files": [], "salt": SALT}))
     assert document["error"] is None, document["error"]
     host = document["results"][0]["result"]["host"]
     assert (host["os_caption"], host["os_version"]) == (caption, version)
