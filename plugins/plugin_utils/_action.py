@@ -88,7 +88,8 @@ class EcsAction(ActionBase):
         except _runner.RemoteUnreachable as exc:
             result.update(unreachable=True, msg=str(exc), **exc.result)
         except (_runner.RemoteError, EcsError) as exc:
-            result.update(failed=True, msg=str(exc), **exc.result)
+            result.update(failed=True, **exc.result)
+            result["msg"] = str(exc) + failure_hint(exc.result.get("op"), exc.result.get("category"))
         result.setdefault("changed", False)
         result["commands"] = runner.commands
         result["cache"] = runner.cache_state
@@ -285,6 +286,18 @@ class EcsAction(ActionBase):
                     ]
                 )[-1]
         return facts, False
+
+
+def failure_hint(op: str | None, category: str | None) -> str:
+    """What an op failure's own message does not say: the option that bounded it and what the next run does."""
+    if category == "timeout" and op == "init_agent":
+        return (
+            "; the limit is init_timeout (container_instance_init_timeout in the container_instance role): that run "
+            "of Initialize-ECSAgent was stopped with its child processes and nothing after it in the batch ran. "
+            "ECSTools hangs now and then: run the task again (it probes the host and initialises the agent again); "
+            "raise init_timeout only when Initialize-ECSAgent needs longer on this host"
+        )
+    return ""
 
 
 def _registered(facts, cluster):
