@@ -10,6 +10,8 @@
 - Finding 11: a firewall rule whose port filter is a range holding 51679 is the proxy's rule; a REG_EXPAND_SZ Machine
   variable is never written.
 - init_timeout is validated like every argument (nothing is sent for a bad value).
+- Findings 4 and 5 together: after a clock step LastBootUpTime reads later than the time ECSTools' boot task ran
+  (`clock-step`); the wait for that task allows for it instead of waiting its whole timeout.
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ import hashlib
 import pytest
 from ecs_windows_sim import presets
 
-from configure_plays import control, setup
+from configure_plays import control, reboot, setup
 from robust_plays import run_timed, stories_playbook, task
 
-STOPPED, PROXIED, BYPASSED, UNSIGNED, MANIFEST, BASELINE, EXPAND, BAD = ("ecs-sim-%03d" % n for n in range(1, 9))
+STOPPED, PROXIED, BYPASSED, UNSIGNED, MANIFEST, BASELINE, EXPAND, BAD, STEPPED = ("ecs-sim-%03d" % n for n in range(1, 10))
 CLUSTER = "windows"
 REGION = "eu-west-1"
 BUCKET = "https://s3.%s.amazonaws.com/amazon-ecs-agent-%s/" % (REGION, REGION)
@@ -33,7 +35,7 @@ UNSIGNED_PSM1 = hashlib.sha256(presets.ecstools_files(signed=False)["ECSTools.ps
 
 @pytest.fixture(scope="module")
 def sim(sim_factory):
-    sim = sim_factory(hosts=8)
+    sim = sim_factory(hosts=9)
     setup(sim, STOPPED, "init-agent=%s" % CLUSTER, "agent=stopped")
     for host in (PROXIED, BYPASSED):
         setup(sim, host, "ecstools=absent", "ecstools-download=proxy-only")
@@ -41,6 +43,8 @@ def sim(sim_factory):
     setup(sim, MANIFEST, "ecstools=absent", "ecstools-download=manifest-unsigned")
     setup(sim, BASELINE, "init-agent=%s" % CLUSTER, "firewall-rule=51000-52000", "firewall-rule=ecstools:51678-51680")
     setup(sim, EXPAND, "init-agent=%s" % CLUSTER)
+    setup(sim, STEPPED, "init-agent=%s" % CLUSTER, "clock-step=20")
+    reboot(sim, STEPPED, downtime=0.5)  # ECSTools' task runs at the boot; then the clock is stepped 20 s forward
     return sim
 
 
@@ -75,6 +79,12 @@ def run(sim, tmp_path_factory):
                  "path", ignore_errors=True),
             task("ansible.legacy.ecs_test_ops", {"calls": [{"op": "set_machine_env", "args": {"set": {}, "remove": ["TEMP"]}}]},
                  "temp", ignore_errors=True),
+        ],
+        STEPPED: [
+            task("ansible.legacy.ecs_test_ops", {"calls": [{"op": "wait_task_idle", "args": {
+                "task_path": "\\", "task_name": "Initialize-ECSHostReboot", "timeout_s": 0, "busy_error": False}}]},
+                "idle"),
+            task("credential_proxy", {}, "proxy"),
         ],
         BAD: [task("agent", {"cluster": CLUSTER, "init_timeout": 29}, "short", ignore_errors=True),
               task("credential_proxy", {"init_timeout": 3601}, "long", ignore_errors=True),
@@ -196,6 +206,21 @@ def test_a_reg_expand_sz_machine_variable_is_never_written(run):
         assert ("refusing to write Machine variable %s: it is REG_EXPAND_SZ and writing it would turn it into REG_SZ"
                 % name) in result["msg"]
     assert states[EXPAND]["machine_env"]["Path"] != "C:\\Tools" and "TEMP" in states[EXPAND]["machine_env"]
+
+
+# --- findings 4 and 5: a clock step after the boot ---------------------------------------------------------------------
+
+
+def test_after_a_clock_step_ecstools_boot_task_still_counts_as_run_at_this_boot(run):
+    out, _counters, states = run
+    status, result = out.story(STEPPED, "idle")
+    assert status == "ok", out
+    wait = result["results"][0]
+    assert wait["idle"] is True and wait["state"] == "Ready" and wait["last_run_time"] == states[STEPPED]["boot_time"]
+    status, result = out.story(STEPPED, "proxy")
+    assert status == "ok" and result["changed"] is True and result["healthy"] is True, out
+    assert out.lines_of(STEPPED, "waiting for ECSTools'") == []
+    assert out.elapsed(STEPPED, "proxy") < 20
 
 
 # --- init_timeout is an argument like the others ----------------------------------------------------------------------

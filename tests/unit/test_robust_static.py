@@ -8,7 +8,8 @@ PowerShell text itself, through its parse tree (tree-sitter-powershell, as test_
 - scheduled tasks are looked up by path and name, never by listing every task;
 - Initialize-ECSAgent runs only in a child powershell.exe with a timeout, importing ECSTools afresh (-Force), so a
   hang, an `exit` or console output of ECSTools cannot reach the op's JSON, and a psrp runspace that persists
-  across batches never runs a stale module.
+  across batches never runs a stale module;
+- every $Ecs value a built script reads is defined in it (a missing one is $null on the host, silently).
 
 Each rule has a case that shows it can fail.
 """
@@ -16,9 +17,11 @@ Each rule has a case that shows it can fail.
 from __future__ import annotations
 
 import pathlib
+import re
 
 import pytest
 
+from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _contract, _script
 from test_powershell_static import PARSER, _command_name, _text, _walk
 
 PS_DIR = pathlib.Path(__file__).resolve().parents[2] / "plugins" / "plugin_utils" / "powershell"
@@ -132,3 +135,32 @@ BROKEN = [
 @pytest.mark.parametrize("rule, source", BROKEN, ids=[f"{r.__name__}-{i}" for i, (r, _s) in enumerate(BROKEN)])
 def test_the_rule_fails_on_what_it_forbids(rule, source):
     assert rule({"init_agent.ps1" if rule is ecstools_problems else "x.ps1": source.encode("ascii")})
+
+
+# --- every $Ecs value a built script reads is in it ------------------------------------------------------------------
+
+# Set at run time, not by the builder: by bootstrap.ps1 (the cache state, the library sent to be kept, its sha256, the
+# batch of a command), by loader.ps1 (its stdin lines), by Invoke-EcsInitializeAgent in the child's first line.
+RUNTIME_VALUES = {"EcsCacheState", "EcsLibrary", "EcsLibraryHash", "EcsBatch", "EcsLines", "EcsInitSettings"}
+
+
+def undefined_values(script: str) -> set[str]:
+    used = set(re.findall(r"\$(Ecs[A-Za-z]+)\b", script))
+    assigned = set(re.findall(r"^\s*\$(Ecs[A-Za-z]+)\s*=", script, re.M))
+    return used - assigned - RUNTIME_VALUES
+
+
+@pytest.mark.parametrize("op", sorted(_contract.CONTRACT["ops"]))
+def test_a_built_script_defines_every_value_it_reads(op):
+    # The builder adds a $Ecs definition where it finds the name referenced; a reference it misses (the name right
+    # after a '-', as in AddSeconds(-$EcsX), reads like a parameter) would be $null on the host, silently.
+    assert undefined_values(_script.build_script([(op, _contract.example(op))])) == set()
+
+
+def test_the_library_and_the_bootstrap_define_every_value_they_read():
+    assert undefined_values(_script.library()) == set()
+    assert undefined_values(_script.bootstrap()) == set()
+
+
+def test_an_undefined_value_is_found():
+    assert undefined_values("$x = $EcsNotDefined\n$EcsDefined = 1\n$y = $EcsDefined\n") == {"EcsNotDefined"}

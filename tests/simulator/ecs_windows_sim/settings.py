@@ -255,6 +255,12 @@ def _boot_time_jitter(state: dict, value: str) -> None:
     state["boot_time_jitter"] = _choice("boot-time-jitter", value, _ON_OFF) == "on"
 
 
+def _clock_step(state: dict, value: str) -> None:
+    """The clock was stepped this many seconds forward after the boot's startup tasks ran (w32time): LastBootUpTime
+    (now minus the uptime) reads that much later; times recorded before the step stay as they were."""
+    state["clock_step_s"] = _seconds("clock-step", value)
+
+
 PROBE_SECTIONS = ("host", "identity", "modules", "agent", "services", "machine_env", "endpoints", "proxy", "ports",
                   "boot", "containers", "tasks")
 
@@ -314,6 +320,7 @@ _SETTINGS = {
     "registration-delay": _registration_delay,
     "ecstools-boot-delay": _ecstools_boot_delay,
     "boot-time-jitter": _boot_time_jitter,
+    "clock-step": _clock_step,
     "probe-latency": _probe_latency,
     "boot-folder": _boot_folder,
     "task-credentials": _task_credentials,

@@ -156,7 +156,7 @@ def test_the_issue_settings_exist():
                 "ecstools", "agent"):
         assert key in settings.SETTINGS
     assert settings.SETTINGS == ("agent", "agent-version", "apipa-adapter", "boot-folder", "boot-time-jitter",
-                                 "containers", "containers-awsvpc", "containers-cmd", "duplicate-nat", "ecstools",
+                                 "clock-step", "containers", "containers-awsvpc", "containers-cmd", "duplicate-nat", "ecstools",
                                  "ecstools-boot-delay", "ecstools-download", "excluded-port", "firewall-rule",
                                  "hyperv-powershell", "iis", "init-agent", "machine-env:NAME", "probe-latency",
                                  "reboot-downtime", "registration-delay", "service-stuck", "task-credentials")
