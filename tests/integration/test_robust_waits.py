@@ -12,7 +12,7 @@ it. Phase 2 runs again once the hazards are gone: the hosts the hazards stopped 
 | DOCKER | `ctl fault docker-hang` | instance_info reports everything else, containers null and docker_not_answering |
 | CONTAINER | `ctl fault docker-hang --container NAME` | container_routes routes the other container, that one fails alone |
 | REG | `registration-delay=60` | at least 3 progress lines, at most about 15 s apart, then success |
-| ECSTOOLS | `ecstools-boot-delay=25`, rebooted | credential_proxy waits for ECSTools' task with progress lines, never overlaps it |
+| ECSTOOLS | `ecstools-boot-delay=35`, rebooted | credential_proxy waits for ECSTools' task with progress lines, never overlaps it |
 | RETRY | `ctl fault init-adapter-not-found --count 2` | the retries on the host show progress lines; success on attempt 3 |
 | QUIET | none | nothing to wait for: one command, no progress line |
 """
@@ -34,7 +34,7 @@ SPOT = {"cluster": CLUSTER, "environment": {"ECS_ENABLE_SPOT_INSTANCE_DRAINING":
 CONFIGURE = ("container_instance_cluster=%s" % CLUSTER, "container_instance_init_timeout=30",
              "container_instance_boot_delay=0")
 FORKS = ("--forks", "10")
-ECSTOOLS_DELAY_S = 25
+ECSTOOLS_DELAY_S = 35
 SERVICE_TIMEOUT_S = 60  # _plan_agent.SERVICE_TIMEOUT_S: every service stop and start the modules plan
 PROGRESS_GAP_S = 15
 
@@ -204,7 +204,7 @@ def test_instance_info_reports_everything_else_when_docker_does_not_answer(phase
     assert result["registration"]["cluster"] == CLUSTER and result["registration"]["container_instance_arn"]
     assert result["services"]["AmazonECS"]["status"] == "Running" and result["endpoints"]["proxy"]["ok"] is True
     took = run.elapsed(DOCKER, "info")
-    assert 20 <= took < 35, took
+    assert 20 <= took < 45, took
     note("docker-hang instance_info", "%.1f s" % (took))
 
 
@@ -261,7 +261,8 @@ def test_a_60_s_registration_prints_progress_at_default_verbosity_and_succeeds(p
     assert len(waiting) >= 3, run.lines_of(REG)
     assert all(re.fullmatch(r"%s: waiting for the agent to register to %s: \d+ s of 300 s" % (REG, CLUSTER), text)
                for _when, text in waiting)
-    assert max(gaps(run, REG, "agent")) <= PROGRESS_GAP_S + 3, gaps(run, REG, "agent")
+    note("REG: longest time without a progress line", "%.1f s" % max(gaps(run, REG, "agent")))
+    assert max(gaps(run, REG, "agent")) <= PROGRESS_GAP_S, gaps(run, REG, "agent")
     took = run.elapsed(REG, "agent")
     assert 60 <= took < 90, took
     assert healthy(states[REG])
@@ -276,7 +277,8 @@ def test_on_host_retries_of_initialize_ecsagent_show_progress(phase1):
     assert result["init"]["attempts"] == 3 and len(result["init"]["retried_errors"]) == 2
     assert all("VMNetwork adapter 'vEthernet (nat)*' not found" in e for e in result["init"]["retried_errors"])
     assert run.lines_of(RETRY, "still running")
-    assert max(gaps(run, RETRY, "agent")) <= PROGRESS_GAP_S + 3, gaps(run, RETRY, "agent")
+    note("RETRY: longest time without a progress line", "%.1f s" % max(gaps(run, RETRY, "agent")))
+    assert max(gaps(run, RETRY, "agent")) <= PROGRESS_GAP_S, gaps(run, RETRY, "agent")
     note("2 adapter errors, retried on the host (8 s + 16 s)", "%.1f s" % (run.elapsed(RETRY, "agent")))
 
 
@@ -297,9 +299,10 @@ def test_right_after_a_reboot_credential_proxy_waits_for_ecstools_boot_task(phas
     assert status == "ok" and result["changed"] is True, run
     waiting = run.lines_of(ECSTOOLS, "waiting for ECSTools' \\Initialize-ECSHostReboot to finish")
     assert waiting, run.lines_of(ECSTOOLS)
-    assert max(gaps(run, ECSTOOLS, "proxy")) <= PROGRESS_GAP_S + 3, gaps(run, ECSTOOLS, "proxy")
+    note("ECSTOOLS: longest time without a progress line", "%.1f s" % max(gaps(run, ECSTOOLS, "proxy")))
+    assert max(gaps(run, ECSTOOLS, "proxy")) <= PROGRESS_GAP_S, gaps(run, ECSTOOLS, "proxy")
     state = states[ECSTOOLS]
-    # Initialize-ECSAgent started the agent only after ECSTools' task had run (fired 25 s after the boot, for 3 s).
+    # Initialize-ECSAgent started the agent only after ECSTools' task had run (fired 35 s after the boot, for 3 s).
     assert state["agent"]["started_at_real"] >= state["booted_at_real"] + ECSTOOLS_DELAY_S + 3
     assert healthy(state)
-    note("ecstools-boot-delay=25 credential_proxy right after the reboot", "%.1f s" % (run.elapsed(ECSTOOLS, "proxy")))
+    note("ecstools-boot-delay=35 credential_proxy right after the reboot", "%.1f s" % (run.elapsed(ECSTOOLS, "proxy")))

@@ -46,7 +46,7 @@ def commands(source: bytes):
         function, parent = None, node.parent
         while parent is not None and function is None:
             if parent.type == "function_statement":
-                function = next(_text(source, c) for c in parent.children if c.type == "function_name")
+                function = next((_text(source, c) for c in parent.children if c.type == "function_name"), None)
             parent = parent.parent
         yield name, _text(source, node), function
 
