@@ -190,7 +190,14 @@ class EcsAction(ActionBase):
                 continue
             passes += 1
             applied += [(call[0], value) for call, value in zip(plan.calls, results[:-1])]
-            facts, waited_out = self._wait(plan, runner, results[-1], params, salt)
+            # The batch itself waited a first round for the registration (wait_step): the controller's wait goes on
+            # from there, so its progress and its limit count the whole wait.
+            waited = sum(
+                value.get("waited_s") or 0
+                for call, value in zip(plan.calls, results[:-1])
+                if call[0] == "wait_registered" and isinstance(value, dict)
+            )
+            facts, waited_out = self._wait(plan, runner, results[-1], params, salt, waited)
             follow_up = Plan() if waited_out else self._follow_up(params, facts)
             # A follow-up pass is for what the verifying probe newly shows (a rule dead behind a stopped agent); the same
             # changes again mean they did not stick, which verify reports.
@@ -266,11 +273,12 @@ class EcsAction(ActionBase):
         )
         return True
 
-    def _wait(self, plan, runner, facts, params, salt):
-        """The registration waits of a plan, in rounds of wait_registered + probe with a progress line each: (the
-        facts of the last probe, whether a wait ran out of time)."""
+    def _wait(self, plan, runner, facts, params, salt, waited=0.0):
+        """The registration waits of a plan, in rounds of wait_registered + probe with a progress line each, counting
+        the `waited` seconds the apply batch already waited: (the facts of the last probe, whether a wait ran out of
+        time)."""
         for wait in plan.waits:
-            started = time.monotonic()
+            started = time.monotonic() - waited
             while not _registered(facts, wait.cluster):
                 waited = time.monotonic() - started
                 if waited >= wait.timeout_s:

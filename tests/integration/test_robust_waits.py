@@ -261,6 +261,10 @@ def test_a_60_s_registration_prints_progress_at_default_verbosity_and_succeeds(p
     assert len(waiting) >= 3, run.lines_of(REG)
     assert all(re.fullmatch(r"%s: waiting for the agent to register to %s: \d+ s of 300 s" % (REG, CLUSTER), text)
                for _when, text in waiting)
+    # The count includes the first round the apply batch waited (20 s), and follows the clock.
+    said = [int(re.search(r": (\d+) s of", text).group(1)) for _when, text in waiting]
+    assert said[0] >= 15 and all(abs((b - a) - (tb - ta)) <= 3 for (ta, _x), (tb, _y), a, b
+                                 in zip(waiting, waiting[1:], said, said[1:])), (said, waiting)
     note("REG: longest time without a progress line", "%.1f s" % max(gaps(run, REG, "agent")))
     assert max(gaps(run, REG, "agent")) <= PROGRESS_GAP_S, gaps(run, REG, "agent")
     took = run.elapsed(REG, "agent")
