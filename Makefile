@@ -61,6 +61,7 @@ unit: venv
 
 pscheck: venv
 	$(BIN)/python -m pytest -q tests/unit/test_powershell_static.py
+	$(BIN)/python -m pytest -q -rs tests/unit/test_ps51_catalog.py
 
 lint: venv
 	$(BIN)/python tests/collection_path.py >/dev/null

@@ -15,9 +15,21 @@ description:
   - Returns the script a Windows container in C(default) (nat) network mode runs when it starts so that it
     reaches the credential endpoint 169.254.170.2 (and, with O(imds=true), the instance metadata service
     169.254.169.254) through its default gateway; the ECS agent does not add these routes for such tasks.
-    Put it in the image's entrypoint or a Dockerfile C(RUN)/C(ENTRYPOINT). C(awsvpc) tasks do not need it.
+    C(awsvpc) tasks do not need it.
+  - The routes must be added when the container starts - in the image's C(ENTRYPOINT) or C(CMD) (or the task
+    definition's C(entryPoint)/C(command)), before the application. A Dockerfile C(RUN) adds them only inside the
+    container that builds the image; they live in the container's active route store and are gone when the task's
+    container starts.
   - V(powershell) gives the AWS PowerShell form with full cmdlet and parameter names (no aliases), for
-    images with Windows PowerShell; V(cmd) gives the AWS netsh form for images with only the command shell.
+    images with Windows PowerShell, to write to a C(.ps1) file; V(cmd) gives the AWS netsh form for images with only
+    the command shell. For those, use O(batch=true) and write the script to a C(.cmd) file that the entrypoint runs.
+  - Without O(batch), the cmd form is for typing or pasting into an interactive C(cmd.exe), one line at a time.
+    It does not work as one command line (lines joined with C(&) or C(&&), C(cmd /c "..."), a shell-form
+    C(ENTRYPOINT)/C(CMD) or C(RUN)) - cmd expands C(%interface%) and C(%gateway%) when it reads the whole line, before
+    the C(for) commands set them, so C(netsh) gets them unexpanded - nor in a batch file, which needs C(%%i).
+  - Adding routes needs administrator rights in the container. Server Core images run as
+    C(ContainerAdministrator); Nano Server images run as C(ContainerUser) unless the Dockerfile says
+    C(USER ContainerAdministrator).
   - Two deliberate differences from the AWS text. The PowerShell form takes the first default route and the first
     Hyper-V adapter (C(Select-Object -First 1)) so a second one cannot make C(New-NetRoute) fail. The cmd
     form has its comments on C(REM) lines (cmd has no C(#) comments).
@@ -33,19 +45,27 @@ options:
     default: true
   batch:
     description:
-      - For V(cmd) only, write C(%%i) and CRLF line ends for a C(.cmd)/C(.bat) file instead of the C(%i) that a
-        command line (C(cmd /c), a Dockerfile C(RUN)) wants.
+      - For V(cmd) only - the batch-file form, for a C(.cmd) (or C(.bat)) file - C(%%i) as C(for) wants it in a
+        batch file, and CRLF line ends. Recommended for images with only cmd.exe.
+      - V(false) gives the C(%i) form for an interactive C(cmd.exe), pasted line by line.
     type: bool
     default: false
 """
 
 EXAMPLES = r"""
+# In the Dockerfile (PowerShell image), the routes are added at container start, before the application:
+#   COPY bootstrap-routes.ps1 C:/bootstrap-routes.ps1
+#   ENTRYPOINT ["powershell", "-NoProfile", "-Command", "C:/bootstrap-routes.ps1; C:/ServiceMonitor.exe w3svc"]
 - name: Write the entrypoint helper into the image build context
   ansible.builtin.copy:
     content: "{{ 'powershell' | ecs_windows.task_iam.bootstrap_script(imds=false) }}"
     dest: build/bootstrap-routes.ps1
     mode: "0644"
 
+# For an image with only cmd.exe, the batch form in a .cmd file that the entrypoint runs first:
+#   USER ContainerAdministrator
+#   COPY bootstrap-routes.cmd C:/bootstrap-routes.cmd
+#   ENTRYPOINT ["cmd", "/S", "/C", "C:\\bootstrap-routes.cmd && C:\\app\\app.exe"]
 - name: Same for an image with only cmd.exe, as a batch file
   ansible.builtin.copy:
     content: "{{ 'cmd' | ecs_windows.task_iam.bootstrap_script(batch=true) }}"

@@ -94,7 +94,8 @@ class EcsAction(ActionBase):
         except _runner.RemoteUnreachable as exc:
             result.update(unreachable=True, msg=str(exc), **exc.result)
         except (_runner.RemoteError, EcsError) as exc:
-            result.update(failed=True, msg=str(exc), **exc.result)
+            result.update(failed=True, **exc.result)
+            result["msg"] = str(exc) + failure_hint(exc.result.get("op"), exc.result.get("category"))
         result.setdefault("changed", False)
         result["commands"] = runner.commands
         result["cache"] = runner.cache_state
@@ -203,7 +204,14 @@ class EcsAction(ActionBase):
                 continue
             passes += 1
             applied += [(call[0], value) for call, value in zip(plan.calls, results[:-1])]
-            facts, waited_out = self._wait(plan, runner, results[-1], params, salt)
+            # The batch itself waited a first round for the registration (wait_step): the controller's wait goes on
+            # from there, so its progress and its limit count the whole wait.
+            waited = sum(
+                value.get("waited_s") or 0
+                for call, value in zip(plan.calls, results[:-1])
+                if call[0] == "wait_registered" and isinstance(value, dict)
+            )
+            facts, waited_out = self._wait(plan, runner, results[-1], params, salt, waited)
             follow_up = Plan() if waited_out else self._follow_up(params, facts)
             # A follow-up pass is for what the verifying probe newly shows (a rule dead behind a stopped agent); the same
             # changes again mean they did not stick, which verify reports.
@@ -308,11 +316,14 @@ class EcsAction(ActionBase):
                 continue
             return facts[0]
 
-    def _wait(self, plan: Plan, runner: _runner.OpRunner, facts: dict, params: dict, salt: str) -> tuple[dict, bool]:
-        """The registration waits of a plan, in rounds of wait_registered + probe with a progress line each: (the
-        facts of the last probe, whether a wait ran out of time)."""
+    def _wait(
+        self, plan: Plan, runner: _runner.OpRunner, facts: dict, params: dict, salt: str, waited: float = 0.0
+    ) -> tuple[dict, bool]:
+        """The registration waits of a plan, in rounds of wait_registered + probe with a progress line each, counting
+        the `waited` seconds the apply batch already waited: (the facts of the last probe, whether a wait ran out of
+        time)."""
         for wait in plan.waits:
-            started = time.monotonic()
+            started = time.monotonic() - waited
             while not _registered(facts, wait.cluster):
                 waited = time.monotonic() - started
                 if waited >= wait.timeout_s:
@@ -328,6 +339,18 @@ class EcsAction(ActionBase):
                     ]
                 )[-1]
         return facts, False
+
+
+def failure_hint(op: str | None, category: str | None) -> str:
+    """What an op failure's own message does not say: the option that bounded it and what the next run does."""
+    if category == "timeout" and op == "init_agent":
+        return (
+            "; the limit is init_timeout (container_instance_init_timeout in the container_instance role): that run "
+            "of Initialize-ECSAgent was stopped with its child processes and nothing after it in the batch ran. "
+            "ECSTools hangs now and then: run the task again (it probes the host and initialises the agent again); "
+            "raise init_timeout only when Initialize-ECSAgent needs longer on this host"
+        )
+    return ""
 
 
 def _registered(facts: dict, cluster: str) -> bool:

@@ -16,9 +16,8 @@ from __future__ import annotations
 from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _boot_task, _env, _host, _proxy
 from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils._pwsh_quote import quote_pwsh
 
-# Two boot times within this many seconds are the same boot: WMI's LastBootUpTime moves by fractions of a second
-# on VMs, and by seconds after clock steps, without a reboot (host-facts.md "Boot time"); a reboot takes minutes.
-SAME_BOOT_TOLERANCE_S = 60
+# Two boot times within this many seconds are the same boot (_host.SAME_BOOT_TOLERANCE_S).
+SAME_BOOT_TOLERANCE_S = _host.SAME_BOOT_TOLERANCE_S
 # FILETIME units (100 ns) per second.
 _TICKS = 10_000_000
 

@@ -85,6 +85,10 @@ ECSTOOLS_REBOOT_TASK_PATH = "\\"
 ECSTOOLS_REBOOT_TASK_NAME = "Initialize-ECSHostReboot"
 # The one system-wide mutex every mutating batch and the boot-time repair hold (host-facts.md "The host lock").
 MUTEX_NAME = "Global\\ecs_windows.task_iam"
+# Two readings of LastBootUpTime within this many seconds are the same boot: WMI's LastBootUpTime (now minus the
+# uptime) moves by fractions of a second on VMs, and by seconds after clock steps, without a reboot (host-facts.md
+# "Boot time"); a reboot takes minutes.
+SAME_BOOT_TOLERANCE_S = 60
 
 # The values the PowerShell side reads as $Ecs<Name>; a script carries only the ones its code uses.
 POWERSHELL = {
@@ -113,4 +117,5 @@ POWERSHELL = {
     "EcsNatAdapterPattern": NAT_ADAPTER_PATTERN,
     "EcsInitAdapterError": INIT_ADAPTER_ERROR,
     "EcsFirewallDisplayName": FIREWALL_DISPLAY_NAME,
+    "EcsSameBootToleranceSeconds": SAME_BOOT_TOLERANCE_S,
 }

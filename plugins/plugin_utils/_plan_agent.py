@@ -63,6 +63,12 @@ def check_args(args: dict) -> dict:
         if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
             raise ValueError("ecstools_sha256.%s must be 64 hex digits" % name)
     args["ecstools_sha256"] = {name: digest.lower() for name, digest in sha.items()}
+    checked = set(args.get("ecstools_signature") or ()) | set(sha)
+    if args.get("install_ecstools") and "ECSTools.psm1" not in checked:
+        raise ValueError(
+            "ecstools_signature leaves out ECSTools.psm1, which is module code and is never installed unchecked: keep "
+            "it in ecstools_signature (its Amazon signature is checked) or pin it with ecstools_sha256.ECSTools.psm1"
+        )
     return args
 
 

@@ -205,8 +205,9 @@ def parse_response(
 
 
 # While one command runs this long, a progress line says so (a real host takes seconds per command; Initialize-ECSAgent
-# may take minutes); the controller owns every longer wait (docs/dev/op-contract.md "Waits").
-PROGRESS_EVERY_S = 15.0
+# may take minutes); the controller owns every longer wait (docs/dev/op-contract.md "Waits"). 12 s: with the command
+# before it (a probe) the user still sees a line at least every 15 s, and a 10 s wait round (_action) prints only its own.
+PROGRESS_EVERY_S = 12.0
 
 
 class OpRunner:

@@ -193,8 +193,10 @@ def library_sha256() -> str:
 
 def build_script(calls: Sequence[tuple[str, dict | None]], lock: dict | None = None, store: bool = False) -> str:
     """One script text for a batch of (op, args) calls (what the boot task runs as a file): its code with the
-    batch assigned to $EcsBatch; `lock` ({wait_s, holder}) makes the batch hold the host lock."""
-    text = code(calls, lock=lock is not None)
+    batch assigned to $EcsBatch; `lock` ({wait_s, holder}) makes the batch hold the host lock. It defines every
+    function it names, Save-EcsLibrary too, which a file run without the bootstrap never calls: a script on disk
+    must not depend on what the bootstrap would have set (tests/unit/test_ps51_catalog.py checks it on its own)."""
+    text = code(calls, lock=lock is not None, saves=True)
     batch_line = "$EcsBatch = '%s'\n" % _batch_text(calls, lock, store)
     return text[: -len(INVOKE) - 1] + batch_line + INVOKE + "\n"
 

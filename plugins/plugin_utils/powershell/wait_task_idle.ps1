@@ -7,7 +7,10 @@ function ConvertFrom-EcsTaskTime {
 function Test-EcsTaskIdle {
     # A task is idle when it is neither Queued nor Running and, if it is an enabled startup task registered before
     # this boot, has run since the boot (Ready but not yet fired at startup is not idle: it is about to run).
+    # "Since the boot" allows $EcsSameBootToleranceSeconds: LastBootUpTime is now minus the uptime, so after a clock
+    # step it reads later than the times Task Scheduler recorded before the step (a reboot takes minutes).
     param($Facts, [datetime]$BootTime)
+    $BootTime = $BootTime.AddSeconds(-1 * $EcsSameBootToleranceSeconds)
     if ($null -eq $Facts) {
         return $true
     }

@@ -26,6 +26,13 @@ _VERSION = re.compile(r"^v?([0-9]+\.[0-9]+\.[0-9]+)$")
 REBOOT_TASK_RUN_S = 3.0
 OVERLAP = ("Initialize-ECSAgent ran while ECSTools' Initialize-ECSHostReboot was running: the two configurations of "
            "the credential proxy overlapped (the simulator's model of the race)")
+# How long one Initialize-ECSAgent runs on Windows (it configures the network, may download the agent, starts the
+# service): tens of seconds. Modelled, not slept: a run that starts less than this before the reboot task fires is
+# still running when it fires (host-model.md "ECSTools' reboot task").
+INIT_RUN_S = 30.0
+OVERLAP_FIRES = ("Initialize-ECSAgent ran %d s before ECSTools' Initialize-ECSHostReboot fired at startup (a run takes "
+                 "about %d s): the two configurations of the credential proxy overlapped (the simulator's model of the "
+                 "race)")
 
 
 def reboot_task(state: dict) -> dict | None:
@@ -54,6 +61,20 @@ def reboot_task_running(state: dict) -> bool:
     return task is not None and reboot_task_view(state, task)["state"] == "Running"
 
 
+def reboot_task_fires_in(state: dict) -> float | None:
+    """Seconds until the reboot task fires at this boot (ecstools-boot-delay), or None when it will not fire any more
+    at this boot (it ran, it is running, it is disabled, or there is no such task)."""
+    task = reboot_task(state)
+    if task is None or not task["enabled"] or not task["at_startup"] or state.get("ecstools_boot_ran_at") is None:
+        return None
+    ahead = state.get("ecstools_boot_delay_s", 0) - model.since_boot(state)
+    return ahead if ahead > 0 else None
+
+
+class Hung(Exception):
+    """The init-hang fault: Initialize-ECSAgent stopped answering after the steps it had done."""
+
+
 class InitError(Exception):
     """Initialize-ECSAgent failed; `retryable` marks the sporadic adapter error only."""
 
@@ -66,12 +87,17 @@ def _json_list(values: list[str]) -> str:
     return json.dumps(values, separators=(",", ":"))
 
 
-def initialize_agent(state: dict, init: dict) -> None:
-    """One `Initialize-ECSAgent` call with the settings of an init_agent call (contract.json $defs.settings)."""
+def initialize_agent(state: dict, init: dict, hang: bool = False) -> None:
+    """One `Initialize-ECSAgent` call with the settings of an init_agent call (contract.json $defs.settings). With
+    `hang` (the init-hang fault) it stops answering (Hung) after the Machine environment and the credential proxy,
+    before the agent and its service: a run killed at its timeout leaves that half done."""
     if not state["ecstools"]["present"]:
         raise InitError(NOT_LOADED)
     if reboot_task_running(state):
         raise InitError(OVERLAP)
+    fires = reboot_task_fires_in(state)
+    if fires is not None and fires < INIT_RUN_S:
+        raise InitError(OVERLAP_FIRES % (round(fires), INIT_RUN_S))
     if state["ecstools"]["creates_reboot_task"] and not any(
         t["path"] == REBOOT_TASK["path"] and t["name"] == REBOOT_TASK["name"] for t in state["scheduled_tasks"]
     ):
@@ -96,6 +122,8 @@ def initialize_agent(state: dict, init: dict) -> None:
         model.env_set(state, "ECS_AWSVPC_ADDITIONAL_LOCAL_ROUTES", _json_list(init["awsvpc_additional_local_routes"]))
     if init["enable_task_iam_role"]:
         _setup_credential_proxy(state)
+    if hang:
+        raise Hung()
     _install_agent(state, init["version"])
     _start_agent_service(state)
 

@@ -86,8 +86,9 @@ def filetime(when: datetime.datetime) -> int:
 
 def reported_boot(state: dict) -> tuple[int, str]:
     """(boot_id, boot_time) as WMI reports them: with boot-time-jitter on, LastBootUpTime wobbles by up to a second
-    between reads, as it does on VMs (host-model.md "Boot time")."""
-    boot_id = state["boot_id"]
+    between reads, as it does on VMs; with clock-step S it reads S seconds late, as after the clock was stepped
+    forward once the startup tasks had run (LastBootUpTime is now minus the uptime; host-model.md "Boot time")."""
+    boot_id = state["boot_id"] + int(state.get("clock_step_s", 0) * 10_000_000)
     if state.get("boot_time_jitter"):
         boot_id += random.randint(-10_000_000, 10_000_000)
     when = _FILETIME_EPOCH + datetime.timedelta(microseconds=boot_id // 10)

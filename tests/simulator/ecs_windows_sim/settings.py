@@ -195,7 +195,33 @@ def _hyperv(state: dict, value: str) -> None:
 
 
 def _download(state: dict, value: str) -> None:
-    state["ecstools_download"] = _choice("ecstools-download", value, ("ok", "unsigned", "unreachable", "proxy-only"))
+    state["ecstools_download"] = _choice("ecstools-download", value,
+                                         ("ok", "unsigned", "manifest-unsigned", "unreachable", "proxy-only"))
+
+
+BASELINE_RULE = "Host baseline: ECS agent ports"
+
+
+def _firewall_rule(state: dict, value: str) -> None:
+    """A firewall rule whose port filter is not ECSTools' exact '51679' (PORTS: 51679, 51678-51680 or a list of them):
+    `PORTS` adds an inbound TCP allow rule a hardening baseline made; `ecstools:PORTS` gives ECSTools' own rule (created
+    if absent) that filter, as an administrator who widened it; `none` removes the baseline's rules."""
+    own, _sep, ports = value.rpartition(":")
+    entries = ports.split(",")
+    if value != "none" and (own not in ("", "ecstools")
+                            or not all(re.fullmatch(r"[0-9]{1,5}(-[0-9]{1,5})?", entry) for entry in entries)):
+        raise ValueError("firewall-rule=%s: value must be PORTS or ecstools:PORTS (PORTS: PORT, START-END or a "
+                         "comma-separated list of them), or none" % value)
+    if own == "ecstools":
+        rule = next((r for r in state["firewall_rules"] if r["display_name"] == ecstools.FIREWALL_DISPLAY_NAME), None)
+        if rule is None:
+            rule = model.new_firewall_rule(ecstools.FIREWALL_DISPLAY_NAME, ports)
+            state["firewall_rules"].append(rule)
+        rule["local_port"] = ports
+        return
+    state["firewall_rules"] = [r for r in state["firewall_rules"] if r["display_name"] != BASELINE_RULE]
+    if value != "none":
+        state["firewall_rules"].append(model.new_firewall_rule(BASELINE_RULE, ports))
 
 
 def _service_stuck(state: dict, value: str) -> None:
@@ -227,6 +253,12 @@ def _ecstools_boot_delay(state: dict, value: str) -> None:
 def _boot_time_jitter(state: dict, value: str) -> None:
     """WMI's LastBootUpTime wobbles by up to a second between reads (as on VMs)."""
     state["boot_time_jitter"] = _choice("boot-time-jitter", value, _ON_OFF) == "on"
+
+
+def _clock_step(state: dict, value: str) -> None:
+    """The clock was stepped this many seconds forward after the boot's startup tasks ran (w32time): LastBootUpTime
+    (now minus the uptime) reads that much later; times recorded before the step stay as they were."""
+    state["clock_step_s"] = _seconds("clock-step", value)
 
 
 PROBE_SECTIONS = ("host", "identity", "modules", "agent", "services", "machine_env", "endpoints", "proxy", "ports",
@@ -294,6 +326,7 @@ _SETTINGS = {
     "apipa-adapter": _apipa_adapter,
     "ecstools": _ecstools,
     "ecstools-download": _download,
+    "firewall-rule": _firewall_rule,
     "hyperv-powershell": _hyperv,
     "agent": _agent,
     "agent-version": _agent_version,
@@ -302,6 +335,7 @@ _SETTINGS = {
     "registration-delay": _registration_delay,
     "ecstools-boot-delay": _ecstools_boot_delay,
     "boot-time-jitter": _boot_time_jitter,
+    "clock-step": _clock_step,
     "probe-latency": _probe_latency,
     "boot-folder": _boot_folder,
     "task-credentials": _task_credentials,

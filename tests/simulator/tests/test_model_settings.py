@@ -129,7 +129,10 @@ def test_other_settings(tmp_path):
     ("init-agent", "bad name", "ECS cluster name"),
     ("init-agent", "prod:no-eni", "init-agent=prod:no-eni: value must be an ECS cluster name, optionally followed by "
                                   ":no-task-iam"),
-    ("ecstools-download", "slow", "ecstools-download=slow: value must be one of ok|unsigned|unreachable|proxy-only"),
+    ("ecstools-download", "slow",
+     "ecstools-download=slow: value must be one of ok|unsigned|manifest-unsigned|unreachable|proxy-only"),
+    ("firewall-rule", "51679-", "firewall-rule=51679-: value must be PORTS or ecstools:PORTS (PORTS: PORT, START-END"),
+    ("firewall-rule", "baseline:51679", "firewall-rule=baseline:51679: value must be PORTS or ecstools:PORTS"),
     ("service-stuck", "W3SVC", "service-stuck=W3SVC: value must be AmazonECS, docker or none"),
     ("registration-delay", "soon", "registration-delay=soon: value must be a number of seconds from 0 to 3600"),
     ("registration-delay", "3601", "value must be a number of seconds from 0 to 3600"),
@@ -153,11 +156,11 @@ def test_the_issue_settings_exist():
                 "ecstools", "agent"):
         assert key in settings.SETTINGS
     assert settings.SETTINGS == ("adapter-name:INDEX", "agent", "agent-version", "apipa-adapter", "boot-folder",
-                                 "boot-time-jitter", "containers", "containers-awsvpc", "containers-cmd",
+                                 "boot-time-jitter", "clock-step", "containers", "containers-awsvpc", "containers-cmd",
                                  "duplicate-nat", "ecstools", "ecstools-boot-delay", "ecstools-download",
-                                 "excluded-port", "hyperv-powershell", "iis", "init-agent", "machine-env:NAME",
-                                 "probe-latency", "reboot-downtime", "registration-delay", "service-stuck",
-                                 "task-credentials")
+                                 "excluded-port", "firewall-rule", "hyperv-powershell", "iis", "init-agent",
+                                 "machine-env:NAME", "probe-latency", "reboot-downtime", "registration-delay",
+                                 "service-stuck", "task-credentials")
 
 
 def test_adapter_name_renames_as_rename_netadapter(tmp_path):

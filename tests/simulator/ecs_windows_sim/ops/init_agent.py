@@ -1,6 +1,7 @@
 """init_agent: one Initialize-ECSAgent run in a child powershell.exe, stopped after timeout_s.
 
-The init-hang fault makes the run never return (the child is stopped at timeout_s, really waited); the sporadic
+The init-hang fault makes the run stop answering half-way (after the Machine environment and the credential proxy,
+before the agent's service: ecstools.initialize_agent) until the child is stopped at timeout_s, really waited; the sporadic
 adapter error is run again up to `attempts` times and is `retryable` when the last attempt fails; every other failure is
 `init_failed`.
 """
@@ -17,12 +18,12 @@ from . import _prelude
 def _once(state: dict, settings: dict, timeout_s: int) -> None:
     started = time.monotonic()
     faults = state["pending_faults"]
-    if faults.get("init-hang", 0) > 0:
+    try:
+        ecstools.initialize_agent(state, settings, hang=faults.get("init-hang", 0) > 0)
+    except ecstools.Hung:
         faults["init-hang"] -= 1
         _prelude.sleep(timeout_s)
-        raise OpError("timeout", "Initialize-ECSAgent did not finish within %d s and was stopped" % timeout_s)
-    try:
-        ecstools.initialize_agent(state, settings)
+        raise OpError("timeout", "Initialize-ECSAgent did not finish within %d s and was stopped" % timeout_s) from None
     except ecstools.InitError as exc:
         raise OpError("retryable" if exc.retryable else "init_failed", "Initialize-ECSAgent failed after %.1f s: %s"
                       % (time.monotonic() - started, exc)) from None

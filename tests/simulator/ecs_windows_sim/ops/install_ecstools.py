@@ -14,8 +14,10 @@ _SIGNED = b"# SIG # Begin signature block"
 
 
 def _download(state: dict, name: str, url: str, proxy: str | None) -> bytes:
-    """What the simulated internet serves for `url` (setting ecstools-download=ok|unsigned|unreachable|proxy-only:
-    a VPC whose only way out is an HTTP proxy, which Invoke-WebRequest uses only when given -Proxy)."""
+    """What the simulated internet serves for `url` (setting ecstools-download=ok|unsigned|manifest-unsigned|
+    unreachable|proxy-only: manifest-unsigned serves a signed ECSTools.psm1 and an unsigned ECSTools.psd1, which nothing
+    public rules out; proxy-only is a VPC whose only way out is an HTTP proxy, which Invoke-WebRequest uses only when
+    given -Proxy)."""
     mode = state["ecstools_download"]
     failure = None
     match = _URL.match(url)
@@ -26,7 +28,9 @@ def _download(state: dict, name: str, url: str, proxy: str | None) -> bytes:
     if failure:
         via = " through the Machine HTTP(S)_PROXY" if proxy else ""
         raise OpError("download_failed", "%s: download from %s%s failed: %s" % (name, url, via, failure))
-    return presets.ecstools_files(signed=mode != "unsigned")[match.group(3)]
+    name = match.group(3)
+    signed = mode != "unsigned" and not (mode == "manifest-unsigned" and name == "ECSTools.psd1")
+    return presets.ecstools_files(signed=signed)[name]
 
 
 def installed_version(state: dict) -> str | None:

@@ -50,7 +50,8 @@ def _log(state: dict, path: str, entry: dict) -> None:
 
 def run(state: dict, args: dict) -> dict:
     _prelude.windows_path(args["log_path"], "log_path")
-    stamp = {"time": model.now(state).strftime("%Y-%m-%dT%H:%M:%SZ"), "boot_id": state["boot_id"]}
+    # Get-EcsBootId reads LastBootUpTime as the probe does (it wobbles with boot-time-jitter).
+    stamp = {"time": model.now(state).strftime("%Y-%m-%dT%H:%M:%SZ"), "boot_id": model.reported_boot(state)[0]}
     _log(state, args["log_path"], dict(stamp, action="started", pid=4321))
     before = endpoints.proxy_endpoint(state)
     removed, error, settings = [], None, None

@@ -3,10 +3,11 @@ not run since this boot (ECSTools' reboot task with the ecstools-boot-delay sett
 
 from __future__ import annotations
 
+import datetime
 import re
 import time
 
-from .. import ecstools
+from .. import ecstools, model
 from ..opscript import OpError
 
 
@@ -18,6 +19,18 @@ def _view(state: dict, path: str, name: str) -> dict | None:
     return task
 
 
+# $EcsSameBootToleranceSeconds (_host.SAME_BOOT_TOLERANCE_S): "since the boot" allows for a LastBootUpTime read late.
+SAME_BOOT_TOLERANCE_S = 60
+
+
+def _since(state: dict) -> str:
+    """The boot time as wait_task_idle.ps1 compares it: LastBootUpTime as WMI reports it (model.reported_boot), in
+    whole seconds, less the tolerance."""
+    boot_id, _text = model.reported_boot(state)
+    when = datetime.datetime(1601, 1, 1, tzinfo=datetime.timezone.utc) + datetime.timedelta(microseconds=boot_id // 10)
+    return model.task_time(when.replace(microsecond=0) - datetime.timedelta(seconds=SAME_BOOT_TOLERANCE_S))
+
+
 def _idle(state: dict, task: dict | None) -> bool:
     if task is None:
         return True
@@ -25,11 +38,12 @@ def _idle(state: dict, task: dict | None) -> bool:
         return False
     if not task["enabled"] or not task["at_startup"]:
         return True
+    since = _since(state)
     registered = task.get("registered_time")
-    if registered is not None and registered >= state["boot_time"]:  # fires at the next boot only
+    if registered is not None and registered >= since:  # fires at the next boot only
         return True
     last = task.get("last_run_time")
-    return last is not None and last >= state["boot_time"]
+    return last is not None and last >= since
 
 
 def run(state: dict, args: dict) -> dict:
