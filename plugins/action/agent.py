@@ -25,6 +25,8 @@ def agent_report(facts: dict, applied: list[tuple[str, Any]]) -> dict:
     for op, result in applied:
         if op == "init_agent":
             out["init"] = result
+        elif op == "install_ecstools":
+            out["ecstools_install"] = result
     return out
 
 

@@ -138,9 +138,10 @@ def readable_error(msg: Any) -> tuple[str, str]:
 
 def _healed_at_boot(result: dict) -> Any:
     """Time of the boot-time repair of the current boot, or None when the startup task repaired nothing."""
-    last = (result.get("boot_recovery") or {}).get("last") or {}
-    boot_id = (result.get("host") or {}).get("boot_id")
-    if last.get("action") == "repaired" and boot_id is not None and last.get("boot_id") == boot_id:
+    # The module compared the boot ids (healed_this_boot, with the tolerance WMI's wobbling boot time needs).
+    recovery = result.get("boot_recovery") or {}
+    last = recovery.get("last") or {}
+    if last.get("action") == "repaired" and recovery.get("healed_this_boot"):
         return last.get("time") or "this boot"
     return None
 

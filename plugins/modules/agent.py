@@ -186,6 +186,14 @@ init:
   type: dict
   sample: {"duration_s": 41.3, "output": ["[INFO]:Agent initialized"], "attempts": 2,
            "retried_errors": ["Initialize-ECSAgent failed: VMNetwork adapter 'vEthernet (nat)*' not found"]}
+ecstools_install:
+  description:
+    - What O(install_ecstools) installed - C(installed) (the files), C(path), C(version), and C(checks), each check each
+      file passed (sha256 pin, Authenticode signature, data-only manifest).
+  returned: when ECSTools was installed
+  type: dict
+  sample: {"installed": ["ECSTools.psm1", "ECSTools.psd1"], "path": "C:\\Program Files\\WindowsPowerShell\\Modules\\ECSTools",
+           "version": "1.4.0", "checks": ["ECSTools.psm1: Authenticode signature by Amazon valid"]}
 facts:
   description:
     - The host's facts from the last probe, as M(ecs_windows.task_iam.instance_info) returns them (secret

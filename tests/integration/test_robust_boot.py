@@ -121,8 +121,6 @@ def test_a_failed_boot_repair_stays_reported_while_the_boot_time_wobbles(after_b
     assert "Get-VMNetworkAdapter" in found["message"]
 
 
-@pytest.mark.xfail(strict=True, reason="fleet_report's _healed_at_boot compares boot ids exactly; it should use the "
-                   "result's boot_recovery.healed_this_boot (findings.same_boot's tolerance): change for the lead")
 def test_the_fleet_report_says_healed_at_every_read(after_boot):
     status, result = after_boot.story(HEALS, "report")
     assert status == "ok", after_boot

@@ -96,7 +96,7 @@ USER_DATA = {
     "awslogs-override": dict(awslogs_executionrole_override=True),
     "proxy": dict(http_proxy="https://p.example.com"),
     "proxies": dict(http_proxy="http://p.example.com:3128", https_proxy="http://p.example.com:3129", no_proxy=["a.b"]),
-    "agent-env": dict(agent_env={"MY_SETTING": "x'; Remove-Item C:\\ -Recurse; '"}),
+    "agent-env": dict(agent_env={"ECS_MY_SETTING": "x'; Remove-Item C:\\ -Recurse; '"}),
     "winrm-https": dict(winrm_https=True),
     "attempts": dict(initialize_attempts=1),
     "persist": dict(persist=True),

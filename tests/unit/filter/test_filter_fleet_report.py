@@ -99,10 +99,11 @@ def test_an_unknown_long_error_is_cut_and_kept_whole_as_detail():
 
 
 def test_healed_at_boot_only_counts_the_current_boot():
+    # The module says whether the last repair was at this boot (healed_this_boot, with the boot-time tolerance).
     last = {"time": "2026-01-01T10:00:05Z", "boot_id": 7, "action": "repaired"}
-    healed = dict(HEALTHY, host={"boot_id": 7}, boot_recovery={"installed": True, "last": last})
+    healed = dict(HEALTHY, host={"boot_id": 7}, boot_recovery={"installed": True, "last": last, "healed_this_boot": True})
     assert fr.host_row("h", healed)["healed_at_boot"] == "2026-01-01T10:00:05Z"
-    older = dict(healed, host={"boot_id": 8})
+    older = dict(healed, host={"boot_id": 8}, boot_recovery=dict(healed["boot_recovery"], healed_this_boot=False))
     assert fr.host_row("h", older)["healed_at_boot"] is None
     nothing = dict(healed, boot_recovery={"installed": True, "last": dict(last, action="none")})
     assert fr.host_row("h", nothing)["healed_at_boot"] is None
