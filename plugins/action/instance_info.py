@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 
 from ansible_collections.ecs_windows.task_iam.plugins.modules.instance_info import DOCUMENTATION
-from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _contract
+from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _contract, _ecs_names
 from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils._action import EcsAction
 
 
@@ -17,6 +17,8 @@ class ActionModule(EcsAction):
     OPTIMISTIC = True
 
     def check_args(self, params):
+        if params.get("cluster") is not None:
+            _ecs_names.validate_cluster_name(params["cluster"])
         for path in params["files"]:
             problem = _contract.local_path_problem(path)
             if problem:
