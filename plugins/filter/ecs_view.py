@@ -148,10 +148,11 @@ def ecs_clusters(results: Any, expected: Any = None) -> list:
 
 def _views(views: Any) -> dict:
     """cluster -> {"error": str|None, "by_arn": {...}, "by_ec2": {...}, "instances": [...]} from the registered loop
-    results of ecs_container_instance_info (one item per cluster)."""
+    results of ecs_container_instance_info (one item per cluster; a later read of the same cluster, say of a few of its
+    instances, updates the earlier one)."""
     if isinstance(views, dict) and "results" in views:
         views = views["results"]
-    out = {}
+    out: dict = {}
     for view in views or []:
         if not isinstance(view, dict) or view.get("skipped"):
             continue
@@ -160,19 +161,23 @@ def _views(views: Any) -> dict:
             cluster = cluster.get("cluster")
         cluster = cluster or (view.get("cluster") or {}).get("name")
         if view.get("failed") or "instances" not in view:
-            out[cluster] = {"error": _one_line(view.get("msg")) or "no answer", "by_arn": {}, "by_ec2": {}, "instances": []}
+            if cluster not in out:
+                out[cluster] = {"error": _one_line(view.get("msg")) or "no answer", "by_arn": {}, "by_ec2": {},
+                                "instances": []}
             continue
-        instances = [dict(i) for i in view["instances"]]
-        out[cluster] = {
-            "error": None,
-            "instances": instances,
-            "by_arn": dict((i["container_instance_arn"], i) for i in instances),
-            "by_ec2": {},
-        }
-        for instance in instances:  # the connected one when an EC2 instance registered twice
-            known = out[cluster]["by_ec2"].get(instance.get("ec2_instance_id"))
-            if known is None or (instance.get("agent_connected") and not known.get("agent_connected")):
-                out[cluster]["by_ec2"][instance.get("ec2_instance_id")] = instance
+        entry = out.get(cluster)
+        if entry is None or entry["error"]:
+            entry = out[cluster] = {"error": None, "by_arn": {}, "by_ec2": {}, "instances": []}
+        for instance in view["instances"]:
+            instance = dict(instance)
+            entry["by_arn"][instance["container_instance_arn"]] = instance
+            known = entry["by_ec2"].get(instance.get("ec2_instance_id"))
+            # the connected one when an EC2 instance registered twice
+            if known is None or known["container_instance_arn"] == instance["container_instance_arn"] or (
+                instance.get("agent_connected") and not known.get("agent_connected")
+            ):
+                entry["by_ec2"][instance.get("ec2_instance_id")] = instance
+        entry["instances"] = list(entry["by_arn"].values())
     return out
 
 

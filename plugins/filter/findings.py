@@ -49,7 +49,12 @@ def _ecs_outcome(result: dict) -> str:
     if removed:
         done.append("attribute %s removed" % ", ".join(removed))
     marker = action.get("marker") or {}
-    why = (" (%s by this collection at %s)" % (marker.get("mode"), marker.get("time"))) if marker else ""
+    if marker.get("mode") == "rolling_reboot":
+        why = " (drained by rolling_reboot at %s)" % marker.get("time")
+    elif marker:
+        why = " (quarantined with %s by this collection at %s)" % (marker.get("mode"), marker.get("time"))
+    else:
+        why = ""
     return "; %s in ECS%s" % (" and ".join(done) or "quarantine marker removed", why)
 
 

@@ -162,14 +162,14 @@ def _variables(variables: Any, name: str) -> Mapping:
     return variables
 
 
-def playbook_options(variables: Any, playbook: str) -> dict:
+def runbook_options(variables: Any, playbook: str) -> dict:
     """The task_iam_* options of `playbook` with their defaults, converted to their types, and `problem`: "" or one
     line naming the variable that is wrong and the fix."""
-    variables = _variables(variables, "playbook_options")
+    variables = _variables(variables, "runbook_options")
     known = sorted(PLAYBOOK_VARS)
     mine = [name for name in known if playbook in PLAYBOOK_VARS[name]["playbooks"]]
     if not mine:
-        raise AnsibleFilterError("playbook_options: unknown playbook %r" % playbook)
+        raise AnsibleFilterError("runbook_options: unknown playbook %r" % playbook)
     options: dict[str, Any] = {"problem": ""}
     problems = []
     internal = PREFIX + "_"  # task_iam__*: the playbooks' own facts
@@ -287,6 +287,6 @@ def _role_fix(name: str, spec: dict) -> str:
 class FilterModule(object):
     def filters(self):
         return {
-            "playbook_options": playbook_options,
+            "runbook_options": runbook_options,
             "container_instance_vars_problem": container_instance_vars_problem,
         }

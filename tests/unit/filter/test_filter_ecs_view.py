@@ -191,7 +191,7 @@ def test_release_returns_only_what_the_collection_took_out_and_is_healthy():
     assert after["mine"]["healthy"] and after["mine"]["ecs"]["status"] == "ACTIVE"
     assert not after["mine"]["ecs"]["quarantined"]
     line = ff.recover_outcome(after["mine"])
-    assert line == "healthy, nothing to repair; returned to ACTIVE in ECS (drain by this collection at %s)" % NOW
+    assert line == "healthy, nothing to repair; returned to ACTIVE in ECS (quarantined with drain by this collection at %s)" % NOW
     assert ff.recover_outcome(after["marked"]).startswith(
         "healthy, nothing to repair; attribute %s removed in ECS" % ev.CREDENTIALS)
     assert after["theirs"]["ecs"]["status"] == "DRAINING" and after["theirs"]["healthy"]

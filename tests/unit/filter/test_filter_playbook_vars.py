@@ -18,23 +18,23 @@ ROOT = pathlib.Path(__file__).resolve().parents[3]
 
 
 def test_defaults_per_playbook():
-    verify = pv.playbook_options({}, "verify")
+    verify = pv.runbook_options({}, "verify")
     assert verify == {"problem": "", "target_hosts": "windows_ecs", "report_dir": ".", "fail_on_unhealthy": True,
                       "ecs_region": None, "aws_profile": None, "aws_endpoint_url": None, "quarantine": "none",
                       "quarantine_max_percent": 50, "ecs": False}
-    assert pv.playbook_options({}, "rolling_reboot")["batch_size"] == 1
-    assert pv.playbook_options({}, "recover")["batch_size"] == 0
-    assert "quarantine" not in pv.playbook_options({}, "recover")
+    assert pv.runbook_options({}, "rolling_reboot")["batch_size"] == 1
+    assert pv.runbook_options({}, "recover")["batch_size"] == 0
+    assert "quarantine" not in pv.runbook_options({}, "recover")
     with pytest.raises(AnsibleFilterError):
-        pv.playbook_options({}, "nope")
+        pv.runbook_options({}, "nope")
 
 
 def test_strings_from_the_command_line_are_converted():
-    options = pv.playbook_options({"task_iam_fail_on_unhealthy": "false", "task_iam_quarantine_max_percent": "30",
+    options = pv.runbook_options({"task_iam_fail_on_unhealthy": "false", "task_iam_quarantine_max_percent": "30",
                                    "task_iam_quarantine": "drain", "task_iam_ecs_region": "eu-west-1"}, "verify")
     assert options["problem"] == ""
     assert (options["fail_on_unhealthy"], options["quarantine_max_percent"], options["ecs"]) == (False, 30, True)
-    assert pv.playbook_options({"task_iam_batch_size": "10%"}, "configure")["problem"] == ""
+    assert pv.runbook_options({"task_iam_batch_size": "10%"}, "configure")["problem"] == ""
 
 
 @pytest.mark.parametrize("variables, words", [
@@ -49,14 +49,14 @@ def test_strings_from_the_command_line_are_converted():
     ({"task_iam_quarantine": "drain"}, "task_iam_quarantine=drain needs the ECS view: set task_iam_ecs_region"),
 ])
 def test_one_line_names_the_variable_and_the_fix(variables, words):
-    problem = pv.playbook_options(variables, "verify")["problem"]
+    problem = pv.runbook_options(variables, "verify")["problem"]
     assert problem.startswith(words), problem
     assert "\n" not in problem and len(problem) < 200
 
 
 def test_a_users_own_task_iam_variable_and_the_internal_facts_are_left_alone():
     variables = {"task_iam_role_arn_of_my_app": "x", "task_iam__opts": {}, "task_iam__results": {}}
-    assert pv.playbook_options(variables, "verify")["problem"] == ""
+    assert pv.runbook_options(variables, "verify")["problem"] == ""
 
 
 @pytest.mark.parametrize("variables, words", [
