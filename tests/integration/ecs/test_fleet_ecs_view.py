@@ -3,7 +3,8 @@
 simulator hosts served with --ecs-endpoint and a real moto server: the cross-check's findings, the quarantine (drain
 and attribute) of exactly the broken hosts within the cap, recover and configure returning exactly those (never a
 host someone else drained), check mode making no changing ECS call (moto's request recording) and no host change,
-and no AWS call at all without a region.
+and no AWS call at all without a region. The playbooks make the ECS calls with ecs_windows.task_iam.ecs_container_instance_info
+and ecs_windows.task_iam.ecs_container_instance, on the controller (playbooks/tasks/).
 
 One fleet of six plain user-data hosts (`init-agent`, no boot-time repair), in the states of a patch wave:
 
@@ -19,7 +20,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from aws_moto import MUTATING_PREFIXES, REGION
+from aws_moto import REGION
+from collection_calls import actions as action_names
+from collection_calls import collection_calls, mutating
 from ecs_integration import run_playbook
 
 CLUSTER = "winfleet"
@@ -30,10 +33,6 @@ THEIRS = "ecs-sim-003"
 NO_ROLE = "ecs-sim-004"
 LATER = "ecs-sim-005"
 GONE = "ecs-sim-006"
-
-
-def mutating(actions):
-    return [a for a in actions if a.startswith(MUTATING_PREFIXES)]
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +64,7 @@ def playbook(fleet, moto, name, *args, env=None, ecs=True, check=False, step="ru
                        env=dict(fleet["env"], **(env or {})), extra_vars=extra, args=list(args))
     report = work / "reports" / "fleet-report.json"
     rows = {r["host"]: r for r in json.loads(report.read_text())["hosts"]} if report.exists() else {}
-    return run, rows, moto.recorded_actions()
+    return run, rows, collection_calls(moto)
 
 
 def ecs_state(moto, fleet):
@@ -119,7 +118,7 @@ def recovered(fleet, moto, uncapped):
                        env=dict(fleet["env"], AWS_ENDPOINT_URL=moto.url),
                        extra_vars={"task_iam_report_dir": str(work), "task_iam_ecs_region": REGION})
     rows = {r["host"]: r for r in json.loads((work / "fleet-report.json").read_text())["hosts"]}
-    return run, rows, moto.recorded_actions(), sim.counters()["hosts"]
+    return run, rows, collection_calls(moto), sim.counters()["hosts"]
 
 
 def test_without_a_region_nothing_calls_aws(without_region):
@@ -133,7 +132,7 @@ def test_without_a_region_nothing_calls_aws(without_region):
 def test_check_mode_makes_no_changing_call_and_changes_no_host(fleet, moto, checked):
     run, rows, actions, before, state = checked
     assert run.rc == 2, run
-    assert mutating(actions) == [] and "DescribeContainerInstances" in actions, actions
+    assert mutating(actions) == [] and "DescribeContainerInstances" in action_names(actions), actions
     assert ecs_state(moto, fleet) == state
     sim = fleet["sim"]
     assert {host: sim.state(host) for host in sim.hosts} == before
@@ -247,4 +246,4 @@ def test_attribute_quarantine_and_its_return(fleet, moto, recovered):
     line = run.result(LATER, "Report the outcome")["msg"]
     assert line.startswith("repaired (cause: stale_after_reboot); attribute %s removed in ECS (quarantined with "
                            "attribute by this collection at " % CREDENTIALS), line
-    assert "UpdateContainerInstancesState" not in actions
+    assert "UpdateContainerInstancesState" not in action_names(actions)
