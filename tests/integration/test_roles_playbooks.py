@@ -351,6 +351,28 @@ def test_a_wrong_playbook_variable_stops_the_run_in_one_line(sim_factory, tmp_pa
     assert sim.commands(host(1)) == 0
 
 
+def test_verify_flags_a_host_registered_to_another_cluster(sim_factory, tmp_path):
+    # issue 9: verify with container_instance_cluster set (instance_info's cluster option) flags cluster_mismatch.
+    sim = sim_factory(hosts=1)
+    sim.set(host(1), "init-agent=other")
+    run = run_playbook("ecs_windows.task_iam.verify", sim.inventory, tmp_path,
+                       extra_vars={"container_instance_cluster": CLUSTER, "task_iam_report_dir": str(tmp_path)})
+    assert run.rc == 2, run
+    [row] = json.loads((tmp_path / "fleet-report.json").read_text())["hosts"]
+    assert (row["health"], row["findings"], row["cluster"]) == ("broken", ["cluster_mismatch"], "other"), row
+    assert "'other'" in row["cause"] and "'%s'" % CLUSTER in row["cause"] and "force_reregister" in row["fix"]
+    # Without it, the host is judged on its own.
+    alone = run_playbook("ecs_windows.task_iam.verify", sim.inventory, tmp_path / "alone",
+                         extra_vars={"task_iam_report_dir": str(tmp_path / "alone")})
+    assert alone.rc == 0, alone
+    # A cluster name that is not one fails before anything is sent.
+    sim.reset_counters()
+    bad = run_playbook("ecs_windows.task_iam.verify", sim.inventory, tmp_path / "bad",
+                       extra_vars={"container_instance_cluster": "bad name!", "task_iam_report_dir": str(tmp_path)})
+    message = bad.result(host(1), "Read the instance state and its findings")["msg"]
+    assert "is not a valid ECS cluster name" in message and sim.commands(host(1)) == 0
+
+
 def test_check_mode_plans_and_changes_nothing(sim_factory, tmp_path):
     sim = sim_factory(hosts=1)
     before = sim.state(host(1))

@@ -3,8 +3,9 @@
 simulator hosts served with --ecs-endpoint and a real moto server: the cross-check's findings, the quarantine (drain
 and attribute) of exactly the broken hosts within the cap, recover and configure returning exactly those (never a
 host someone else drained), check mode making no changing ECS call (moto's request recording) and no host change,
-and no AWS call at all without a region. The playbooks make the ECS calls with ecs_windows.task_iam.ecs_container_instance_info
-and ecs_windows.task_iam.ecs_container_instance, on the controller (playbooks/tasks/).
+and no AWS call at all without a region. The playbooks make the ECS calls with
+ecs_windows.task_iam.ecs_container_instance_info and ecs_windows.task_iam.ecs_container_instance, on the controller
+(playbooks/tasks/).
 
 One fleet of six plain user-data hosts (`init-agent`, no boot-time repair), in the states of a patch wave:
 
