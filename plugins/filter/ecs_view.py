@@ -126,7 +126,9 @@ def _expected(expected: Any, host: str) -> Any:
 
 def _check_results(results: Any, name: str) -> dict:
     if not isinstance(results, dict):
-        raise AnsibleFilterError("%s expects a dict of host -> registered result, got %s" % (name, type(results).__name__))
+        raise AnsibleFilterError(
+            "%s expects a dict of host -> registered result, got %s" % (name, type(results).__name__)
+        )
     return results
 
 
@@ -162,8 +164,12 @@ def _views(views: Any) -> dict:
         cluster = cluster or (view.get("cluster") or {}).get("name")
         if view.get("failed") or "instances" not in view:
             if cluster not in out:
-                out[cluster] = {"error": _one_line(view.get("msg")) or "no answer", "by_arn": {}, "by_ec2": {},
-                                "instances": []}
+                out[cluster] = {
+                    "error": _one_line(view.get("msg")) or "no answer",
+                    "by_arn": {},
+                    "by_ec2": {},
+                    "instances": [],
+                }
             continue
         entry = out.get(cluster)
         if entry is None or entry["error"]:
@@ -173,8 +179,10 @@ def _views(views: Any) -> dict:
             entry["by_arn"][instance["container_instance_arn"]] = instance
             known = entry["by_ec2"].get(instance.get("ec2_instance_id"))
             # the connected one when an EC2 instance registered twice
-            if known is None or known["container_instance_arn"] == instance["container_instance_arn"] or (
-                instance.get("agent_connected") and not known.get("agent_connected")
+            if (
+                known is None
+                or known["container_instance_arn"] == instance["container_instance_arn"]
+                or (instance.get("agent_connected") and not known.get("agent_connected"))
             ):
                 entry["by_ec2"][instance.get("ec2_instance_id")] = instance
         entry["instances"] = list(entry["by_arn"].values())
@@ -224,61 +232,80 @@ def _instance_findings(host: str, cluster: str, instance: dict, marker: dict | N
     arn = instance["container_instance_arn"]
     out = []
     if instance.get("agent_connected") is False:
-        out.append(_finding(
-            "ecs_agent_disconnected",
-            "ECS reports the agent of container instance %s disconnected (agentConnected false): ECS places no task "
-            "on it and cannot stop its tasks" % arn,
-            "check that the instance reaches ecs.<region>.amazonaws.com and ecs-t-*/ecs-a-* endpoints on port 443 (through "
-            "its HTTP_PROXY if it has one) and read C:\\ProgramData\\Amazon\\ECS\\log\\ecs-agent.log; then restart "
-            "the agent on the host: Restart-Service -Name AmazonECS",
-        ))
+        out.append(
+            _finding(
+                "ecs_agent_disconnected",
+                "ECS reports the agent of container instance %s disconnected (agentConnected false): ECS places no "
+                "task on it and cannot stop its tasks" % arn,
+                "check that the instance reaches ecs.<region>.amazonaws.com and the ecs-t-*/ecs-a-* endpoints on port "
+                "443 (through its HTTP_PROXY if it has one) and read C:\\ProgramData\\Amazon\\ECS\\log\\ecs-agent.log; "
+                "then restart the agent on the host: Restart-Service -Name AmazonECS",
+            )
+        )
     if not instance.get("task_iam_role"):
-        out.append(_finding(
-            "ecs_task_iam_capability_missing",
-            "container instance %s is registered without com.amazonaws.ecs.capability.task-iam-role: ECS places no "
-            "task that has a task role on it" % arn,
-            "turn IAM roles for tasks on and let the agent register again: ansible-playbook "
-            "ecs_windows.task_iam.configure --limit %s (the agent module with task_iam_role: true); when the host "
-            "already has ECS_ENABLE_TASK_IAM_ROLE=true, restart the agent so that it registers its capabilities "
-            "again: Restart-Service -Name AmazonECS" % host,
-        ))
+        out.append(
+            _finding(
+                "ecs_task_iam_capability_missing",
+                "container instance %s is registered without com.amazonaws.ecs.capability.task-iam-role: ECS places no "
+                "task that has a task role on it" % arn,
+                "turn IAM roles for tasks on and let the agent register again: ansible-playbook "
+                "ecs_windows.task_iam.configure --limit %s (the agent module with task_iam_role: true); when the host "
+                "already has ECS_ENABLE_TASK_IAM_ROLE=true, restart the agent so that it registers its capabilities "
+                "again: Restart-Service -Name AmazonECS" % host,
+            )
+        )
     status = instance.get("status")
     if status == "DRAINING":
         ours = marker is not None and marker["mode"] in DRAINED_BY
         if ours:
-            out.append(_finding(
-                "ecs_instance_draining",
-                "container instance %s is DRAINING, %s" % (arn, _marker_words(marker)),
-                "once the host is healthy, ansible-playbook ecs_windows.task_iam.recover (or configure) returns it to "
-                "ACTIVE; the collection only returns instances it drained itself",
-            ))
+            out.append(
+                _finding(
+                    "ecs_instance_draining",
+                    "container instance %s is DRAINING, %s" % (arn, _marker_words(marker)),
+                    "once the host is healthy, ansible-playbook ecs_windows.task_iam.recover (or configure) returns it "
+                    "to ACTIVE; the collection only returns instances it drained itself",
+                )
+            )
         else:
-            out.append(_finding(
-                "ecs_instance_draining",
-                "container instance %s is DRAINING, not by this collection (no %s attribute): it is left as it is"
-                % (arn, MARKER),
-                "when whoever drained it is done: aws ecs update-container-instances-state --cluster %s "
-                "--container-instances %s --status ACTIVE" % (cluster, arn),
-                informational=True,
-            ))
+            out.append(
+                _finding(
+                    "ecs_instance_draining",
+                    "container instance %s is DRAINING, not by this collection (no %s attribute): it is left as it is"
+                    % (arn, MARKER),
+                    "when whoever drained it is done: aws ecs update-container-instances-state --cluster %s "
+                    "--container-instances %s --status ACTIVE" % (cluster, arn),
+                    informational=True,
+                )
+            )
     elif status not in ("ACTIVE", None):
-        out.append(_finding(
-            "ecs_instance_not_found",
-            "container instance %s of cluster %s is %s%s" % (
-                arn, cluster, status, " (%s)" % instance["status_reason"] if instance.get("status_reason") else ""),
-            _reregister_fix(host),
-        ))
+        out.append(
+            _finding(
+                "ecs_instance_not_found",
+                "container instance %s of cluster %s is %s%s"
+                % (arn, cluster, status, " (%s)" % instance["status_reason"] if instance.get("status_reason") else ""),
+                _reregister_fix(host),
+            )
+        )
     if (instance.get("attributes") or {}).get(CREDENTIALS) == BROKEN:
         ours = marker is not None and marker["mode"] == "attribute"
-        out.append(_finding(
-            "ecs_credentials_marked_broken",
-            "container instance %s has the attribute %s=%s, which keeps tasks placed with the constraint %s off it%s"
-            % (arn, CREDENTIALS, BROKEN, _PLACEMENT, ", " + _marker_words(marker) if ours else " (not set by this collection)"),
-            "once the host is healthy, ansible-playbook ecs_windows.task_iam.recover (or configure) removes it"
-            if ours else
-            "remove it when the host is healthy: aws ecs delete-attributes --cluster %s --attributes "
-            "name=%s,targetType=container-instance,targetId=%s" % (cluster, CREDENTIALS, arn),
-        ))
+        out.append(
+            _finding(
+                "ecs_credentials_marked_broken",
+                "container instance %s has the attribute %s=%s, which keeps tasks placed with the constraint %s off "
+                "it%s"
+                % (
+                    arn,
+                    CREDENTIALS,
+                    BROKEN,
+                    _PLACEMENT,
+                    ", " + _marker_words(marker) if ours else " (not set by this collection)",
+                ),
+                "once the host is healthy, ansible-playbook ecs_windows.task_iam.recover (or configure) removes it"
+                if ours
+                else "remove it when the host is healthy: aws ecs delete-attributes --cluster %s --attributes "
+                "name=%s,targetType=container-instance,targetId=%s" % (cluster, CREDENTIALS, arn),
+            )
+        )
     return out
 
 
@@ -322,25 +349,34 @@ def _join_host(host: str, result: dict, cluster: str | None, views: dict) -> dic
         return result
     if view["error"]:
         result["ecs"] = _ecs_entry(cluster, None, claimed, ec2_id)
-        extra.append(_finding(
-            "ecs_view_failed",
-            "the container instances of cluster %s could not be read: %s" % (cluster, view["error"]),
-            "check the cluster (container_instance_cluster), the region (task_iam_ecs_region) and the AWS "
-            "credentials (ecs:DescribeClusters, ecs:ListContainerInstances, ecs:DescribeContainerInstances), then "
-            "run verify again",
-        ))
+        extra.append(
+            _finding(
+                "ecs_view_failed",
+                "the container instances of cluster %s could not be read: %s" % (cluster, view["error"]),
+                "check the cluster (container_instance_cluster), the region (task_iam_ecs_region) and the AWS "
+                "credentials (ecs:DescribeClusters, ecs:ListContainerInstances, ecs:DescribeContainerInstances), then "
+                "run verify again",
+            )
+        )
     else:
         instance = view["by_arn"].get(claimed) if claimed else None
         by_ec2 = view["by_ec2"].get(ec2_id) if ec2_id else None
         if claimed and instance is None:
-            extra.append(_finding(
-                "ecs_instance_not_found",
-                "the agent reports container instance %s, which cluster %s does not list (ECS lists its ACTIVE and "
-                "DRAINING instances: the instance was deregistered, or the cluster was recreated)%s" % (
-                    claimed, cluster,
-                    "; ECS knows EC2 instance %s as %s" % (ec2_id, by_ec2["container_instance_arn"]) if by_ec2 else ""),
-                _reregister_fix(host),
-            ))
+            extra.append(
+                _finding(
+                    "ecs_instance_not_found",
+                    "the agent reports container instance %s, which cluster %s does not list (ECS lists its ACTIVE and "
+                    "DRAINING instances: the instance was deregistered, or the cluster was recreated)%s"
+                    % (
+                        claimed,
+                        cluster,
+                        "; ECS knows EC2 instance %s as %s" % (ec2_id, by_ec2["container_instance_arn"])
+                        if by_ec2
+                        else "",
+                    ),
+                    _reregister_fix(host),
+                )
+            )
             instance = by_ec2
         elif instance is None:
             instance = by_ec2
@@ -405,7 +441,9 @@ def _int_percent(value: Any) -> int:
     try:
         percent = int(str(value).strip())
     except ValueError:
-        raise AnsibleFilterError("quarantine_plan: max_percent must be an integer from 0 to 100, got %r" % value) from None
+        raise AnsibleFilterError(
+            "quarantine_plan: max_percent must be an integer from 0 to 100, got %r" % value
+        ) from None
     if not 0 <= percent <= 100:
         raise AnsibleFilterError("quarantine_plan: max_percent must be an integer from 0 to 100, got %r" % value)
     return percent
@@ -417,7 +455,9 @@ def quarantine_plan(results: Any, mode: str, max_percent: Any = 50, views: Any =
     active instances; {"mode", "actions", "refused", "skipped", "lines"}."""
     results = _check_results(results, "quarantine_plan")
     if mode not in QUARANTINE_MODES:
-        raise AnsibleFilterError("quarantine_plan: mode must be one of %s, got %r" % (", ".join(QUARANTINE_MODES), mode))
+        raise AnsibleFilterError(
+            "quarantine_plan: mode must be one of %s, got %r" % (", ".join(QUARANTINE_MODES), mode)
+        )
     percent = _int_percent(max_percent)
     plan: dict = {"mode": mode, "actions": [], "refused": [], "skipped": [], "lines": []}
     if mode == "none":
@@ -437,7 +477,9 @@ def quarantine_plan(results: Any, mode: str, max_percent: Any = 50, views: Any =
         elif ecs.get("quarantined"):
             plan["skipped"].append({"host": host, "reason": "already quarantined (%s)" % ecs["quarantine"]["mode"]})
         elif mode == "drain" and ecs.get("status") != "ACTIVE":
-            plan["skipped"].append({"host": host, "reason": "%s, not by this collection: left as it is" % ecs.get("status")})
+            plan["skipped"].append(
+                {"host": host, "reason": "%s, not by this collection: left as it is" % ecs.get("status")}
+            )
         else:
             candidates.setdefault(ecs["cluster"], []).append((host, ecs, codes))
     for cluster in sorted(candidates):
@@ -447,19 +489,25 @@ def quarantine_plan(results: Any, mode: str, max_percent: Any = 50, views: Any =
         taken = _quarantined_count(view)
         for host, ecs, codes in candidates[cluster]:
             if taken + 1 > allowed:
-                plan["refused"].append({
-                    "host": host,
-                    "cluster": cluster,
-                    "reason": "quarantine of %s refused: it would take %d of the %d active container instances of "
-                    "cluster %s out of service, more than task_iam_quarantine_max_percent (%d%%), so that a fleet-wide "
-                    "false alarm cannot empty a cluster; fix the hosts' findings, or raise "
-                    "task_iam_quarantine_max_percent" % (host, taken + 1, active, cluster, percent),
-                })
+                plan["refused"].append(
+                    {
+                        "host": host,
+                        "cluster": cluster,
+                        "reason": "quarantine of %s refused: it would take %d of the %d active container instances of "
+                        "cluster %s out of service, more than task_iam_quarantine_max_percent (%d%%), so that a "
+                        "fleet-wide false alarm cannot empty a cluster; fix the hosts' findings, or raise "
+                        "task_iam_quarantine_max_percent" % (host, taken + 1, active, cluster, percent),
+                    }
+                )
                 continue
             taken += 1
             attributes = {MARKER: marker_value(mode, when, codes)}
-            action = {"host": host, "cluster": cluster, "container_instance": ecs["container_instance_arn"],
-                      "codes": codes}
+            action = {
+                "host": host,
+                "cluster": cluster,
+                "container_instance": ecs["container_instance_arn"],
+                "codes": codes,
+            }
             if mode == "drain":
                 action["status"] = "DRAINING"
             else:
@@ -474,8 +522,10 @@ def _plan_lines(plan: dict) -> list:
     verb = {"drain": "drain (DRAINING)", "attribute": "mark %s=%s" % (CREDENTIALS, BROKEN)}[plan["mode"]]
     lines = []
     if plan["actions"]:
-        lines.append("Quarantine, %s: %s" % (verb, ", ".join(
-            "%s [%s]" % (a["host"], ", ".join(a["codes"])) for a in plan["actions"])))
+        lines.append(
+            "Quarantine, %s: %s"
+            % (verb, ", ".join("%s [%s]" % (a["host"], ", ".join(a["codes"])) for a in plan["actions"]))
+        )
     lines += [r["reason"] for r in plan["refused"]]
     lines += ["Quarantine skipped for %s: %s" % (s["host"], s["reason"]) for s in plan["skipped"]]
     if not lines:
@@ -499,8 +549,13 @@ def quarantine_release(results: Any) -> dict:
             plan["kept"].append({"host": host, "codes": codes})
             continue
         marker = ecs["quarantine"]
-        action = {"host": host, "cluster": ecs["cluster"], "container_instance": ecs["container_instance_arn"],
-                  "remove_attributes": [MARKER], "marker": marker}
+        action = {
+            "host": host,
+            "cluster": ecs["cluster"],
+            "container_instance": ecs["container_instance_arn"],
+            "remove_attributes": [MARKER],
+            "marker": marker,
+        }
         if marker["mode"] in DRAINED_BY and ecs.get("status") == "DRAINING":
             action["status"] = "ACTIVE"
         # Whatever the mode: a rolling reboot may have drained an instance the collection had marked.
@@ -527,15 +582,29 @@ def wave_drain(results: Any, when: str = "") -> dict:
             plan["skipped"].append({"host": host, "reason": "ECS does not list its container instance: not drained"})
             continue
         if ecs.get("quarantined") and ecs.get("status") == "DRAINING":
-            plan["skipped"].append({"host": host, "reason": "already drained by this collection (%s)"
-                                    % ecs["quarantine"]["mode"]})
+            plan["skipped"].append(
+                {"host": host, "reason": "already drained by this collection (%s)" % ecs["quarantine"]["mode"]}
+            )
         elif ecs.get("status") != "ACTIVE":
-            plan["skipped"].append({"host": host, "reason": "%s, not by this collection: rebooted, and left %s"
-                                    % (ecs.get("status"), ecs.get("status"))})
+            plan["skipped"].append(
+                {
+                    "host": host,
+                    "reason": "%s, not by this collection: rebooted, and left %s"
+                    % (ecs.get("status"), ecs.get("status")),
+                }
+            )
         else:
-            plan["actions"].append(_labelled({
-                "host": host, "cluster": ecs["cluster"], "container_instance": ecs["container_instance_arn"],
-                "status": "DRAINING", "attributes": {MARKER: marker_value("rolling_reboot", when, [])}}))
+            plan["actions"].append(
+                _labelled(
+                    {
+                        "host": host,
+                        "cluster": ecs["cluster"],
+                        "container_instance": ecs["container_instance_arn"],
+                        "status": "DRAINING",
+                        "attributes": {MARKER: marker_value("rolling_reboot", when, [])},
+                    }
+                )
+            )
         if ecs.get("status") in ("ACTIVE", "DRAINING"):
             watch.setdefault(ecs["cluster"], []).append(ecs["container_instance_arn"])
     plan["watch"] = [{"cluster": cluster, "container_instances": arns} for cluster, arns in sorted(watch.items())]
@@ -556,7 +625,7 @@ def _labelled(action: dict) -> dict:
 
 
 class FilterModule(object):
-    def filters(self):
+    def filters(self) -> dict:
         return {
             "ecs_clusters": ecs_clusters,
             "ecs_join": ecs_join,

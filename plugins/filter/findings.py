@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.ecs_windows.task_iam.plugins.filter.fleet_report import host_row
@@ -58,7 +60,7 @@ def _ecs_outcome(result: dict) -> str:
     return "; %s in ECS%s" % (" and ".join(done) or "quarantine marker removed", why)
 
 
-def recover_outcome(result, repair=None) -> str:
+def recover_outcome(result: Any, repair: Any = None) -> str:
     """The one line the recover playbook prints per host, from the registered result of its credential_proxy task
     (registered with ignore_unreachable and failed_when false; `repair` is an optional second task's result, for
     callers that probe first), or that result joined with the ECS view (ecs_windows.task_iam.ecs_join)."""
@@ -69,8 +71,8 @@ def recover_outcome(result, repair=None) -> str:
     if result.get("unreachable"):
         if result.get("response_lost"):
             return (
-                "repair sent, outcome unknown: the connection was lost after the repair was sent (%s); run verify to see "
-                "the host's state" % _one_line(result.get("msg"))
+                "repair sent, outcome unknown: the connection was lost after the repair was sent (%s); run verify to "
+                "see the host's state" % _one_line(result.get("msg"))
             )
         return "unreachable: %s" % _one_line(result.get("msg"))
     problems = _problem_codes(result)
@@ -94,7 +96,7 @@ def recover_outcome(result, repair=None) -> str:
     return "healthy, nothing to repair" + _ecs_outcome(result)
 
 
-def boot_repair_state(result) -> str:
+def boot_repair_state(result: Any) -> str:
     """Where the collection's boot-time repair stands on a host, from an instance_info result: V(not_installed),
     V(pending) (it has not finished at this boot yet), V(done) (it logged its outcome at this boot), or V(unknown)
     (the host did not answer)."""
@@ -112,7 +114,7 @@ def boot_repair_state(result) -> str:
     return "pending"
 
 
-def reboot_outcome(result, problem="") -> dict:
+def reboot_outcome(result: Any, problem: str = "") -> dict:
     """The rolling_reboot playbook's verdict on one host of a batch: {healthy, line}. `result` is the host's result
     after its reboot (credential_proxy, joined with the ECS view), `problem` what kept the host from being rebooted."""
     if problem:

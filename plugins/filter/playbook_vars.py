@@ -30,7 +30,9 @@ PREFIX = "task_iam_"
 ROLE_PREFIX = "container_instance_"
 # Variables under the role's prefix that are not options: what the role registers.
 ROLE_REGISTERED = ("container_instance_result",)
-_ROLE_SPEC = pathlib.Path(__file__).resolve().parents[2] / "roles" / "container_instance" / "meta" / "argument_specs.yml"
+_ROLE_SPEC = (
+    pathlib.Path(__file__).resolve().parents[2] / "roles" / "container_instance" / "meta" / "argument_specs.yml"
+)
 _HOST_PLAYBOOKS = ("configure", "verify", "recover", "rolling_reboot", "bootstrap_containers")
 _ECS_PLAYBOOKS = ("configure", "verify", "recover", "rolling_reboot")
 
@@ -125,10 +127,22 @@ PLAYBOOK_VARS: dict[str, dict[str, Any]] = {
     },
 }
 
-_CHECKS = {"str": check_type_str, "bool": check_type_bool, "int": check_type_int, "list": check_type_list,
-           "dict": check_type_dict}
-_TYPE_WORDS = {"str": "a string", "bool": "a boolean (true or false)", "int": "an integer", "list": "a list",
-               "dict": "a dictionary", "raw": "a value", "path": "a path"}
+_CHECKS = {
+    "str": check_type_str,
+    "bool": check_type_bool,
+    "int": check_type_int,
+    "list": check_type_list,
+    "dict": check_type_dict,
+}
+_TYPE_WORDS = {
+    "str": "a string",
+    "bool": "a boolean (true or false)",
+    "int": "an integer",
+    "list": "a list",
+    "dict": "a dictionary",
+    "raw": "a value",
+    "path": "a path",
+}
 
 
 def _close(name: str, known: list) -> str | None:
@@ -173,17 +187,22 @@ def runbook_options(variables: Any, playbook: str) -> dict:
     options: dict[str, Any] = {"problem": ""}
     problems = []
     internal = PREFIX + "_"  # task_iam__*: the playbooks' own facts
-    for name in sorted(k for k in variables if isinstance(k, str) and k.startswith(PREFIX) and k not in known
-                       and not k.startswith(internal)):
+    for name in sorted(
+        k
+        for k in variables
+        if isinstance(k, str) and k.startswith(PREFIX) and k not in known and not k.startswith(internal)
+    ):
         # Only a near miss is a slip: a user's own task_iam_something is left alone.
         guess = _close(name, known)
         if guess:
-            problems.append("%s is not a variable of the collection's playbooks: did you mean %s? (docs/playbooks.md)"
-                            % (name, guess))
+            problems.append(
+                "%s is not a variable of the collection's playbooks: did you mean %s? (docs/playbooks.md)"
+                % (name, guess)
+            )
     for name in mine:
         spec = PLAYBOOK_VARS[name]
         default = spec["default"][playbook] if isinstance(spec["default"], dict) else spec["default"]
-        short = name[len(PREFIX):]
+        short = name[len(PREFIX) :]
         if name not in variables or variables[name] is None:
             options[short] = default
             continue
@@ -191,8 +210,15 @@ def runbook_options(variables: Any, playbook: str) -> dict:
         try:
             value = _convert(spec["type"], value)
         except (TypeError, ValueError):
-            problems.append("%s=%r is not %s: %s" % (name, value, _TYPE_WORDS.get(spec["type"], "a batch size (a "
-                            "number of hosts, or a percentage such as 10%)"), _fix(name, spec)))
+            problems.append(
+                "%s=%r is not %s: %s"
+                % (
+                    name,
+                    value,
+                    _TYPE_WORDS.get(spec["type"], "a batch size (a number of hosts, or a percentage such as 10%)"),
+                    _fix(name, spec),
+                )
+            )
             continue
         if "choices" in spec and value not in spec["choices"]:
             problems.append("%s=%r is not one of %s: %s" % (name, value, ", ".join(spec["choices"]), _fix(name, spec)))
@@ -202,8 +228,10 @@ def runbook_options(variables: Any, playbook: str) -> dict:
             continue
         options[short] = value
     if not problems and options.get("quarantine", "none") != "none" and not options.get("ecs_region"):
-        problems.append("task_iam_quarantine=%s needs the ECS view: set task_iam_ecs_region (e.g. -e "
-                        "task_iam_ecs_region=eu-west-1)" % options["quarantine"])
+        problems.append(
+            "task_iam_quarantine=%s needs the ECS view: set task_iam_ecs_region (e.g. -e "
+            "task_iam_ecs_region=eu-west-1)" % options["quarantine"]
+        )
     options["problem"] = "; ".join(problems)
     # For the playbooks' conditions, which must be booleans: whether the ECS view is on.
     options["ecs"] = bool(options.get("ecs_region"))
@@ -233,7 +261,7 @@ def _role_spec() -> dict:
 
 
 def container_instance_vars_problem(variables: Any) -> str:
-    """"" when the container_instance role's variables are complete and of their documented types (strings from -e
+    """ "" when the container_instance role's variables are complete and of their documented types (strings from -e
     included), else one line naming the first wrong variable and the fix."""
     variables = _variables(variables, "container_instance_vars_problem")
     options = _role_spec()
@@ -242,15 +270,20 @@ def container_instance_vars_problem(variables: Any) -> str:
         if name in options or name in ROLE_REGISTERED:
             continue
         guess = _close(name, known)
-        return "%s is not an option of the container_instance role%s (ansible-doc -t role " \
-               "ecs_windows.task_iam.container_instance lists them)" % (name, ": did you mean %s?" % guess if guess else "")
+        return (
+            "%s is not an option of the container_instance role%s (ansible-doc -t role "
+            "ecs_windows.task_iam.container_instance lists them)"
+            % (name, ": did you mean %s?" % guess if guess else "")
+        )
     for name in known:
         spec = options[name]
         value = variables.get(name)
         if value is None:
             if spec.get("required"):
-                return ("%s is not set: give the ECS cluster the instances register to, in the inventory (group_vars "
-                        "of the hosts) or with -e %s=NAME" % (name, name))
+                return (
+                    "%s is not set: give the ECS cluster the instances register to, in the inventory (group_vars "
+                    "of the hosts) or with -e %s=NAME" % (name, name)
+                )
             continue
         kind = spec.get("type", "str")
         try:
@@ -259,9 +292,12 @@ def container_instance_vars_problem(variables: Any) -> str:
                 value = [_convert(spec["elements"], item) for item in value]
         except (TypeError, ValueError):
             return "%s=%s is not %s%s: %s" % (
-                name, _short(value), _TYPE_WORDS.get(kind, kind),
+                name,
+                _short(value),
+                _TYPE_WORDS.get(kind, kind),
                 " of %ss" % spec["elements"] if kind == "list" and spec.get("elements") else "",
-                _role_fix(name, spec))
+                _role_fix(name, spec),
+            )
         choices = spec.get("choices")
         if choices and any(item not in choices for item in (value if kind == "list" else [value])):
             return "%s=%s is not allowed: %s" % (name, _short(value), _role_fix(name, spec))
@@ -278,14 +314,21 @@ def _role_fix(name: str, spec: dict) -> str:
     if spec.get("choices"):
         allowed = ", ".join(map(str, spec["choices"]))
         return "give %s %s (-e %s=...)" % ("a list of" if kind == "list" else "one of", allowed, name)
-    examples = {"bool": "true or false", "int": "a whole number", "list": "a list, e.g. [a, b] or a,b",
-                "dict": "a dictionary, e.g. {KEY: value}", "str": "a string"}
+    examples = {
+        "bool": "true or false",
+        "int": "a whole number",
+        "list": "a list, e.g. [a, b] or a,b",
+        "dict": "a dictionary, e.g. {KEY: value}",
+        "str": "a string",
+    }
     return "give %s (-e %s=...), see ansible-doc -t role ecs_windows.task_iam.container_instance" % (
-        examples.get(kind, kind), name)
+        examples.get(kind, kind),
+        name,
+    )
 
 
 class FilterModule(object):
-    def filters(self):
+    def filters(self) -> dict:
         return {
             "runbook_options": runbook_options,
             "container_instance_vars_problem": container_instance_vars_problem,

@@ -30,8 +30,9 @@ def test_defaults_per_playbook():
 
 
 def test_strings_from_the_command_line_are_converted():
-    options = pv.runbook_options({"task_iam_fail_on_unhealthy": "false", "task_iam_quarantine_max_percent": "30",
-                                   "task_iam_quarantine": "drain", "task_iam_ecs_region": "eu-west-1"}, "verify")
+    variables = {"task_iam_fail_on_unhealthy": "false", "task_iam_quarantine_max_percent": "30",
+                 "task_iam_quarantine": "drain", "task_iam_ecs_region": "eu-west-1"}
+    options = pv.runbook_options(variables, "verify")
     assert options["problem"] == ""
     assert (options["fail_on_unhealthy"], options["quarantine_max_percent"], options["ecs"]) == (False, 30, True)
     assert pv.runbook_options({"task_iam_batch_size": "10%"}, "configure")["problem"] == ""
