@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
+import time
 
 import pytest
 
@@ -184,6 +186,37 @@ def test_recover_repairs_only_the_broken_proxies(fleet, recovered):
     assert "W3SVC" in outcome[SELF_HEALING_IIS[0]] and "W3SVC" in iis["fix"]
     assert outcome[FRESH[0]].startswith("not repaired by recover: agent_not_initialized (fix: ")
     assert outcome[PLAIN_EXCLUDED[0]].startswith("not repaired by recover: agent_port_excluded (fix: ")
+
+
+def test_recover_says_when_the_response_of_the_repair_was_lost(sim_factory, tmp_path):
+    """issue 9: a repair whose response is lost (here: the host reboots while Initialize-ECSAgent runs) is not
+    reported as a success: the line says the repair was sent and its outcome is unknown."""
+    sim = sim_factory(hosts=1)
+    sim.set(host(1), "init-agent=%s" % CLUSTER)
+    sim.reboot(host(1), downtime=0.3)
+    sim.ctl("fault", host(1), "init-hang")
+    sim.reset_counters()
+
+    def reboot_during_the_repair():
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and sim.commands(host(1)) < 2:  # the probe, then the repair batch
+            time.sleep(0.1)
+        time.sleep(1)
+        sim.reboot(host(1), downtime=1, wait=False)
+
+    thread = threading.Thread(target=reboot_during_the_repair, daemon=True)
+    thread.start()
+    run = run_playbook("ecs_windows.task_iam.recover", sim.inventory, tmp_path,
+                       extra_vars={"task_iam_report_dir": str(tmp_path), "container_instance_init_timeout": 30})
+    thread.join(timeout=10)
+    assert run.rc == 2, run
+    repair = run.result(host(1), "Repair the credential proxy")
+    assert repair["unreachable"] is True and repair["response_lost"] is True, repair
+    line = run.result(host(1), "Report the outcome")["msg"]
+    assert line.startswith("repair sent, outcome unknown: the connection was lost after the repair was sent ("), line
+    assert line.endswith("run verify to see the host's state")
+    [row] = json.loads((tmp_path / "fleet-report.json").read_text())["hosts"]
+    assert row["health"] == "unreachable"
 
 
 # --- configure through ansible-runner, the engine AWX uses ---------------------------------------
