@@ -188,6 +188,23 @@ def test_recover_repairs_only_the_broken_proxies(fleet, recovered):
     assert outcome[PLAIN_EXCLUDED[0]].startswith("not repaired by recover: agent_port_excluded (fix: ")
 
 
+def test_recover_names_what_it_does_not_repair_on_a_host_whose_proxy_answers(sim_factory, tmp_path):
+    # issue 9: duplicate nat adapters (after sysprep) with a working proxy were "healthy, nothing to repair".
+    sim = sim_factory(hosts=1)
+    sim.set(host(1), "init-agent=%s" % CLUSTER)
+    sim.set(host(1), "duplicate-nat=on")
+    sim.reset_counters()
+    run = run_playbook("ecs_windows.task_iam.recover", sim.inventory, tmp_path,
+                       extra_vars={"task_iam_report_dir": str(tmp_path)})
+    assert run.rc == 2, run
+    assert run.result(host(1), "Repair the credential proxy")["changed"] is False
+    line = run.result(host(1), "Report the outcome")["msg"]
+    assert line.startswith("not repaired by recover: duplicate_nat_adapters (fix: "), line
+    [row] = json.loads((tmp_path / "fleet-report.json").read_text())["hosts"]
+    assert row["findings"] == ["duplicate_nat_adapters"] and row["fix"] in line
+    assert sim.commands(host(1)) == 1  # the probe decides; its facts feed the report
+
+
 def test_recover_says_when_the_response_of_the_repair_was_lost(sim_factory, tmp_path):
     """issue 9: a repair whose response is lost (here: the host reboots while Initialize-ECSAgent runs) is not
     reported as a success: the line says the repair was sent and its outcome is unknown."""
