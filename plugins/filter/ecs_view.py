@@ -8,6 +8,7 @@ in the number of hosts, run once per play or batch on the controller. docs/ecs.m
 
 - ecs_clusters: the clusters whose container instances the playbook reads;
 - ecs_join: every host's result in the shape of instance_info, with `ecs` and the ECS findings;
+- host_entries: each host's own entry of the per-batch mappings a serial play left in hostvars;
 - quarantine_plan (verify), quarantine_release (recover, configure, rolling_reboot), wave_drain (rolling_reboot): the
   ecs_container_instance calls to make, as a list of actions, and what was refused and why.
 
@@ -411,6 +412,19 @@ def ecs_join(results: Any, views: Any = None, expected: Any = None, changes: Any
     return out
 
 
+def host_entries(hosts: Any, hostvars: Any, fact: str) -> dict:
+    """host -> hostvars[host][fact][host], for a fact that a run_once task set to a mapping of its batch's hosts (each
+    host of a serial play has its own batch's mapping); a host without it maps to None. Linear in the hosts."""
+    if not isinstance(hosts, (list, tuple)):
+        raise AnsibleFilterError("host_entries expects a list of host names, got %s" % type(hosts).__name__)
+    out = {}
+    for host in hosts:
+        variables = hostvars[host] if host in hostvars else {}
+        batch = variables.get(fact) if isinstance(variables, Mapping) else None
+        out[host] = batch.get(host) if isinstance(batch, Mapping) else None
+    return out
+
+
 # --- quarantine ----------------------------------------------------------------------------------------------------
 
 
@@ -629,6 +643,7 @@ class FilterModule(object):
         return {
             "ecs_clusters": ecs_clusters,
             "ecs_join": ecs_join,
+            "host_entries": host_entries,
             "quarantine_plan": quarantine_plan,
             "quarantine_release": quarantine_release,
             "wave_drain": wave_drain,

@@ -188,6 +188,22 @@ def test_recover_repairs_only_the_broken_proxies(fleet, recovered):
     assert outcome[PLAIN_EXCLUDED[0]].startswith("not repaired by recover: agent_port_excluded (fix: ")
 
 
+def test_recover_in_batches_reports_every_batch(sim_factory, tmp_path):
+    sim = sim_factory(hosts=3)
+    for name in (host(1), host(2)):
+        sim.set(name, "init-agent=%s" % CLUSTER)
+        sim.reboot(name, downtime=0.2)
+    run = run_playbook("ecs_windows.task_iam.recover", sim.inventory, tmp_path,
+                       extra_vars={"task_iam_report_dir": str(tmp_path), "task_iam_batch_size": 1})
+    assert run.rc == 2, run  # host 3 was never initialised
+    outcome = {r["host"]: r["result"]["msg"] for r in run.results("Report the outcome")}
+    assert outcome[host(1)] == outcome[host(2)] == "repaired (cause: stale_after_reboot)"
+    assert outcome[host(3)].startswith("not repaired by recover: agent_not_initialized")
+    by_host = rows(json.loads((tmp_path / "fleet-report.json").read_text()))
+    assert {name: by_host[name]["health"] for name in sim.hosts} == {host(1): "healthy", host(2): "healthy",
+                                                                      host(3): "broken"}
+
+
 def test_recover_names_what_it_does_not_repair_on_a_host_whose_proxy_answers(sim_factory, tmp_path):
     # issue 9: duplicate nat adapters (after sysprep) with a working proxy were "healthy, nothing to repair".
     sim = sim_factory(hosts=1)

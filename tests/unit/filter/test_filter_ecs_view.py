@@ -218,6 +218,14 @@ def test_wave_drain_drains_active_instances_and_watches_every_draining_one():
     assert plan["watch"] == [{"cluster": "prod", "container_instances": [ARN % 1, ARN % 2, ARN % 3]}]
 
 
+def test_host_entries_takes_each_hosts_own_entry_of_its_batch():
+    hostvars = {"a": {"batch": {"a": 1, "b": 2}}, "b": {"batch": {"a": 1, "b": 2}}, "c": {"batch": {"c": 3}}, "d": {}}
+    assert ev.host_entries(["a", "b", "c", "d", "e"], hostvars, "batch") == {"a": 1, "b": 2, "c": 3, "d": None,
+                                                                             "e": None}
+    with pytest.raises(AnsibleFilterError):
+        ev.host_entries("a", hostvars, "batch")
+
+
 @pytest.mark.parametrize("bad", [[], "x", None])
 def test_bad_input_is_refused(bad):
     for function in (ev.ecs_join, ev.ecs_clusters, ev.quarantine_release, ev.wave_drain):
