@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 
 from ansible_collections.ecs_windows.task_iam.plugins.modules.instance_info import DOCUMENTATION
-from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _contract
+from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _contract, _ecs_names
 from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils._action import EcsAction
 from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils._runner import OpRunner
 
@@ -18,6 +18,8 @@ class ActionModule(EcsAction):
     OPTIMISTIC = True
 
     def check_args(self, params: dict) -> dict:
+        if params.get("cluster") is not None:
+            _ecs_names.validate_cluster_name(params["cluster"])
         for path in params["files"]:
             problem = _contract.local_path_problem(path)
             if problem:

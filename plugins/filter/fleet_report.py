@@ -44,7 +44,11 @@ _NEXT_STEP = (
     ("boot_task_outdated", "configure"),
     ("boot_folder_insecure", "configure"),
     ("container_routes_missing", "bootstrap_containers"),
-    ("ecs_instance_draining", "manual"),
+    ("ecs_view_failed", "manual"),
+    ("ecs_credentials_marked_broken", "recover"),
+    # The collection's own quarantine (recover returns the host once healthy); one drained by someone else is only
+    # informational and keeps the host healthy.
+    ("ecs_instance_draining", "recover"),
 )
 _RANK = dict((code, index) for index, (code, dummy) in enumerate(_NEXT_STEP))
 # A code this version does not know comes before the merely informational ones (draining).
@@ -197,15 +201,25 @@ def host_row(host: str, result: Any) -> dict:
             next_step=_NOT_CHECKED["error"][2],
         )
     elif not result["healthy"] or result.get("findings"):
-        details = [
-            {
-                "code": _one_line(f.get("code")) or "unknown",
-                "message": _one_line(f.get("message")),
-                "fix": _block(f.get("fix")),
-            }
+        details: list[dict[str, Any]] = [
+            dict(
+                {
+                    "code": _one_line(f.get("code")) or "unknown",
+                    "message": _one_line(f.get("message")),
+                    "fix": _block(f.get("fix")),
+                },
+                **({"informational": True} if f.get("informational") else {}),
+            )
             for f in result.get("findings") or []
             if isinstance(f, dict)
         ]
+        problems = [f for f in details if not f.get("informational")]
+        if result["healthy"] and details and not problems:
+            # Only informational findings (an instance someone else drained, say): healthy, with the notes kept.
+            row.update(findings=[f["code"] for f in details], details=details)
+            row["summary"] = _summary(row)
+            return row
+        details = problems + [f for f in details if f.get("informational")]
         if not details:
             details = [
                 {
@@ -214,7 +228,7 @@ def host_row(host: str, result: Any) -> dict:
                     "fix": ERROR_FIX,
                 }
             ]
-        first = min(details, key=lambda f: _RANK.get(f["code"], _UNKNOWN_RANK))
+        first = min(problems or details, key=lambda f: _RANK.get(f["code"], _UNKNOWN_RANK))
         row.update(
             health="broken",
             findings=[f["code"] for f in details],
@@ -238,7 +252,7 @@ def _by_finding(rows: list) -> list:
     """Each finding code with the hosts it affects, its next step and its fixes (hosts grouped by the same fix)."""
     groups: dict = {}
     for row in rows:
-        if row["health"] == "healthy":
+        if row["health"] == "healthy" and not row["details"]:
             continue
         if row["health"] in _NOT_CHECKED:
             message, fix, dummy = _NOT_CHECKED[row["health"]]
@@ -254,6 +268,8 @@ def _by_finding(rows: list) -> list:
             group = groups.get(code)
             if group is None:
                 next_step = _NOT_CHECKED[code][2] if code in _NOT_CHECKED and row["health"] == code else _step(code)
+                if finding.get("informational"):
+                    next_step = "manual (see fix)"
                 group = groups[code] = {
                     "code": code,
                     "next_step": next_step,

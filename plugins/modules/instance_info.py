@@ -42,6 +42,12 @@ options:
     type: list
     elements: str
     default: []
+  cluster:
+    description:
+      - The ECS cluster the instance is expected in (1 to 255 letters, digits, hyphens and underscores). When set, an
+        instance registered to (or configured for) another cluster gets the finding C(cluster_mismatch).
+      - The C(ecs_windows.task_iam.verify) playbook passes the role variable C(container_instance_cluster) here.
+    type: str
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.conn

@@ -64,7 +64,7 @@ class Fleet:
 
     def playbook(self, name, forks, log, expect_rc=0, extra=()):
         cmd = [str(BIN / "ansible-playbook"), "ecs_windows.task_iam.%s" % name, "-i", str(self.sim.inventory),
-               "-i", str(self.state_dir / "vars.yml"), "-f", str(forks), "-e", "report_dir=%s" % self.state_dir]
+               "-i", str(self.state_dir / "vars.yml"), "-f", str(forks), "-e", "task_iam_report_dir=%s" % self.state_dir]
         cmd += list(extra)
         began = time.monotonic()
         with open(log, "w") as stream:

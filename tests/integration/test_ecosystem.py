@@ -36,7 +36,7 @@ ANNOUNCED = {"instance": "host", "ecs_container_instance_info": "aws", "ecs_cont
 # Collections the code uses today that galaxy.yml does not declare, with what removes that use.
 BEING_REMOVED: dict[str, str] = {}
 # Declared dependencies not used by the code yet, with what will use them.
-ANNOUNCED_USES = {"ansible.windows": "playbooks/rolling_reboot.yml (ansible.windows.win_reboot)"}
+ANNOUNCED_USES: dict[str, str] = {}
 
 
 def requirement_pins(name):

@@ -334,7 +334,7 @@ def test_verify_writes_the_three_reports_and_the_html_renders(sim_factory, tmp_p
     sim.reboot(stale, downtime=0.2)
     sim.reboot(down, downtime=600, wait=False)
     reports = tmp_path / "reports"
-    run = run_playbook("ecs_windows.task_iam.verify", sim.inventory, tmp_path, extra_vars={"report_dir": str(reports)})
+    run = run_playbook("ecs_windows.task_iam.verify", sim.inventory, tmp_path, extra_vars={"task_iam_report_dir": str(reports)})
     assert run.rc == 2, run
     assert sorted(p.name for p in reports.iterdir()) == ["fleet-report.html", "fleet-report.json", "fleet-report.md"]
     report = json.loads((reports / "fleet-report.json").read_text())

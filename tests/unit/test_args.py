@@ -49,6 +49,7 @@ def test_instance_info_spec_comes_from_its_documentation():
     assert _args.argument_spec(DOCUMENTATION) == {
         "container_detail": {"type": "str", "choices": ["none", "list", "routes"], "default": "routes"},
         "files": {"type": "list", "elements": "str", "default": []},
+        "cluster": {"type": "str"},
     }
 
 
@@ -62,7 +63,7 @@ def test_nested_spec_keeps_only_argument_spec_keys():
 
 def test_defaults_are_applied():
     params, no_log = _args.validate(ACTION, DOCUMENTATION, {})
-    assert params == {"container_detail": "routes", "files": []}
+    assert params == {"container_detail": "routes", "files": [], "cluster": None}
     assert no_log == set()
 
 
@@ -75,7 +76,7 @@ def test_values_are_coerced():
 @pytest.mark.parametrize("args, expected", [
     ({"container_detail": "all"}, "value of container_detail must be one of: none, list, routes, got: all"),
     ({"files": {"a": 1}}, "argument 'files' is of type dict"),
-    ({"container_detials": "none"}, "unsupported argument container_detials (supported: container_detail, files)"),
+    ({"container_detials": "none"}, "unsupported argument container_detials (supported: cluster, container_detail, files)"),
     ({"x": 1, "y": 2}, "unsupported arguments x, y"),
 ])
 def test_errors_name_the_argument(args, expected):

@@ -200,7 +200,7 @@ def test_ecs_columns_only_when_a_host_has_the_ecs_view():
     ("ecs_task_iam_capability_missing", "ansible-playbook ecs_windows.task_iam.configure"),
     ("ecs_instance_not_found", "manual (see fix)"),
     ("ecs_agent_disconnected", "manual (see fix)"),
-    ("ecs_instance_draining", "manual (see fix)"),
+    ("ecs_instance_draining", "ansible-playbook ecs_windows.task_iam.recover"),
     ("a_code_from_the_future", "manual (see fix)"),
 ])
 def test_next_step_of_each_code(code, step):
