@@ -233,9 +233,23 @@ def runbook_options(variables: Any, playbook: str) -> dict:
             "task_iam_ecs_region=eu-west-1)" % options["quarantine"]
         )
     options["problem"] = "; ".join(problems)
+    options["notice"] = _unprefixed_notice(variables, mine)
     # For the playbooks' conditions, which must be booleans: whether the ECS view is on.
     options["ecs"] = bool(options.get("ecs_region"))
     return options
+
+
+def _unprefixed_notice(variables: Mapping, mine: list) -> str:
+    """A warning for a variable given without the task_iam_ prefix (-e quarantine=drain, or a name from before
+    0.1.0): not an error, since an inventory may hold a variable of that name for its own use, but never silent."""
+    given = [name for name in mine if variables.get(name[len(PREFIX) :]) is not None and name not in variables]
+    if not given:
+        return ""
+    return "; ".join(
+        "%s is set, but the collection's playbooks read %s: its value is not used (give -e %s=... instead, "
+        "docs/playbooks.md)" % (name[len(PREFIX) :], name, name)
+        for name in given
+    )
 
 
 def _fix(name: str, spec: dict) -> str:

@@ -21,7 +21,7 @@ def test_defaults_per_playbook():
     verify = pv.runbook_options({}, "verify")
     assert verify == {"problem": "", "target_hosts": "windows_ecs", "report_dir": ".", "fail_on_unhealthy": True,
                       "ecs_region": None, "aws_profile": None, "aws_endpoint_url": None, "quarantine": "none",
-                      "quarantine_max_percent": 50, "ecs": False}
+                      "quarantine_max_percent": 50, "ecs": False, "notice": ""}
     assert pv.runbook_options({}, "rolling_reboot")["batch_size"] == 1
     assert pv.runbook_options({}, "recover")["batch_size"] == 0
     assert "quarantine" not in pv.runbook_options({}, "recover")
@@ -53,6 +53,17 @@ def test_one_line_names_the_variable_and_the_fix(variables, words):
     problem = pv.runbook_options(variables, "verify")["problem"]
     assert problem.startswith(words), problem
     assert "\n" not in problem and len(problem) < 200
+
+
+def test_a_variable_without_its_prefix_is_not_used_and_says_so():
+    options = pv.runbook_options({"quarantine": "drain", "ecs_region": "eu-west-1", "batch_size": 3}, "verify")
+    assert (options["problem"], options["quarantine"], options["ecs"]) == ("", "none", False)
+    assert options["notice"] == (
+        "ecs_region is set, but the collection's playbooks read task_iam_ecs_region: its value is not used (give -e "
+        "task_iam_ecs_region=... instead, docs/playbooks.md); quarantine is set, but the collection's playbooks read "
+        "task_iam_quarantine: its value is not used (give -e task_iam_quarantine=... instead, docs/playbooks.md)"
+    )
+    assert pv.runbook_options({"quarantine": "drain", "task_iam_quarantine": "none"}, "verify")["notice"] == ""
 
 
 def test_a_users_own_task_iam_variable_and_the_internal_facts_are_left_alone():
