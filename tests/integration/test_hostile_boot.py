@@ -155,7 +155,7 @@ def _wait_booted(sim, host):
 def verified(sim, workdir, after_reboot):
     reports = workdir / "reports"
     run = run_playbook("ecs_windows.task_iam.verify", sim.inventory, workdir / "verify", limit=",".join([DRIFT, FAILBOOT]),
-                       extra_vars={"report_dir": str(reports)})
+                       extra_vars={"task_iam_report_dir": str(reports)})
     return run, json.loads((reports / "fleet-report.json").read_text()), (reports / "fleet-report.md").read_text()
 
 
@@ -227,8 +227,9 @@ def test_integer_options_out_of_bounds_or_boolean_are_refused_before_sending(sim
 @pytest.mark.parametrize("extra, message", [
     # -e name=value gives a string: the role's argument spec makes it an int, the module's bounds refuse it.
     (["-e", "container_instance_boot_delay=%d" % HUGE], "boot_delay must be 0 to 3600, got %d" % HUGE),
+    # A boolean is refused by configure's check of the role variables, before the role runs.
     (["-e", json.dumps({"container_instance_registration_timeout": True})],
-     "registration_timeout must be an integer, got a boolean (true)"),
+     "container_instance_registration_timeout=True is not an integer"),
 ])
 def test_the_role_refuses_them_before_any_task_touches_the_host(sim, workdir, tmp_path, extra, message):
     control(sim, "counters", reset=True)

@@ -111,8 +111,9 @@ def test_a_string_that_is_not_of_its_type_is_refused_before_any_task_touches_the
                        args=dash_e({"container_instance_cluster": CLUSTER, name: value}))
     assert run.rc == 2, run
     failed = [r for r in run.records if r["status"] == "failed"]
-    assert len(failed) == 1 and failed[0]["task"].startswith(ROLE + "Validating arguments against arg spec"), failed
-    assert name in failed[0]["result"]["msg"]
+    # configure checks the role variables itself before the role (and its argument spec) runs.
+    assert len(failed) == 1 and failed[0]["task"] == "Check the role variables (container_instance_*) before anything is sent", failed
+    assert failed[0]["result"]["msg"].startswith("%s=%r is not " % (name, value)), failed[0]["result"]["msg"]
     assert control(sim, "counters", BADSTRING)["http_requests"] == 0
 
 

@@ -226,7 +226,7 @@ def test_bad_arguments_fail_before_any_winrm_command(fleet, playbook):
     assert run.rc == 0, run
     expected = {
         "A hostile choice": "value of container_detail must be one of: none, list, routes, got: routes'; Remove-Item",
-        "A misspelt option": "unsupported argument file (supported: container_detail, files)",
+        "A misspelt option": "unsupported argument file (supported: cluster, container_detail, files)",
         "A wrong type": "argument 'files' is of type dict",
         "A UNC path": "files: '\\\\attacker.example\\share\\x.ps1' is a UNC path (the host would authenticate to that server over SMB)",
         "A relative path": "files: '..\\x.ps1' is not a local absolute Windows path",

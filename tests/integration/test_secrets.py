@@ -119,7 +119,7 @@ def _runs_of_level(sim, base, level):
     for name in PLAYBOOKS:
         reports = work / ("%s-reports" % name)
         run = run_playbook("ecs_windows.task_iam." + name, sim.inventory, work / name,
-                           extra_vars={"report_dir": str(reports)}, **common)
+                           extra_vars={"task_iam_report_dir": str(reports)}, **common)
         out.append((name, run, reports))
     return out
 
@@ -221,7 +221,7 @@ def runner_jobs(sim, tmp_path_factory):
     for name in ("verify", "recover", "bootstrap_containers", "configure"):
         jobs[name] = ansible_runner.run(private_data_dir=str(private), playbook=name + ".yml", quiet=True, verbosity=6,
                                         limit=",".join(RUNNER_HOSTS), ident=name,
-                                        extravars={"report_dir": str(private / ("%s-reports" % name))})
+                                        extravars={"task_iam_report_dir": str(private / ("%s-reports" % name))})
     return private, jobs
 
 

@@ -5,15 +5,14 @@ disconnected agent, health status, instances in other states than ACTIVE/DRAININ
 from __future__ import annotations
 
 import datetime
-import importlib.util
-import pathlib
 
 import pytest
+from hostile_pwsh import collection_module
 
-_PATH = pathlib.Path(__file__).resolve().parents[3] / "plugins" / "module_utils" / "_ecs_container_instance.py"
-_SPEC = importlib.util.spec_from_file_location("ecs_container_instance_utils", _PATH)
-eci = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(eci)
+# Imported through Ansible's collection finder (as the module imports it): importing amazon.aws from the ansible
+# package's own ansible_collections directory would bind that name to it, and every later test's import of this
+# collection would fail.
+eci = collection_module("plugins.module_utils._ecs_container_instance")
 
 ARN = "arn:aws:ecs:eu-west-1:123456789012:container-instance/prod/0123456789abcdef0123456789abcdef"
 
