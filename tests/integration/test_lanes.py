@@ -51,7 +51,8 @@ def test_a_lane_the_matrix_does_not_know_is_refused(tmp_path):
 COVERING = ("tests/integration/test_roles_playbooks.py all\ntests/integration/test_instance_info.py all\n"
             "tests/integration/test_agent.py all\ntests/integration/test_credential_proxy.py all\n"
             "tests/integration/test_container_routes.py all\ntests/integration/aws/test_task_role.py all\n"
-            "tests/integration/ecs/test_ecs_container_instance.py all\ntests/integration/ecs/test_rolling_reboot.py all\n")
+            "tests/integration/ecs/test_ecs_container_instance.py all\ntests/integration/ecs/test_fleet_ecs_view.py all\n"
+            "tests/integration/ecs/test_rolling_reboot.py all\n")
 
 
 def test_an_entry_that_collects_nothing_stops_the_lane_before_any_test_runs(tmp_path):
