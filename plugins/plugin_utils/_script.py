@@ -165,7 +165,11 @@ def _batch_text(calls: Sequence[tuple[str, dict | None]], lock: dict | None, sto
 def code(calls: Sequence[tuple[str, dict | None]], lock: bool = False, saves: bool = False) -> str:
     """The code a batch runs: marker, the definitions its ops use (with the host lock when it takes it, and what keeps
     the library when it carries it), the op files, the call of Invoke-EcsBatch (which reads the batch from $EcsBatch)."""
-    names = op_names(calls)
+    return _code(tuple(op_names(calls)), lock, saves)
+
+
+@functools.lru_cache(maxsize=None)
+def _code(names: tuple[str, ...], lock: bool, saves: bool) -> str:
     ops = [compact(_read(name + ".ps1")) for name in names]
     definitions, _pattern = _definitions()
     skip = (frozenset() if lock else LOCK_DEFINITIONS) | (frozenset() if saves else STORE_DEFINITIONS)
@@ -232,3 +236,12 @@ def pack(
         _batch_text(calls, lock, store),
     ]
     return ("\n".join(lines) + "\n").encode("ascii")
+
+
+# Built when the module is imported: Ansible's strategies import an action plugin in the controller's main process
+# (to read its class) before they fork a worker per host, so every worker inherits these instead of building them
+# again (building them was two thirds of an instance_info task's own CPU time per host, docs/benchmarks.md).
+bootstrap()
+library_sha256()
+code([("probe", None)])
+code([("probe", None)], saves=True)  # the probe that follows a cache miss, with the library
