@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 from ansible.errors import AnsibleFilterError
+from jinja2 import Undefined
 from ansible.module_utils.common.validation import (
     check_type_bool,
     check_type_dict,
@@ -172,13 +173,18 @@ def _convert(kind: str, value: Any) -> Any:
 
 def _variables(variables: Any, name: str) -> Mapping:
     if not isinstance(variables, Mapping):
-        raise AnsibleFilterError("%s expects the play's variables (vars), got %s" % (name, type(variables).__name__))
+        raise AnsibleFilterError(
+            "%s expects a dict of the play's variables (built with the varnames and vars lookups), got %s"
+            % (name, type(variables).__name__)
+        )
     return variables
 
 
-def runbook_options(variables: Any, playbook: str) -> dict:
+def runbook_options(variables: Any, playbook: str) -> dict | Undefined:
     """The task_iam_* options of `playbook` with their defaults, converted to their types, and `problem`: "" or one
     line naming the variable that is wrong and the fix."""
+    if isinstance(variables, Undefined):
+        return variables  # fails where it is used, as "... is undefined" (ansible-lint templates with no vars)
     variables = _variables(variables, "runbook_options")
     known = sorted(PLAYBOOK_VARS)
     mine = [name for name in known if playbook in PLAYBOOK_VARS[name]["playbooks"]]
@@ -239,6 +245,15 @@ def runbook_options(variables: Any, playbook: str) -> dict:
     return options
 
 
+def runbook_var_pattern(playbook: str) -> str:
+    """The regular expression, for the varnames lookup, of the variables runbook_options reads for `playbook`: every
+    task_iam_* name but the playbooks' internal task_iam__* facts, and the playbook's names without their prefix."""
+    mine = [name[len(PREFIX) :] for name in sorted(PLAYBOOK_VARS) if playbook in PLAYBOOK_VARS[name]["playbooks"]]
+    if not mine:
+        raise AnsibleFilterError("runbook_var_pattern: unknown playbook %r" % playbook)
+    return "^(%s(?!_).*|%s)$" % (PREFIX, "|".join(mine))
+
+
 def _unprefixed_notice(variables: Mapping, mine: list) -> str:
     """A warning for a variable given without the task_iam_ prefix (-e quarantine=drain, or a name from before
     0.1.0): not an error, since an inventory may hold a variable of that name for its own use, but never silent."""
@@ -274,9 +289,11 @@ def _role_spec() -> dict:
     return spec["argument_specs"]["main"]["options"]
 
 
-def container_instance_vars_problem(variables: Any) -> str:
+def container_instance_vars_problem(variables: Any) -> str | Undefined:
     """ "" when the container_instance role's variables are complete and of their documented types (strings from -e
     included), else one line naming the first wrong variable and the fix."""
+    if isinstance(variables, Undefined):
+        return variables
     variables = _variables(variables, "container_instance_vars_problem")
     options = _role_spec()
     known = sorted(options)
@@ -345,5 +362,6 @@ class FilterModule(object):
     def filters(self) -> dict:
         return {
             "runbook_options": runbook_options,
+            "runbook_var_pattern": runbook_var_pattern,
             "container_instance_vars_problem": container_instance_vars_problem,
         }

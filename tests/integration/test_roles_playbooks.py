@@ -252,6 +252,24 @@ def test_recover_says_when_the_response_of_the_repair_was_lost(sim_factory, tmp_
     assert row["health"] == "unreachable"
 
 
+def test_a_winrm_500_on_the_apply_says_what_failed(sim_factory, tmp_path):
+    """issue 9 (12): the WinRM service failing the apply command (HTTP 500, after the probe went through) fails the
+    task with a message that names the host, the ops and what to do, not "(AnsibleError: stderr)"."""
+    sim = sim_factory(hosts=1)
+    sim.ctl("fault", host(1), "winrm-500", "--count", "1", "--after-commands", "1")
+    sim.reset_counters()
+    run = run_playbook("ecs_windows.task_iam.configure", sim.inventory, tmp_path,
+                       extra_vars={"container_instance_cluster": CLUSTER})
+    assert run.rc != 0, run
+    [failed] = [r for r in run.records if r["status"] in ("failed", "unreachable")]
+    message = failed["result"]["msg"]
+    assert message.startswith("connection to %s failed while running " % host(1)), message
+    assert "init_agent" in message and "it is not sent again: run the task again" in message, message
+    assert "AnsibleError: stderr" not in message and "Traceback" not in message, message
+    assert failed["result"].get("response_lost") is True, failed["result"]
+    assert sim.commands(host(1)) == 1  # the probe ran; the apply got the 500 and was not sent again
+
+
 # --- configure through ansible-runner, the engine AWX uses ---------------------------------------
 
 
@@ -281,6 +299,7 @@ def test_configure_through_ansible_runner_records_the_events_awx_shows(sim_facto
     assert tasks == [
         "Check the playbook variables",
         "Stop on a wrong playbook variable",
+        "Warn about a playbook variable given without its task_iam_ prefix",
         ROLE_VARS_TASK,
         "Validating arguments against arg spec 'main' - Configure a Windows ECS container instance for IAM roles "
         "for tasks, and verify it",

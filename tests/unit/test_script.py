@@ -131,3 +131,13 @@ def test_the_bootstrap_uses_the_cache_folder_of_the_host_vocabulary():
     from ansible_collections.ecs_windows.task_iam.plugins.plugin_utils import _host
 
     assert "$EcsCacheDir = '%s'" % _host.CACHE_DIR in _script.bootstrap()
+
+
+def test_what_every_command_needs_is_built_at_import():
+    # Ansible imports an action plugin in its main process, then forks a worker per host and task: what is built at
+    # import is inherited, what is built on first use is built again in every worker (docs/benchmarks.md).
+    import importlib
+
+    fresh = importlib.reload(_script)  # runs the module again, with empty caches
+    sizes = [f.cache_info().currsize for f in (fresh.bootstrap, fresh.library, fresh.library_sha256, fresh._code)]
+    assert sizes == [1, 1, 1, 3]  # _code: the library's, the probe's, and the probe's that keeps the library

@@ -252,13 +252,15 @@ def _bootstrap_legacy(host, stdin: bytes, ctx: Context) -> Result:
     return _run_module(host, str(args.get("_ansible_module_name", "")), args)
 
 
-# --- ansible.windows.win_reboot (plugin_utils/_reboot.py, ansible 12.3.0) ----------------------------
+# --- ansible.windows.win_reboot (plugin_utils/_reboot.py) --------------------------------------------
+# The command texts of ansible.windows 2.5.0 (the `ansible` package of ansible-core 2.17), 3.3.0 and 3.8.0: 2.x calls
+# shutdown.exe without its path, 3.8 sets $rc itself when $LASTEXITCODE is not there.
 
 _LOGON_UI_KEY = r"HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Winlogon\AutoLogonChecked"
 _RC_TAIL = "; " + _PS_RC_LINE  # _execute_command appends it to the command's last line
 _BOOT_TIME = ("(Get-CimInstance -ClassName Win32_OperatingSystem -Property LastBootUpTime)"
               ".LastBootUpTime.ToFileTime()" + _RC_TAIL)
-_ABORT = r"C:\Windows\System32\shutdown.exe /a" + _RC_TAIL
+_ABORT = (r"C:\Windows\System32\shutdown.exe /a" + _RC_TAIL, "shutdown.exe /a" + _RC_TAIL)
 _TEST = re.compile(re.escape("Get-Item -LiteralPath '%s' -ErrorAction Stop; " % _LOGON_UI_KEY)
                    + r"'(success-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})'" + re.escape(_RC_TAIL))
 _REBOOT = re.compile("\n".join([
@@ -267,12 +269,18 @@ _REBOOT = re.compile("\n".join([
     re.escape("Remove-Item -LiteralPath '%s' -Force -ErrorAction SilentlyContinue" % _LOGON_UI_KEY),
     r"\}",
     re.escape("$stdout = $null"),
-    re.escape(r"$stderr = . { C:\Windows\System32\shutdown.exe /r /t ") + r"([0-9]+) /c " + _QUOTED
-    + re.escape(" | Set-Variable stdout } 2>&1 | ForEach-Object ToString"),
-    re.escape("ConvertTo-Json -Compress -InputObject @{"),
+    re.escape("$stderr = . { ") + r"(?:C:\\Windows\\System32\\)?" + re.escape("shutdown.exe /r /t ") + r"([0-9]+) /c "
+    + _QUOTED + re.escape(" | Set-Variable stdout } 2>&1 | ForEach-Object ToString"),
+    r"(?:" + "\n".join([
+        re.escape("If (Get-Variable LASTEXITCODE -ErrorAction SilentlyContinue) {"),
+        re.escape("$rc = $LASTEXITCODE"),
+        re.escape("} Else {"),
+        re.escape("$rc=1"),
+        r"\}",
+    ]) + r"\n)?" + re.escape("ConvertTo-Json -Compress -InputObject @{"),
     re.escape('stdout = (@($stdout) -join "`n")'),
     re.escape('stderr = (@($stderr) -join "`n")'),
-    re.escape("rc = $LASTEXITCODE"),
+    r"rc = \$(?:LASTEXITCODE|rc)",
     r"\}",
     re.escape(_RC_TAIL.strip()),
 ]))
@@ -317,7 +325,7 @@ def _logon_test(host, marker: str) -> Result:
 def _win_reboot(text: str) -> AnsibleScript | None:
     if text == _BOOT_TIME:
         return AnsibleScript("win_reboot boot time", False, _boot_time)
-    if text == _ABORT:
+    if text in _ABORT:
         return AnsibleScript("win_reboot shutdown /a", False, _abort)
     match = _TEST.fullmatch(text)
     if match:

@@ -184,7 +184,8 @@ def serve(args, argv) -> int:
     }, indent=1) + "\n")
     inventory_path = state_dir / "inventory.yml"
     inventory.write_inventory(inventory_path, inventory.inventory_data(
-        endpoints, args.scheme, args.auth, args.user, args.password, config.listen), state_dir)
+        endpoints, args.scheme, args.auth, args.user, args.password, config.listen,
+        _ca_path(state_dir, args.scheme)), state_dir)
     (state_dir / PID_FILE).write_text("%d\n" % os.getpid())
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -240,7 +241,8 @@ def ctl(args, argv) -> int:
     if args.verb == "reboot":
         request["downtime"] = args.downtime
     elif args.verb == "fault":
-        request.update(kind=args.kind, count=args.count, ms=args.ms, container=args.container)
+        request.update(kind=args.kind, count=args.count, ms=args.ms, container=args.container,
+                       after_commands=args.after_commands)
     elif args.verb == "counters":
         request["reset"] = args.reset
     elif args.verb == "set":
@@ -250,6 +252,15 @@ def ctl(args, argv) -> int:
         _wait_stopped(state_dir)
     print(json.dumps(result, indent=2, sort_keys=True))
     return 0
+
+
+def _ca_path(state_dir: pathlib.Path, scheme: str) -> str | None:
+    """The listener's certificate, which the inventory validates against (HTTPS only)."""
+    if scheme != "https":
+        return None
+    from ecs_windows_sim import tls
+
+    return str(tls.ensure_certificate(state_dir / "tls")[0])
 
 
 def _wait_stopped(state_dir: pathlib.Path, timeout: float = 15.0) -> None:
@@ -320,6 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--count", type=int, default=None, help="how many requests/Receives/attempts (default 1; latency: all)")
     f.add_argument("--ms", type=int, default=None, help="latency added per request, in milliseconds (0 clears)")
     f.add_argument("--container", default=None, help="docker-hang: only this container (by name) stops answering")
+    f.add_argument("--after-commands", type=int, default=None,
+                   help="winrm-500: let this many commands through, then fail the next command (an apply, not a probe)")
     st = cv.add_parser("state", help="JSON of the host model")
     st.add_argument("host")
     co = cv.add_parser("counters", help="JSON: HTTP requests, commands, bytes in/out, auth failures per host")

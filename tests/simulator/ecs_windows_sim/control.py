@@ -37,7 +37,8 @@ def handle(sim, request: dict, on_stop) -> object:
     if verb == "reboot":
         return sim.reboot(host, float(request.get("downtime", 3.0)))
     if verb == "fault":
-        return sim.fault(host, request["kind"], request.get("count"), request.get("ms"), request.get("container"))
+        return sim.fault(host, request["kind"], request.get("count"), request.get("ms"), request.get("container"),
+                         request.get("after_commands"))
     if verb == "state":
         return sim.state(host)
     if verb == "counters":

@@ -86,19 +86,31 @@ class Faults:
     def __init__(self):
         self._lock = threading.Lock()
         self._pending = {"winrm-500": 0, "timeout": 0, "drop": 0}
+        # ctl fault --after-commands N: the fault lets N commands through and strikes the next command's Command
+        # request (None: the next request of its kind), so that a test can fail a module's apply, not its probe.
+        self._after: dict[str, int | None] = {"winrm-500": None, "timeout": None, "drop": None}
         self.latency_ms = 0
         self._latency_left = None  # None = every request until cleared
 
-    def add(self, kind: str, count: int, ms: int | None) -> None:
+    def add(self, kind: str, count: int, ms: int | None, after_commands: int | None = None) -> None:
         with self._lock:
             if kind == "latency":
                 self.latency_ms = ms
                 self._latency_left = count if (count is not None and ms) else None
             else:
                 self._pending[kind] += count
+                self._after[kind] = after_commands
 
-    def take(self, kind: str) -> bool:
+    def take(self, kind: str, command: bool = False) -> bool:
+        """Whether the request gets this fault; `command` says it is a Command request (a new command)."""
         with self._lock:
+            after = self._after[kind]
+            if after is not None:
+                if not command or self._pending[kind] == 0:
+                    return False
+                if after > 0:
+                    self._after[kind] = after - 1
+                    return False
             if self._pending[kind] > 0:
                 self._pending[kind] -= 1
                 return True
@@ -327,7 +339,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _wsman(self, req: wsman.Request, user: str) -> bytes:
         ep = self.endpoint
-        if ep.faults.take("winrm-500"):
+        if ep.faults.take("winrm-500", command=req.action == wsman.ACTION_COMMAND):
             ep.counters.fault_served("winrm-500")
             raise wsman.internal_error()
         if req.action == wsman.ACTION_RECEIVE:
@@ -529,10 +541,20 @@ class Simulator:
             with self._lock:
                 self._rebooting.pop(endpoint.name, None)
 
-    def fault(self, name: str, kind: str, count: int | None, ms: int | None, container: str | None = None) -> dict:
+    def fault(
+        self,
+        name: str,
+        kind: str,
+        count: int | None,
+        ms: int | None,
+        container: str | None = None,
+        after_commands: int | None = None,
+    ) -> dict:
         endpoint = self.endpoint(name)
         if count is not None and count < 0:
             raise SimError("--count must be 0 or more, got %d" % count)
+        if after_commands is not None and (after_commands < 0 or kind != "winrm-500"):
+            raise SimError("--after-commands takes 0 or more, and applies only to winrm-500")
         if kind == "latency":
             if ms is None or ms < 0:
                 raise SimError("fault latency needs --ms MS (milliseconds added to each request; --ms 0 clears it)")
@@ -540,7 +562,7 @@ class Simulator:
         elif kind in PROTOCOL_FAULTS:
             if ms is not None:
                 raise SimError("--ms applies only to the latency fault")
-            endpoint.faults.add(kind, 1 if count is None else count, None)
+            endpoint.faults.add(kind, 1 if count is None else count, None, after_commands)
         else:
             host_kinds = sorted(endpoint.host.HOST_FAULTS)
             if kind not in endpoint.host.HOST_FAULTS:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import socket
+import ssl
 import stat
 import subprocess
 
@@ -36,6 +37,18 @@ def test_inventory_has_every_connection_variable(sim_factory):
     hosts = sim.inventory["all"]["children"]["windows_ecs"]["hosts"]
     assert all(hosts[h]["ansible_host"] == "127.0.0.1" for h in sim.hosts)
     assert {h: c["port"] for h, c in sim.ctl("counters")["hosts"].items()} == dict(zip(sim.hosts, ports))
+
+
+def test_an_https_inventory_validates_the_listeners_certificate(sim_factory):
+    sim = sim_factory(hosts=1, scheme="https", auth="ntlm")
+    ca = sim.vars["ansible_winrm_ca_trust_path"]
+    assert sim.vars["ansible_winrm_server_cert_validation"] == "validate"
+    assert ca == str(sim.state_dir / "tls" / "cert.pem")
+    # The certificate the listener presents is the one the inventory trusts, valid for the address it names.
+    context = ssl.create_default_context(cafile=ca)
+    with socket.create_connection(("127.0.0.1", sim.port("ecs-sim-001"))) as raw:
+        with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls_socket:
+            assert tls_socket.getpeercert()["subject"] == ((("commonName", "ecs-windows-sim"),),)
 
 
 def test_base_port_custom_credentials_and_busy_port(sim_factory, tmp_path):

@@ -31,6 +31,26 @@ def test_winrm_500_on_the_next_n_requests(sim):
     assert served(sim, "winrm-500", "ecs-sim-002") == 0  # other hosts are not affected
 
 
+def test_winrm_500_after_n_commands_strikes_the_next_command(sim):
+    protocol = sim.protocol()
+    before = served(sim, "winrm-500")
+    sim.ctl("fault", "ecs-sim-001", "winrm-500", "--after-commands", "1")
+    shell = protocol.open_shell()  # not a command: served
+    first = protocol.run_command(shell, "hostname")  # the first command goes through, with its output
+    protocol.get_command_output(shell, first)
+    protocol.cleanup_command(shell, first)
+    with pytest.raises(WSManFaultError) as fault:
+        protocol.run_command(shell, "hostname")
+    assert fault.value.code == 500
+    again = protocol.run_command(shell, "hostname")  # one fault only
+    protocol.cleanup_command(shell, again)
+    protocol.close_shell(shell)
+    assert served(sim, "winrm-500") == before + 1
+    with pytest.raises(Exception) as refused:
+        sim.ctl("fault", "ecs-sim-001", "timeout", "--after-commands", "1")
+    assert "applies only to winrm-500" in str(refused.value)
+
+
 def test_timeout_storm_on_the_next_n_receives(sim):
     protocol = sim.protocol()
     shell = protocol.open_shell()

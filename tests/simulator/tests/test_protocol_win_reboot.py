@@ -164,3 +164,27 @@ def test_reboot_commands_one_by_one(sim, monkeypatch):
     # anything else fails as PowerShell fails
     rc, _, stderr = run(conn, "(Get-CimInstance -ClassName Win32_OperatingSystem).LastBootUpTime")
     assert rc == 1 and "is not recognized" in stderr
+
+
+_RC = "; If (-not $?) { If (Get-Variable LASTEXITCODE -ErrorAction SilentlyContinue) { exit $LASTEXITCODE } Else { exit 1 } }"
+_KEY = r"HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Winlogon\AutoLogonChecked"
+_HEAD = "$ErrorActionPreference = 'Continue'\n\nif ($True) {\n    Remove-Item -LiteralPath '%s' -Force -ErrorAction SilentlyContinue\n}\n\n$stdout = $null\n" % _KEY
+_TAIL = ('ConvertTo-Json -Compress -InputObject @{\n    stdout = (@($stdout) -join "`n")\n    stderr = (@($stderr) -join "`n")\n'
+         "    rc = %s\n}" + _RC)
+
+
+@pytest.mark.parametrize("version, text", [
+    ("2.5.0", _HEAD + "$stderr = . { shutdown.exe /r /t 2 /c 'Reboot initiated by Ansible' | Set-Variable stdout } 2>&1 | "
+              "ForEach-Object ToString\n\n" + _TAIL % "$LASTEXITCODE"),
+    ("3.3.0", _HEAD + r"$stderr = . { C:\Windows\System32\shutdown.exe /r /t 2 /c 'Reboot initiated by Ansible' | "
+              "Set-Variable stdout } 2>&1 | ForEach-Object ToString\n\n" + _TAIL % "$LASTEXITCODE"),
+    ("3.8.0", _HEAD + r"$stderr = . { C:\Windows\System32\shutdown.exe /r /t 2 /c 'Reboot initiated by Ansible' | "
+              "Set-Variable stdout } 2>&1 | ForEach-Object ToString\n\nIf (Get-Variable LASTEXITCODE -ErrorAction "
+              "SilentlyContinue) {\n    $rc = $LASTEXITCODE\n} Else {\n    $rc=1\n}\n\n" + _TAIL % "$rc"),
+])
+def test_the_shutdown_command_of_each_ansible_windows_the_lanes_use_is_answered(version, text):
+    from ecs_windows_sim import ansible_ops
+
+    script = ansible_ops.recognise(text)
+    assert script is not None and script.name == "win_reboot shutdown /r", version
+    assert ansible_ops.recognise("shutdown.exe /a" + _RC).name == "win_reboot shutdown /a"

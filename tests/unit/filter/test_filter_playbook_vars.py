@@ -116,3 +116,25 @@ def test_every_playbook_variable_is_documented_and_used():
 def test_the_role_spec_is_the_one_the_filter_reads():
     spec = yaml.safe_load((ROOT / "roles" / "container_instance" / "meta" / "argument_specs.yml").read_text())
     assert sorted(spec["argument_specs"]["main"]["options"]) == sorted(pv._role_spec())
+
+
+def test_an_undefined_input_propagates_instead_of_failing_here():
+    # ansible-lint templates the playbooks without variables: the filters let the Undefined fail where it is used.
+    from jinja2 import Undefined
+
+    missing = Undefined(name="vars")
+    assert pv.runbook_options(missing, "verify") is missing
+    assert pv.container_instance_vars_problem(missing) is missing
+
+
+def test_the_var_pattern_names_what_runbook_options_reads():
+    # The playbooks read their variables with the varnames lookup (ansible-core 2.21 deprecates `vars`): the pattern
+    # must catch every task_iam_ name (near misses included), the unprefixed names, and not the internal facts.
+    pattern = re.compile(pv.runbook_var_pattern("verify"))
+    for name in ("task_iam_report_dir", "task_iam_quarantin", "task_iam_own_thing", "quarantine", "report_dir"):
+        assert pattern.search(name), name
+    for name in ("task_iam__opts", "task_iam__playbook", "batch_size", "my_quarantine", "quarantine_x", "ansible_host"):
+        assert not pattern.search(name), name
+    assert re.compile(pv.runbook_var_pattern("configure")).search("batch_size")
+    with pytest.raises(AnsibleFilterError):
+        pv.runbook_var_pattern("nope")
