@@ -170,7 +170,7 @@ _RC = "; If (-not $?) { If (Get-Variable LASTEXITCODE -ErrorAction SilentlyConti
 _KEY = r"HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Winlogon\AutoLogonChecked"
 _HEAD = "$ErrorActionPreference = 'Continue'\n\nif ($True) {\n    Remove-Item -LiteralPath '%s' -Force -ErrorAction SilentlyContinue\n}\n\n$stdout = $null\n" % _KEY
 _TAIL = ('ConvertTo-Json -Compress -InputObject @{\n    stdout = (@($stdout) -join "`n")\n    stderr = (@($stderr) -join "`n")\n'
-         "    rc = %s\n}" + _RC)
+         "    rc = %s\n}\n" + _RC)  # _execute_command appends _RC to the template's last line break
 
 
 @pytest.mark.parametrize("version, text", [
