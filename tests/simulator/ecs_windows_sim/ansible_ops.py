@@ -254,15 +254,16 @@ def _bootstrap_legacy(host, stdin: bytes, ctx: Context) -> Result:
 
 # --- ansible.windows.win_reboot (plugin_utils/_reboot.py) --------------------------------------------
 # The command texts of ansible.windows 2.5.0 (the `ansible` package of ansible-core 2.17), 3.3.0 and 3.8.0: 2.x calls
-# shutdown.exe without its path, 3.8 sets $rc itself when $LASTEXITCODE is not there.
+# shutdown.exe without its path, 3.8 sets $rc itself when $LASTEXITCODE is not there. 3.x appends the rc line to the
+# command's last line ("; If (-not $?) ..."); 2.x has the shell's _encode_script put it on a line of its own, which
+# _normalise drops. The patterns below are the commands without that tail.
 
 _LOGON_UI_KEY = r"HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Winlogon\AutoLogonChecked"
 _RC_TAIL = "; " + _PS_RC_LINE  # _execute_command appends it to the command's last line
-_BOOT_TIME = ("(Get-CimInstance -ClassName Win32_OperatingSystem -Property LastBootUpTime)"
-              ".LastBootUpTime.ToFileTime()" + _RC_TAIL)
-_ABORT = (r"C:\Windows\System32\shutdown.exe /a" + _RC_TAIL, "shutdown.exe /a" + _RC_TAIL)
+_BOOT_TIME = "(Get-CimInstance -ClassName Win32_OperatingSystem -Property LastBootUpTime).LastBootUpTime.ToFileTime()"
+_ABORT = (r"C:\Windows\System32\shutdown.exe /a", "shutdown.exe /a")
 _TEST = re.compile(re.escape("Get-Item -LiteralPath '%s' -ErrorAction Stop; " % _LOGON_UI_KEY)
-                   + r"'(success-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})'" + re.escape(_RC_TAIL))
+                   + r"'(success-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})'")
 _REBOOT = re.compile("\n".join([
     re.escape("$ErrorActionPreference = 'Continue'"),
     r"if \(\$(True|False)\) \{",
@@ -282,7 +283,6 @@ _REBOOT = re.compile("\n".join([
     re.escape('stderr = (@($stderr) -join "`n")'),
     r"rc = \$(?:LASTEXITCODE|rc)",
     r"\}",
-    re.escape(_RC_TAIL.strip()),
 ]))
 _ALREADY_SCHEDULED = 1190  # ERROR_SHUTDOWN_IN_PROGRESS
 _NOT_SCHEDULED = 1116  # ERROR_NO_SHUTDOWN_IN_PROGRESS
@@ -323,6 +323,7 @@ def _logon_test(host, marker: str) -> Result:
 
 
 def _win_reboot(text: str) -> AnsibleScript | None:
+    text = text.removesuffix(_RC_TAIL).rstrip()  # the 3.x form; "\n; If ..." after a template's last line break
     if text == _BOOT_TIME:
         return AnsibleScript("win_reboot boot time", False, _boot_time)
     if text in _ABORT:

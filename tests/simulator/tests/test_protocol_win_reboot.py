@@ -173,9 +173,16 @@ _TAIL = ('ConvertTo-Json -Compress -InputObject @{\n    stdout = (@($stdout) -jo
          "    rc = %s\n}\n" + _RC)  # _execute_command appends _RC to the template's last line break
 
 
+def _encode_script_217(command):
+    """The text ansible-core 2.17's _encode_script makes of a command (ansible.windows 2.x sends it that way)."""
+    script = "Set-StrictMode -Version Latest\r\n%s\r\n%s\r\n" % (command, _RC[2:])
+    return "\n".join(line.strip() for line in script.splitlines() if line.strip())
+
+
 @pytest.mark.parametrize("version, text", [
-    ("2.5.0", _HEAD + "$stderr = . { shutdown.exe /r /t 2 /c 'Reboot initiated by Ansible' | Set-Variable stdout } 2>&1 | "
-              "ForEach-Object ToString\n\n" + _TAIL % "$LASTEXITCODE"),
+    ("2.5.0", _encode_script_217(
+        _HEAD + "$stderr = . { shutdown.exe /r /t 2 /c 'Reboot initiated by Ansible' | Set-Variable stdout } 2>&1 | "
+        "ForEach-Object ToString\n\n" + (_TAIL % "$LASTEXITCODE").removesuffix(_RC))),
     ("3.3.0", _HEAD + r"$stderr = . { C:\Windows\System32\shutdown.exe /r /t 2 /c 'Reboot initiated by Ansible' | "
               "Set-Variable stdout } 2>&1 | ForEach-Object ToString\n\n" + _TAIL % "$LASTEXITCODE"),
     ("3.8.0", _HEAD + r"$stderr = . { C:\Windows\System32\shutdown.exe /r /t 2 /c 'Reboot initiated by Ansible' | "
@@ -187,4 +194,18 @@ def test_the_shutdown_command_of_each_ansible_windows_the_lanes_use_is_answered(
 
     script = ansible_ops.recognise(text)
     assert script is not None and script.name == "win_reboot shutdown /r", version
-    assert ansible_ops.recognise("shutdown.exe /a" + _RC).name == "win_reboot shutdown /a"
+
+
+@pytest.mark.parametrize("command, name", [
+    ("(Get-CimInstance -ClassName Win32_OperatingSystem -Property LastBootUpTime).LastBootUpTime.ToFileTime()",
+     "win_reboot boot time"),
+    ("shutdown.exe /a", "win_reboot shutdown /a"),
+    ("Get-Item -LiteralPath '%s' -ErrorAction Stop; 'success-0a1b2c3d-0000-4000-8000-0123456789ab'" % _KEY,
+     "win_reboot test"),
+])
+def test_the_short_commands_are_answered_with_the_rc_line_of_2x_and_of_3x(command, name):
+    from ecs_windows_sim import ansible_ops
+
+    assert ansible_ops.recognise(_encode_script_217(command)).name == name  # 2.5.0 on ansible-core 2.17
+    assert ansible_ops.recognise(command + _RC).name == name  # 3.x: _execute_command appends it
+    assert ansible_ops.recognise(command + "; exit 1") is None
