@@ -87,23 +87,34 @@ def checked(fleet, moto):
 
 @pytest.fixture(scope="module")
 def rolled(fleet, moto, checked):
-    """The wave, with a task on ecs-sim-001 that leaves TASK_STOPPED_AFTER_S seconds after the host is DRAINING."""
+    """The wave, with a task on ecs-sim-001 that leaves TASK_STOPPED_AFTER_S seconds after the wave's first look at
+    the drained batch (so at least that look sees it running, however loaded the machine is)."""
     ecs = moto.client("ecs")
     task = ecs.start_task(cluster=CLUSTER, taskDefinition="web", containerInstances=[fleet["arns"]["ecs-sim-001"]])
     task_arn = task["tasks"][0]["taskArn"]
     stopped = {}
 
-    def stop_when_drained():
+    def looked_after_the_drain():
+        """Both hosts of the first batch drained, then a look (DescribeContainerInstances) naming ecs-sim-001."""
+        calls = [(action, [ci.rsplit("/", 1)[-1] for ci in body.get("containerInstances", [])], body.get("status"))
+                 for action, body in ecs_calls(moto)]
+        drained = [i for i, (action, ids, status) in enumerate(calls) if action == "UpdateContainerInstancesState"
+                   and status == "DRAINING" and set(ids) & {fleet["ids"][host] for host in HOSTS[:2]}]
+        return len(drained) == 2 and any(action == "DescribeContainerInstances" and fleet["ids"]["ecs-sim-001"] in ids
+                                         for action, ids, status in calls[drained[-1] + 1:])
+
+    def stop_after_the_first_look():
         deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and instance_state(moto, fleet["arns"]["ecs-sim-001"])[0] != "DRAINING":
+        while time.monotonic() < deadline and not looked_after_the_drain():
             time.sleep(0.2)
         time.sleep(TASK_STOPPED_AFTER_S)
         ecs.stop_task(cluster=CLUSTER, task=task_arn)
         stopped["at"] = time.time()
 
-    thread = threading.Thread(target=stop_when_drained, daemon=True)
+    thread = threading.Thread(target=stop_after_the_first_look, daemon=True)
     sim = fleet["sim"]
     before = boots(sim)
+    moto.reset_recording()  # wave() resets it too; this one keeps the thread from reading an earlier run's calls
     thread.start()
     run = wave(fleet, moto, "wave")
     thread.join(timeout=30)
