@@ -6,6 +6,7 @@ sends, made by ansible.windows' own code (plugin_utils/_reboot.py) over pywinrm:
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import pathlib
@@ -174,9 +175,12 @@ _TAIL = ('ConvertTo-Json -Compress -InputObject @{\n    stdout = (@($stdout) -jo
 
 
 def _encode_script_217(command):
-    """The text ansible-core 2.17's _encode_script makes of a command (ansible.windows 2.x sends it that way)."""
-    script = "Set-StrictMode -Version Latest\r\n%s\r\n%s\r\n" % (command, _RC[2:])
-    return "\n".join(line.strip() for line in script.splitlines() if line.strip())
+    """The script ansible.windows 2.x sends: the command through the shell plugin's _encode_script (its wrapper, the
+    rc line on a line of its own, is the same in ansible-core 2.17 and in this venv's core), decoded."""
+    from ansible.plugins.loader import shell_loader
+
+    encoded = shell_loader.get("powershell")._encode_script(command, as_list=True)[-1]
+    return base64.b64decode(encoded).decode("utf-16-le")
 
 
 @pytest.mark.parametrize("version, text", [
